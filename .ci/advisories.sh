@@ -48,7 +48,7 @@ else
 fi
 
 make_db "$WORK/real"
-cargo deny --offline check --config "$WORK/real/deny.toml" advisories
+cargo deny --offline --config "$WORK/real/deny.toml" check advisories
 echo "advisories: the offline copy reports none"
 
 # The check must be able to fail: plant an advisory for a crate that Cargo.lock holds.
@@ -74,7 +74,7 @@ patched = []
 Planted by .ci/advisories.sh to prove that the advisory check fails when it should.
 EOF
 (cd "$WORK/planted/$DB_FOLDER" && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -q -m planted)
-if cargo deny --offline check --config "$WORK/planted/deny.toml" advisories 2>"$WORK/planted.log"; then
+if cargo deny --offline --config "$WORK/planted/deny.toml" check advisories 2>"$WORK/planted.log"; then
     cat "$WORK/planted.log"
     echo "advisories: a planted advisory for $victim went unnoticed" >&2
     exit 1

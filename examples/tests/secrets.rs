@@ -24,6 +24,7 @@ const EXAMPLES: &[&str] = &[
     "retry_429",
     "logging",
     "proxy",
+    "notifications",
 ];
 
 /// What the examples use against the mock, and the prefixes of what the mock issues.

@@ -697,6 +697,7 @@ serde_json = {{ workspace = true }}
 tower-layer = "0.3"
 tower-service = "0.3"
 futures-util = {{ workspace = true }}
+genesys-cloud-notifications = {{ path = "../genesys-cloud-notifications", version = "0.1.0", optional = true }}
 
 [dev-dependencies]
 futures-executor = {{ workspace = true }}
@@ -726,8 +727,10 @@ rustdoc-args = ["--cfg", "docsrs"]
 [features]
 # The tags most automations use; turn on others by name, or `full`.
 default = [{defaults}]
-# Every tag, and the models no operation reaches.
-full = ["genesys-cloud-api/full", "genesys-cloud-models/full"]
+# Every tag, the models no operation reaches, and the notification service.
+full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service"]
+# The notification service: typed event streams over its WebSocket (`genesys_cloud::notifications`).
+notification-service = ["dep:genesys-cloud-notifications", "genesys-cloud-api/notifications"]
 # Models no operation reaches (notification topic payloads, mostly).
 {unref} = ["genesys-cloud-models/{unref}"]
 "#,

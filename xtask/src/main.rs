@@ -11,6 +11,7 @@ mod models;
 mod names;
 mod ops;
 mod report;
+mod topics;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -141,6 +142,23 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
                 ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
             ],
         });
+        // The notification topics, from the mapping vendored next to the spec.
+        let topics_path = spec_path.with_file_name("notification-topics.json");
+        if let Ok(json) = std::fs::read_to_string(&topics_path) {
+            let source = Path::new(spec).with_file_name("notification-topics.json").display().to_string();
+            let files = topics::emit(&ir, &json, &source)?;
+            let features = topics::model_features(&ir, &plan, &json)?;
+            let manifest = root.join(out).join("genesys-cloud-notifications/Cargo.toml");
+            let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+            let missing: Vec<&String> = features.iter().filter(|f| !text.contains(&format!("\"{f}\""))).collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "{}: the models features {missing:?} must be on for the topic payloads",
+                    manifest.display()
+                ));
+            }
+            crates.push(Generated { dir: root.join(out).join("genesys-cloud-notifications"), files });
+        }
     }
     Ok(crates)
 }
@@ -243,7 +261,7 @@ mod tests {
     #[test]
     fn committed_code_matches_the_vendored_spec() {
         let generated = generate(&workspace_root(), "spec/platform-api-v2.json", "crates", "genesys-cloud").unwrap();
-        assert_eq!(generated.len(), 3, "models, api and the facade manifest");
+        assert_eq!(generated.len(), 4, "models, api, the facade manifest and the notification topics");
         let diffs: Vec<String> = generated.iter().flat_map(differences).collect();
         assert!(diffs.is_empty(), "run `cargo xtask codegen`:\n{}", diffs.join("\n"));
     }

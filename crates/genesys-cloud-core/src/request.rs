@@ -24,7 +24,7 @@ impl RetryOverride {
     }
 }
 
-/// Options of one call, set with the `with_*` methods of [`Operation`](crate::Operation).
+/// Options of one call, set with the `with_*` methods of [`Operation`].
 /// They travel to the transport in the request's extensions when the call sets any (a request
 /// without them has the defaults).
 #[derive(Debug, Clone, Default)]

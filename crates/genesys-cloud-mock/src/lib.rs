@@ -21,6 +21,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod idle;
+mod notify;
 mod router;
 mod state;
 
@@ -45,6 +46,26 @@ use tokio::net::TcpListener;
 /// stores the file itself, so the published crate is whole.)
 pub const SPEC: &str = include_str!("../spec/platform-api-v2.json");
 
+/// The topic-to-payload mapping the mock samples notification payloads from.
+pub const NOTIFICATION_TOPICS: &str = include_str!("../spec/notification-topics.json");
+
+/// The payload definition of a topic name, by its pattern (`{id}` matches one segment).
+pub fn topic_payload(topic: &str) -> Option<String> {
+    let root: Value = serde_json::from_str(NOTIFICATION_TOPICS).ok()?;
+    let names: Vec<&str> = topic.split('.').collect();
+    let mut best: Option<(usize, String)> = None;
+    for entry in root["topics"].as_array()? {
+        let (Some(pattern), Some(payload)) = (entry["topic"].as_str(), entry["payload"].as_str()) else { continue };
+        let parts: Vec<&str> = pattern.split('.').collect();
+        let fits = parts.len() == names.len() && parts.iter().zip(&names).all(|(p, n)| p.starts_with('{') || p == n);
+        let literal = parts.iter().filter(|p| !p.starts_with('{')).count();
+        if fits && best.as_ref().is_none_or(|(l, _)| literal > *l) {
+            best = Some((literal, payload.to_owned()));
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
 /// How the mock behaves.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -60,11 +81,23 @@ pub struct MockOptions {
     /// Close a kept-alive connection after this long with no request in flight and no bytes
     /// either way, as the load balancers in front of Genesys Cloud do. Default: never.
     pub idle_timeout: Option<Duration>,
+    /// How often a notification WebSocket gets a heartbeat. Default 30 s (Genesys Cloud's).
+    pub heartbeat_interval: Duration,
+    /// How long a notification channel lives. Default 24 h (Genesys Cloud's).
+    pub channel_lifetime: Duration,
 }
 
 impl Default for MockOptions {
     fn default() -> Self {
-        Self { port: 0, seed: 0, token_lifetime: Duration::from_secs(86_400), listing_total: 60, idle_timeout: None }
+        Self {
+            port: 0,
+            seed: 0,
+            token_lifetime: Duration::from_secs(86_400),
+            listing_total: 60,
+            idle_timeout: None,
+            heartbeat_interval: Duration::from_secs(30),
+            channel_lifetime: Duration::from_secs(86_400),
+        }
     }
 }
 
@@ -87,6 +120,16 @@ impl MockOptions {
     /// Closes idle kept-alive connections after `idle` (see [`MockOptions::idle_timeout`]).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = Some(idle);
+        self
+    }
+    /// Sets [`MockOptions::heartbeat_interval`].
+    pub fn heartbeat_interval(mut self, every: Duration) -> Self {
+        self.heartbeat_interval = every;
+        self
+    }
+    /// Sets [`MockOptions::channel_lifetime`].
+    pub fn channel_lifetime(mut self, lifetime: Duration) -> Self {
+        self.channel_lifetime = lifetime;
         self
     }
 }
@@ -122,6 +165,7 @@ impl MockServer {
         let state = Arc::new(State::new(doc, options.clone()));
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
+        state.notifications.set_base(format!("ws://{addr}"));
         let shared = state.clone();
         let idle_timeout = options.idle_timeout;
         let task = tokio::spawn(async move {
@@ -131,6 +175,63 @@ impl MockServer {
             }
         });
         Ok(Self { addr, state, task })
+    }
+
+    /// Publishes one notification event of `topic` (a topic name, `v2.users.u1.presence`) to
+    /// every connected channel subscribed to it; returns how many sockets it went to.
+    pub fn publish(&self, topic: &str, body: &Value) -> usize {
+        self.state.notifications.publish(topic, body)
+    }
+
+    /// Publishes a schema-valid sampled payload of `topic`'s type (found by its pattern in
+    /// `notification-topics.json`); `None` when no pattern matches the topic.
+    pub fn publish_sample(&self, topic: &str) -> Option<usize> {
+        let payload = topic_payload(topic)?;
+        let sampler =
+            Sampler::new(&self.state.doc, SampleOptions { seed: self.state.options.seed, ..Default::default() });
+        let body = sampler.definition(&payload)?;
+        Some(self.publish(topic, &body))
+    }
+
+    /// Fault: the server closes every notification socket.
+    pub fn drop_notification_sockets(&self) {
+        self.state.notifications.drop_sockets();
+    }
+
+    /// Fault: `v2.system.socket_closing` on every notification socket, closed `grace` later.
+    pub fn send_socket_closing(&self, grace: Duration) {
+        self.state.notifications.socket_closing(grace);
+    }
+
+    /// Fault: heartbeats (and pongs) stop while `on` is false.
+    pub fn set_heartbeats(&self, on: bool) {
+        self.state.notifications.set_heartbeats(on);
+    }
+
+    /// Fault: subscription requests are refused with a 400 while `on`.
+    pub fn refuse_subscriptions(&self, on: bool) {
+        self.state.notifications.set_refuse_subscriptions(on);
+    }
+
+    /// Fault: every notification channel expires now.
+    pub fn expire_channels(&self) {
+        self.state.notifications.expire_channels();
+    }
+
+    /// Fault: `v2.system.token_revoked` on every socket, which then closes; tokens expire.
+    pub fn revoke_token(&self) {
+        self.state.notifications.revoke_token();
+        self.state.expire_tokens();
+    }
+
+    /// The topics channel `id` is subscribed to (`None`: no such channel).
+    pub fn channel_topics(&self, id: &str) -> Option<Vec<String>> {
+        self.state.notifications.topics(id)
+    }
+
+    /// How many notification channels exist, and how many have a socket connected.
+    pub fn channel_counts(&self) -> (usize, usize) {
+        self.state.notifications.counts()
     }
 
     /// The base URL (`http://127.0.0.1:PORT`), for both the API and the login endpoints.
@@ -195,13 +296,16 @@ async fn serve(state: Arc<State>, stream: tokio::net::TcpStream, idle_timeout: O
         let state = state.clone();
         let guard = in_flight.begin();
         async move {
+            if req.uri().path().starts_with("/channels/") {
+                return Ok::<_, std::convert::Infallible>(websocket(state, req));
+            }
             let response = handle(&state, req).await;
             drop(guard);
             Ok::<_, std::convert::Infallible>(response)
         }
     });
     let io = TokioIo::new(idle::Tracked::new(stream, activity.clone()));
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).with_upgrades();
     match idle_timeout {
         None => {
             let _ = conn.await;
@@ -213,6 +317,42 @@ async fn serve(state: Arc<State>, stream: tokio::net::TcpStream, idle_timeout: O
             }
         }
     }
+}
+
+/// The WebSocket of a notification channel: the upgrade, then [`notify::Hub::run_socket`].
+fn websocket(state: Arc<State>, mut req: Request<Incoming>) -> Response<MockBody> {
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    let id = req.uri().path().trim_start_matches("/channels/").to_owned();
+    let key = req.headers().get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()));
+    let upgrade =
+        req.headers().get("upgrade").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let (Some(accept), true) = (key, upgrade) else {
+        return error(StatusCode::BAD_REQUEST, "bad.request", "a WebSocket upgrade is expected here");
+    };
+    if !state.notifications.is_valid(&id) {
+        return error(StatusCode::NOT_FOUND, "not.found", &format!("channel {id} does not exist or has expired"));
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                tokio_tungstenite::tungstenite::protocol::Role::Server,
+                None,
+            )
+            .await;
+            state.notifications.run_socket(id, ws).await;
+        }
+    });
+    let mut r = Response::new(Full::new(Bytes::new()).map_err(|never| match never {}).boxed());
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert("upgrade", "websocket".parse().expect("static header"));
+    h.insert("connection", "Upgrade".parse().expect("static header"));
+    if let Ok(v) = accept.parse() {
+        h.insert("sec-websocket-accept", v);
+    }
+    r
 }
 
 type MockBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;

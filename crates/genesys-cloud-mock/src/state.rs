@@ -130,6 +130,7 @@ pub(crate) struct State {
     counter: AtomicU64,
     token_requests: AtomicUsize,
     pub(crate) connections: AtomicUsize,
+    pub(crate) notifications: crate::notify::Hub,
 }
 
 /// The fixed set of routing queues the listing walks.
@@ -138,6 +139,7 @@ const QUEUES: usize = 45;
 impl State {
     pub(crate) fn new(doc: Document, options: MockOptions) -> Self {
         let router = Router::new(&doc);
+        let notifications = crate::notify::Hub::new(options.heartbeat_interval, options.channel_lifetime);
         let mut users = Users::default();
         users.by_id.insert(
             "mock-user-me".into(),
@@ -156,6 +158,7 @@ impl State {
             counter: AtomicU64::new(0),
             token_requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
+            notifications,
         }
     }
 
@@ -343,7 +346,61 @@ impl State {
         body: &Bytes,
     ) -> Option<Response<MockBody>> {
         let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let hub = &self.notifications;
+        let topics_reply = |topics: Vec<String>| {
+            let entities: Vec<Value> = topics.iter().map(|t| json!({"id": t})).collect();
+            full(StatusCode::OK, json!({"entities": entities}).to_string())
+        };
         match (route.method.as_str(), route.template.as_str()) {
+            ("POST", "/api/v2/notifications/channels") => Some(full(StatusCode::OK, hub.create_channel().to_string())),
+            ("HEAD", "/api/v2/notifications/channels/{channelId}") => {
+                let status = if hub.is_valid(&param("channelId")?) { StatusCode::OK } else { StatusCode::NOT_FOUND };
+                Some(full(status, Bytes::new()))
+            }
+            ("GET", "/api/v2/notifications/channels/{channelId}/subscriptions") => {
+                Some(match hub.topics(&param("channelId")?) {
+                    Some(t) => topics_reply(t),
+                    None => error(StatusCode::NOT_FOUND, "not.found", "no such channel"),
+                })
+            }
+            ("DELETE", "/api/v2/notifications/channels/{channelId}/subscriptions") => {
+                Some(if hub.unsubscribe_all(&param("channelId")?) {
+                    full(StatusCode::OK, Bytes::new())
+                } else {
+                    error(StatusCode::NOT_FOUND, "not.found", "no such channel")
+                })
+            }
+            ("PUT" | "POST", "/api/v2/notifications/channels/{channelId}/subscriptions") => {
+                let topics = match crate::notify::topics_of(body) {
+                    Ok(t) => t,
+                    Err(m) => return Some(error(StatusCode::BAD_REQUEST, "bad.request", &m)),
+                };
+                Some(match hub.subscribe(&param("channelId")?, topics, route.method == "PUT") {
+                    Ok(t) => topics_reply(t),
+                    Err((404, m)) => error(StatusCode::NOT_FOUND, "not.found", &m),
+                    Err((_, m)) => error(StatusCode::BAD_REQUEST, "bad.request", &m),
+                })
+            }
+            ("PATCH", "/api/v2/users/{userId}/presences/{sourceId}" | "/api/v2/users/{userId}/presences/purecloud") => {
+                // A presence change is published to the user's presence topic.
+                let user = param("userId")?;
+                let user = if user == "me" { "mock-user-me".to_owned() } else { user };
+                let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let mut presence = json!({
+                    "source": param("sourceId").unwrap_or_else(|| "PURECLOUD".into()),
+                    "presenceDefinition": sent.get("presenceDefinition").cloned().unwrap_or(json!({})),
+                    "modifiedDate": now,
+                });
+                if let Some(m) = sent.get("message") {
+                    presence["message"] = m.clone();
+                }
+                hub.publish(&format!("v2.users.{user}.presence"), &presence);
+                let mut reply = sent;
+                reply["modifiedDate"] = json!(now);
+                Some(full(StatusCode::OK, reply.to_string()))
+            }
+
             ("GET", "/api/v2/users/me") => {
                 let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
                 Some(full(StatusCode::OK, users.by_id["mock-user-me"].to_string()))

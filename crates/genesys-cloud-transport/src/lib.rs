@@ -1,14 +1,14 @@
 //! The transport of genesys-cloud-rs: hyper-util's pooled client with rustls under a tower
 //! stack, implementing [`genesys_cloud_core::Executor`].
 //!
-//! The stack, outer to inner (each a tower [`Layer`](tower::Layer) over [`HttpService`]):
+//! The stack, outer to inner (each a tower [`Layer`] over [`HttpService`]):
 //!
 //! 1. user layers ([`TransportBuilder::with_layer`]), which see each logical call once;
 //! 2. [`CallTimeoutLayer`]: the whole call, retries included (per call: `with_timeout`);
 //! 3. [`RetryLayer`]: 429 always, 502/503/504 and broken connections for idempotent
 //!    operations, `Retry-After` in both forms with a cap, full-jitter backoff, budgets;
 //! 4. [`AttemptTimeoutLayer`]: each attempt, with tower's timeout;
-//! 5. [`AuthLayer`]: the bearer token from a [`TokenProvider`](genesys_cloud_auth::TokenProvider),
+//! 5. [`AuthLayer`]: the bearer token from a [`TokenProvider`],
 //!    one replay after a 401 with a fresh token;
 //! 6. [`HeadersLayer`]: `User-Agent: genesys-cloud-rs/<version>` and `purecloud-sdk`;
 //! 7. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;

@@ -28,6 +28,9 @@ pub use genesys_cloud_auth as auth;
 pub use genesys_cloud_config as config;
 pub use genesys_cloud_core as core;
 pub use genesys_cloud_models as models;
+#[cfg(feature = "notification-service")]
+#[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
+pub use genesys_cloud_notifications as notifications;
 pub use genesys_cloud_transport as transport;
 
 pub use genesys_cloud_transport::Region;
@@ -61,6 +64,9 @@ pub struct Client {
 
 struct Inner {
     executor: core::SharedExecutor,
+    /// The TLS settings of the transport, for the notification socket.
+    #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
+    tls: transport::TlsConfig,
     /// Kept so the configuration watcher lives exactly as long as the client.
     config: Option<config::ConfigHandle>,
 }
@@ -74,7 +80,7 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client that sends every call through `executor` (a transport, or a test double).
     pub fn from_executor(executor: core::SharedExecutor) -> Self {
-        Self { inner: Arc::new(Inner { executor, config: None }) }
+        Self { inner: Arc::new(Inner { executor, tls: transport::TlsConfig::default(), config: None }) }
     }
 
     /// A client from `~/.genesyscloudrust/config` (or `GENESYS_CLOUD_CONFIG_PATH`) and the
@@ -107,6 +113,22 @@ impl Client {
     pub fn raw(&self) -> Raw {
         Raw::new(self.inner.executor.clone())
     }
+
+    /// The notification service through this client: its calls use the client's tokens,
+    /// retries and logging, its `wss://` sockets the client's TLS settings.
+    #[cfg(feature = "notification-service")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
+    pub fn notification_service(&self) -> notifications::Notifications {
+        self.notification_service_with(notifications::Options::default())
+    }
+
+    /// [`notification_service`](Self::notification_service) with other options (the TLS
+    /// settings are the client's).
+    #[cfg(feature = "notification-service")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
+    pub fn notification_service_with(&self, options: notifications::Options) -> notifications::Notifications {
+        notifications::Notifications::with_options(self.executor(), options.tls(self.inner.tls.clone()))
+    }
 }
 
 impl api::Tags for Client {
@@ -133,6 +155,7 @@ pub struct ClientBuilder {
     transport: transport::TransportBuilder,
     config: Option<config::ConfigHandle>,
     cache_options: Option<auth::CacheOptions>,
+    tls: transport::TlsConfig,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -291,6 +314,7 @@ impl ClientBuilder {
     /// TLS settings: extra trusted CAs and a client certificate (mTLS). Server certificates
     /// are always verified.
     pub fn tls(mut self, tls: transport::TlsConfig) -> Self {
+        self.tls = tls.clone();
         self.transport = self.transport.tls(tls);
         self
     }
@@ -356,6 +380,6 @@ impl ClientBuilder {
             Some(executor) => executor,
             None => Arc::new(self.transport.build()?),
         };
-        Ok(Client { inner: Arc::new(Inner { executor, config: self.config }) })
+        Ok(Client { inner: Arc::new(Inner { executor, tls: self.tls, config: self.config }) })
     }
 }

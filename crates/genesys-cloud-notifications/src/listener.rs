@@ -1,0 +1,654 @@
+//! The listener: a channel, its subscriptions and its socket, kept alive by one task per
+//! subscription stream.
+
+use crate::event::{decode_message, envelope, DecodeFailure, Event, Undecodable};
+use crate::topic::Topic;
+use futures_util::{SinkExt as _, Stream, StreamExt as _};
+use genesys_cloud_api::Tags as _;
+use genesys_cloud_core::{Error, ErrorKind, SharedExecutor};
+use models::Model as _;
+use std::collections::{HashSet, VecDeque};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Topics one channel can hold (a larger subscription is refused by the service).
+pub const TOPICS_PER_CHANNEL: usize = 1_000;
+
+/// One item of a subscription stream.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Item {
+    /// An event of a subscribed topic.
+    Event(Event),
+    /// An event whose body does not fit its type, kept raw with the error.
+    Undecodable(Undecodable),
+    /// A change of the connection's state.
+    Connection(ConnectionEvent),
+    /// The consumer was slower than the events: this many were dropped (the buffer is bounded).
+    Lost {
+        /// How many items were dropped since the last item delivered.
+        count: u64,
+    },
+}
+
+/// What happened to the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// The socket of `channel` is up and every topic subscribed.
+    Connected {
+        /// The channel id.
+        channel: String,
+    },
+    /// The socket was lost; this is attempt `attempt` to get it back.
+    Reconnecting {
+        /// 1 for the first attempt after a loss.
+        attempt: u32,
+        /// Why the socket was lost.
+        reason: String,
+    },
+    /// The stream moved to a new channel before the old one went (`socket_closing`, or the
+    /// channel's 24-hour end), with no gap: events in the overlap are delivered once.
+    Renewed {
+        /// The channel left.
+        old_channel: String,
+        /// The channel now used.
+        new_channel: String,
+    },
+    /// Events of this time may have been missed (the socket was down).
+    Gap {
+        /// When the socket was lost.
+        start: SystemTime,
+        /// When it was back.
+        end: SystemTime,
+    },
+}
+
+/// How a [`Notifications`] listener behaves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Items buffered for a slow consumer; past it, items are counted and dropped
+    /// ([`Item::Lost`]). Default 1,024.
+    pub buffer: usize,
+    /// With no message for this long, the listener sends a ping. Default 35 s: the service
+    /// sends a heartbeat every 30 s, so a quiet socket past that has missed one.
+    pub ping_after: Duration,
+    /// And with no answer to the ping within this much more, the socket is taken for dead and
+    /// replaced. Default 10 s: 45 s in all, a heartbeat and a ping missed.
+    pub pong_within: Duration,
+    /// Reconnection backoff: full jitter between zero and `min(backoff_max, backoff_base ×
+    /// 2^attempt)`. Defaults 250 ms and 30 s.
+    pub backoff_base: Duration,
+    /// See [`backoff_base`](Self::backoff_base).
+    pub backoff_max: Duration,
+    /// Move to a new channel this long before the channel's `expires` (24 hours after it was
+    /// made). Default 10 minutes.
+    pub renew_before: Duration,
+    /// TLS for `wss://` sockets (the client's roots and identity).
+    pub tls: genesys_cloud_transport::TlsConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            buffer: 1024,
+            ping_after: Duration::from_secs(35),
+            pong_within: Duration::from_secs(10),
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            renew_before: Duration::from_secs(600),
+            tls: genesys_cloud_transport::TlsConfig::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Sets [`buffer`](Self::buffer) (at least 1).
+    pub fn buffer(mut self, items: usize) -> Self {
+        self.buffer = items.max(1);
+        self
+    }
+    /// Sets [`ping_after`](Self::ping_after) and [`pong_within`](Self::pong_within).
+    pub fn heartbeat(mut self, ping_after: Duration, pong_within: Duration) -> Self {
+        self.ping_after = ping_after;
+        self.pong_within = pong_within;
+        self
+    }
+    /// Sets the reconnection backoff.
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff_base = base;
+        self.backoff_max = max;
+        self
+    }
+    /// Sets [`renew_before`](Self::renew_before).
+    pub fn renew_before(mut self, before: Duration) -> Self {
+        self.renew_before = before;
+        self
+    }
+    /// Sets [`tls`](Self::tls).
+    pub fn tls(mut self, tls: genesys_cloud_transport::TlsConfig) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+/// The notification service of one client: subscriptions as streams of typed events.
+///
+/// Channel and subscription calls go through the client's executor (the generated
+/// Notifications operations), so its tokens, retries and logging apply.
+#[derive(Clone)]
+pub struct Notifications {
+    executor: SharedExecutor,
+    options: Options,
+}
+
+impl std::fmt::Debug for Notifications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifications").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+struct Api(SharedExecutor);
+
+impl genesys_cloud_api::Tags for Api {
+    fn executor(&self) -> SharedExecutor {
+        self.0.clone()
+    }
+}
+
+/// A channel of the service.
+#[derive(Debug, Clone)]
+struct Channel {
+    id: String,
+    connect_uri: String,
+    /// When to move to a new channel.
+    renew_at: Option<Instant>,
+}
+
+impl Notifications {
+    /// Notifications through `executor` (a client's: `client.executor()`), default options.
+    pub fn new(executor: SharedExecutor) -> Self {
+        Self::with_options(executor, Options::default())
+    }
+
+    /// Notifications with `options`.
+    pub fn with_options(executor: SharedExecutor, options: Options) -> Self {
+        Self { executor, options }
+    }
+
+    /// Subscribes to `topics` on a channel of their own and returns the stream of their
+    /// events. It is connected and subscribed when this returns (a refused topic is an error
+    /// here); from then on it heals itself. Dropping the stream closes the socket and removes
+    /// the subscriptions.
+    pub async fn subscribe(&self, topics: impl IntoIterator<Item = Topic>) -> Result<Subscription, Error> {
+        let mut topics: Vec<Topic> = topics.into_iter().collect();
+        topics.sort();
+        topics.dedup();
+        if topics.is_empty() {
+            return Err(Error::build("subscribe to at least one topic"));
+        }
+        if topics.len() > TOPICS_PER_CHANNEL {
+            return Err(Error::build(format!("{} topics: a channel holds at most {TOPICS_PER_CHANNEL}", topics.len())));
+        }
+        let mut worker = Worker::new(self.executor.clone(), self.options.clone(), topics);
+        let channel = worker.open_channel().await?;
+        let socket = worker.connect(&channel).await?;
+        let (tx, rx) = mpsc::channel(self.options.buffer);
+        let shared = Arc::new(Shared { channel: std::sync::Mutex::new(channel.id.clone()) });
+        worker.shared = shared.clone();
+        let _ = tx.try_send(Item::Connection(ConnectionEvent::Connected { channel: channel.id.clone() }));
+        tracing::info!(channel = %channel.id, "notifications connected");
+        let task = tokio::spawn(worker.run(tx, channel, socket));
+        Ok(Subscription { rx, task: Some(task), shared })
+    }
+}
+
+struct Shared {
+    channel: std::sync::Mutex<String>,
+}
+
+/// The stream of one subscription ([`Item`]s). Dropping it closes the socket and removes
+/// the subscriptions; [`close`](Subscription::close) does so and waits for it.
+pub struct Subscription {
+    rx: mpsc::Receiver<Item>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("channel", &self.channel_id()).finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The channel in use now.
+    pub fn channel_id(&self) -> String {
+        self.shared.channel.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Closes the socket, removes the subscriptions, and waits until both are done.
+    pub async fn close(mut self) {
+        self.rx.close();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // The task sees the receiver gone, removes the subscriptions and closes the socket.
+        self.rx.close();
+    }
+}
+
+/// The last events delivered, so an event that comes on two sockets (the overlap of a
+/// renewal) is delivered once.
+struct Seen {
+    order: VecDeque<String>,
+    set: HashSet<String>,
+}
+
+impl Seen {
+    const KEEP: usize = 4096;
+
+    fn first_time(&mut self, key: String) -> bool {
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::KEEP {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// Why the socket loop stopped.
+enum Ended {
+    /// The consumer is gone.
+    Shutdown,
+    /// The socket was lost.
+    Lost(String),
+    /// The channel must be replaced (expired, token revoked).
+    NewChannel(String),
+}
+
+struct Worker {
+    api: Api,
+    options: Options,
+    topics: Vec<Topic>,
+    seen: Seen,
+    lost: u64,
+    shared: Arc<Shared>,
+}
+
+fn random_below(limit: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    let nanos = limit.as_nanos().min(u64::MAX as u128) as u64;
+    if nanos == 0 || getrandom::getrandom(&mut bytes).is_err() {
+        return limit;
+    }
+    Duration::from_nanos(u64::from_le_bytes(bytes) % nanos)
+}
+
+impl Worker {
+    fn new(executor: SharedExecutor, options: Options, topics: Vec<Topic>) -> Self {
+        Self {
+            api: Api(executor),
+            options,
+            topics,
+            seen: Seen { order: VecDeque::new(), set: HashSet::new() },
+            lost: 0,
+            shared: Arc::new(Shared { channel: std::sync::Mutex::new(String::new()) }),
+        }
+    }
+
+    /// A new channel with every topic subscribed.
+    async fn open_channel(&self) -> Result<Channel, Error> {
+        let made = self.api.notifications().post_notifications_channels().send().await?;
+        let (Some(id), Some(connect_uri)) = (made.id.clone(), made.connect_uri.clone()) else {
+            return Err(Error::new(ErrorKind::Decode, "the new channel has no id or connectUri"));
+        };
+        let renew_at = made.expires.and_then(|at| {
+            let left = (at - chrono::Utc::now()).to_std().ok()?;
+            Some(Instant::now() + left.saturating_sub(self.options.renew_before))
+        });
+        let channel = Channel { id, connect_uri, renew_at };
+        self.subscribe_all(&channel).await?;
+        Ok(channel)
+    }
+
+    async fn subscribe_all(&self, channel: &Channel) -> Result<(), Error> {
+        let body: Vec<models::ChannelTopic> = self
+            .topics
+            .iter()
+            .map(|t| models::ChannelTopic::default().with(|c| c.id = Some(t.as_str().to_owned())))
+            .collect();
+        self.api.notifications().put_notifications_channel_subscriptions(channel.id.clone(), body).send().await?;
+        Ok(())
+    }
+
+    async fn connect(&self, channel: &Channel) -> Result<Socket, Error> {
+        let uri: tokio_tungstenite::tungstenite::http::Uri = channel
+            .connect_uri
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::Connect, format!("connectUri {:?}: {e}", channel.connect_uri)))?;
+        let host = uri.host().ok_or_else(|| Error::new(ErrorKind::Connect, "connectUri has no host"))?.to_owned();
+        let tls = uri.scheme_str() == Some("wss");
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let stream = TcpStream::connect((host.as_str(), port)).await.map_err(|e| {
+            Error::new(ErrorKind::Connect, format!("notification socket {host}:{port}: {e}")).with_source(e)
+        })?;
+        let _ = stream.set_nodelay(true);
+        let connector = if tls {
+            let config = self.options.tls.client_config()?;
+            Some(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
+        } else {
+            Some(tokio_tungstenite::Connector::Plain)
+        };
+        let (socket, _) =
+            tokio_tungstenite::client_async_tls_with_config(channel.connect_uri.as_str(), stream, None, connector)
+                .await
+                .map_err(|e| {
+                    Error::new(ErrorKind::Connect, format!("notification socket handshake: {e}")).with_source(e)
+                })?;
+        Ok(socket)
+    }
+
+    /// Hands `item` to the consumer without ever waiting: a full buffer counts it as lost.
+    /// `false` when the consumer is gone.
+    fn deliver(&mut self, tx: &mpsc::Sender<Item>, item: Item) -> bool {
+        if self.lost > 0 {
+            match tx.try_send(Item::Lost { count: self.lost }) {
+                Ok(()) => self.lost = 0,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.lost += 1;
+                    return true;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+        match tx.try_send(item) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.lost += 1;
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// One text message: heartbeats and pongs are only signs of life; system topics steer the
+    /// connection; every other event is decoded, de-duplicated and delivered.
+    fn on_text(&mut self, tx: &mpsc::Sender<Item>, text: &str) -> Result<Option<Ended>, ()> {
+        let Ok(m) = envelope(text.as_bytes()) else {
+            tracing::debug!("notifications: a message that is not an event was skipped");
+            return Ok(None);
+        };
+        match m.topic.as_str() {
+            "channel.metadata" => return Ok(None),
+            "v2.system.socket_closing" => return Ok(Some(Ended::NewChannel("socket_closing".into()))),
+            t if t.starts_with("v2.system.token_revoked") => {
+                return Ok(Some(Ended::NewChannel("the token was revoked".into())));
+            }
+            t if t.starts_with("v2.system.no_longer_subscribed") => {
+                return Ok(Some(Ended::NewChannel("no longer subscribed".into())));
+            }
+            _ => {}
+        }
+        let key = match &m.correlation_id {
+            Some(id) => format!("{}\u{0}{id}", m.topic),
+            None => format!("{}\u{0}{}", m.topic, m.body),
+        };
+        if !self.seen.first_time(key) {
+            return Ok(None);
+        }
+        let item = match decode_message(m) {
+            Ok(event) => Item::Event(event),
+            Err(DecodeFailure::Body(u)) => Item::Undecodable(u),
+            Err(DecodeFailure::Envelope(_)) => return Ok(None),
+        };
+        if self.deliver(tx, item) {
+            Ok(None)
+        } else {
+            Err(())
+        }
+    }
+
+    /// Reads `socket` (and, while it drains, the socket being left) until something ends it.
+    async fn pump(
+        &mut self,
+        tx: &mpsc::Sender<Item>,
+        socket: &mut Socket,
+        draining: &mut Option<(Socket, Instant)>,
+        renew_at: Option<Instant>,
+    ) -> Ended {
+        let mut last = Instant::now();
+        let mut pinged = false;
+        loop {
+            let quiet_until = last
+                + if pinged { self.options.ping_after + self.options.pong_within } else { self.options.ping_after };
+            let far = Instant::now() + Duration::from_secs(86_400 * 365);
+            let drain_deadline = draining.as_ref().map_or(far, |(_, d)| *d);
+            let owed = self.lost;
+            tokio::select! {
+                () = tx.closed() => return Ended::Shutdown,
+                // Room again after a loss: the consumer hears how many it missed at once, not
+                // only when the next event comes.
+                permit = tx.reserve(), if owed > 0 => match permit {
+                    Ok(permit) => {
+                        permit.send(Item::Lost { count: owed });
+                        self.lost = 0;
+                    }
+                    Err(_) => return Ended::Shutdown,
+                },
+                msg = socket.next() => match msg {
+                    Some(Ok(Message::Text(t))) => {
+                        last = Instant::now();
+                        pinged = false;
+                        match self.on_text(tx, t.as_str()) {
+                            Ok(None) => {}
+                            Ok(Some(end)) => return end,
+                            Err(()) => return Ended::Shutdown,
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None => return Ended::Lost("the server closed the socket".into()),
+                    Some(Err(e)) => return Ended::Lost(format!("the socket failed: {e}")),
+                    Some(Ok(_)) => { last = Instant::now(); pinged = false; }
+                },
+                msg = async { match draining.as_mut() { Some((old, _)) => old.next().await, None => std::future::pending().await } } => match msg {
+                    Some(Ok(Message::Text(t))) => {
+                        if let Ok(Some(_)) | Err(()) = self.on_text(tx, t.as_str()) {
+                            // The old socket's own farewell; it is going anyway.
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => { *draining = None; }
+                },
+                () = tokio::time::sleep_until(drain_deadline), if draining.is_some() => {
+                    if let Some((mut old, _)) = draining.take() { let _ = old.close(None).await; }
+                }
+                () = tokio::time::sleep_until(quiet_until) => {
+                    if pinged {
+                        return Ended::Lost(format!("no heartbeat or pong for {:?}", self.options.ping_after + self.options.pong_within));
+                    }
+                    pinged = true;
+                    let ping = serde_json::json!({"message": "ping"}).to_string();
+                    if socket.send(Message::text(ping)).await.is_err() {
+                        return Ended::Lost("the ping could not be sent".into());
+                    }
+                }
+                () = tokio::time::sleep_until(renew_at.unwrap_or(far)), if renew_at.is_some() => {
+                    return Ended::NewChannel("the channel is near its end".into());
+                }
+            }
+        }
+    }
+
+    async fn run(mut self, tx: mpsc::Sender<Item>, mut channel: Channel, mut socket: Socket) {
+        let mut draining: Option<(Socket, Instant)> = None;
+        loop {
+            let ended = self.pump(&tx, &mut socket, &mut draining, channel.renew_at).await;
+            match ended {
+                Ended::Shutdown => {
+                    self.shutdown(&channel, socket, draining).await;
+                    return;
+                }
+                Ended::NewChannel(why) => {
+                    // Hand over with no gap: the new channel is subscribed and connected
+                    // before the old socket goes; what both deliver is delivered once.
+                    tracing::info!(channel = %channel.id, reason = %why, "notifications: moving to a new channel");
+                    match self.replacement().await {
+                        Ok((next, next_socket)) => {
+                            let old = std::mem::replace(&mut socket, next_socket);
+                            if let Some((mut older, _)) =
+                                draining.replace((old, Instant::now() + Duration::from_secs(60)))
+                            {
+                                let _ = older.close(None).await;
+                            }
+                            let event = ConnectionEvent::Renewed {
+                                old_channel: channel.id.clone(),
+                                new_channel: next.id.clone(),
+                            };
+                            channel = next;
+                            self.set_channel(&channel.id);
+                            if !self.deliver(&tx, Item::Connection(event)) {
+                                self.shutdown(&channel, socket, draining).await;
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            let lost_at = SystemTime::now();
+                            match self.reconnect(&tx, format!("{why}; the new channel failed: {e}"), None).await {
+                                Some((c, s)) => {
+                                    channel = c;
+                                    socket = s;
+                                    self.gap(&tx, lost_at);
+                                }
+                                None => return,
+                            }
+                        }
+                    }
+                }
+                Ended::Lost(why) => {
+                    tracing::warn!(channel = %channel.id, reason = %why, "notifications: socket lost");
+                    let lost_at = SystemTime::now();
+                    if let Some((mut old, _)) = draining.take() {
+                        let _ = old.close(None).await;
+                    }
+                    match self.reconnect(&tx, why, Some(channel.clone())).await {
+                        Some((c, s)) => {
+                            channel = c;
+                            socket = s;
+                            self.gap(&tx, lost_at);
+                        }
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_channel(&self, id: &str) {
+        *self.shared.channel.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = id.to_owned();
+    }
+
+    fn gap(&mut self, tx: &mpsc::Sender<Item>, start: SystemTime) {
+        let end = SystemTime::now();
+        tracing::warn!(?start, ?end, "notifications: events of this interval may have been missed");
+        let _ = self.deliver(tx, Item::Connection(ConnectionEvent::Gap { start, end }));
+    }
+
+    async fn replacement(&self) -> Result<(Channel, Socket), Error> {
+        let next = self.open_channel().await?;
+        let socket = self.connect(&next).await?;
+        Ok((next, socket))
+    }
+
+    /// Gets a socket back: the same channel while it is valid (subscriptions put again), else a
+    /// new one; jittered exponential backoff between attempts. `None` when the consumer left.
+    async fn reconnect(
+        &mut self,
+        tx: &mpsc::Sender<Item>,
+        why: String,
+        mut channel: Option<Channel>,
+    ) -> Option<(Channel, Socket)> {
+        let mut attempt = 0u32;
+        let mut reason = why;
+        loop {
+            attempt += 1;
+            tracing::info!(attempt, reason = %reason, "notifications: reconnecting");
+            if !self.deliver(tx, Item::Connection(ConnectionEvent::Reconnecting { attempt, reason: reason.clone() })) {
+                return None;
+            }
+            let ceiling = self.options.backoff_base.saturating_mul(1 << attempt.min(16)).min(self.options.backoff_max);
+            let wait = if attempt == 1 { Duration::ZERO } else { random_below(ceiling) };
+            tokio::select! {
+                () = tx.closed() => return None,
+                () = tokio::time::sleep(wait) => {}
+            }
+            let outcome = async {
+                let usable = match &channel {
+                    Some(c) => self.api.notifications().head_notifications_channel(c.id.clone()).send().await.is_ok(),
+                    None => false,
+                };
+                let c = match (usable, channel.clone()) {
+                    (true, Some(c)) => {
+                        self.subscribe_all(&c).await?;
+                        c
+                    }
+                    _ => self.open_channel().await?,
+                };
+                let s = self.connect(&c).await?;
+                Ok::<_, Error>((c, s))
+            }
+            .await;
+            match outcome {
+                Ok((c, s)) => {
+                    self.set_channel(&c.id);
+                    tracing::info!(channel = %c.id, attempt, "notifications connected");
+                    if !self.deliver(tx, Item::Connection(ConnectionEvent::Connected { channel: c.id.clone() })) {
+                        return None;
+                    }
+                    return Some((c, s));
+                }
+                Err(e) => {
+                    if e.status().map(|s| s.as_u16()) == Some(404) {
+                        channel = None;
+                    }
+                    reason = e.to_string();
+                }
+            }
+        }
+    }
+
+    async fn shutdown(&self, channel: &Channel, mut socket: Socket, draining: Option<(Socket, Instant)>) {
+        let _ = self.api.notifications().delete_notifications_channel_subscriptions(channel.id.clone()).send().await;
+        let _ = socket.close(None).await;
+        if let Some((mut old, _)) = draining {
+            let _ = old.close(None).await;
+        }
+        tracing::info!(channel = %channel.id, "notifications closed");
+    }
+}

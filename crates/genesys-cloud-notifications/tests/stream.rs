@@ -1,0 +1,243 @@
+//! Subscription streams over real sockets against `genesys-cloud-mock`: typed events, and the
+//! listener healing after a drop, `socket_closing`, lost heartbeats, an expired channel and a
+//! revoked token, with nothing lost after the reconnect and nothing duplicated; a slow
+//! consumer's loss count; shutdown removing the subscriptions.
+
+use futures_util::StreamExt as _;
+use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_mock::{MockOptions, MockServer};
+use genesys_cloud_notifications::{
+    topics, ConnectionEvent, Event, Item, Notifications, Options, Payload, Subscription,
+};
+use genesys_cloud_transport::{Endpoint, Transport};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ME: &str = "mock-user-me";
+const QUEUE: &str = "queue-1";
+
+async fn setup() -> (MockServer, Notifications) {
+    let mock =
+        MockServer::start_with(MockOptions::default().heartbeat_interval(Duration::from_millis(200))).await.unwrap();
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("listener", "listener-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let options = Options::default()
+        .heartbeat(Duration::from_millis(800), Duration::from_millis(400))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200));
+    (mock, Notifications::with_options(Arc::new(transport), options))
+}
+
+/// The next item, with a hang guard (not a speed bound).
+async fn next(sub: &mut Subscription) -> Item {
+    tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("the stream went quiet")
+        .expect("the stream ended")
+}
+
+async fn next_event(sub: &mut Subscription) -> Event {
+    loop {
+        match next(sub).await {
+            Item::Event(e) => return e,
+            Item::Connection(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Waits for a connection event that `want` accepts, returning the items seen on the way.
+async fn until_connection(sub: &mut Subscription, want: impl Fn(&ConnectionEvent) -> bool) -> Vec<Item> {
+    let mut seen = Vec::new();
+    loop {
+        let item = next(sub).await;
+        let done = matches!(&item, Item::Connection(c) if want(c));
+        seen.push(item);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn presence(n: usize) -> serde_json::Value {
+    json!({"source": "PURECLOUD", "presenceDefinition": {"id": format!("p-{n}"), "systemPresence": "Available"}})
+}
+
+/// Publishes `count` presence events numbered from `from` and checks each arrives once, in
+/// order; then a last one, to show nothing else (no duplicate) came in between.
+async fn exactly_once(mock: &MockServer, sub: &mut Subscription, from: usize, count: usize) {
+    let topic = format!("v2.users.{ME}.presence");
+    for n in from..from + count + 1 {
+        assert!(mock.publish(&topic, &presence(n)) >= 1, "a socket is subscribed");
+    }
+    for n in from..from + count + 1 {
+        let e = next_event(sub).await;
+        let Payload::UsersPresence(p) = &e.payload else { panic!("typed: {e:?}") };
+        let id = p.presence_definition.as_ref().and_then(|d| d.id.clone());
+        assert_eq!(id.as_deref(), Some(format!("p-{n}").as_str()), "in order, none lost, none twice");
+    }
+}
+
+#[tokio::test]
+async fn events_arrive_typed_and_a_dropped_socket_heals_with_nothing_lost_or_duplicated() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications
+        .subscribe([topics::users_presence(ME).unwrap(), topics::routing_queues_conversations(QUEUE).unwrap()])
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Connected { .. })));
+    let channel = sub.channel_id();
+    let mut subscribed = mock.channel_topics(&channel).unwrap();
+    subscribed.sort();
+    assert_eq!(subscribed, [format!("v2.routing.queues.{QUEUE}.conversations"), format!("v2.users.{ME}.presence")]);
+
+    assert_eq!(mock.publish_sample(&format!("v2.routing.queues.{QUEUE}.conversations")), Some(1));
+    let e = next_event(&mut sub).await;
+    assert_eq!(e.payload.type_name(), "QueueConversationEventTopicConversation");
+    assert!(e.correlation_id.is_some());
+    exactly_once(&mock, &mut sub, 0, 3).await;
+
+    mock.drop_notification_sockets();
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Connected { .. })).await;
+    assert!(
+        seen.iter().any(|i| matches!(i, Item::Connection(ConnectionEvent::Reconnecting { attempt: 1, .. }))),
+        "{seen:?}"
+    );
+    assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Gap { .. })), "the gap is reported");
+    assert_eq!(sub.channel_id(), channel, "the channel is still valid: the same one, subscribed again");
+    exactly_once(&mock, &mut sub, 10, 5).await;
+}
+
+#[tokio::test]
+async fn socket_closing_moves_to_a_new_channel_with_no_gap_and_no_duplicates() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let old = sub.channel_id();
+    exactly_once(&mock, &mut sub, 0, 2).await;
+    mock.send_socket_closing(Duration::from_millis(500));
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Renewed { .. })).await;
+    let Some(Item::Connection(ConnectionEvent::Renewed { old_channel, new_channel })) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(old_channel, &old);
+    assert_ne!(new_channel, &old);
+    // In the overlap both channels are subscribed and connected: each event goes to both
+    // sockets, and is delivered once.
+    assert_eq!(mock.publish(&format!("v2.users.{ME}.presence"), &presence(100)), 2, "both sockets are up");
+    let e = next_event(&mut sub).await;
+    assert!(
+        matches!(&e.payload, Payload::UsersPresence(p) if p.presence_definition.as_ref().unwrap().id.as_deref() == Some("p-100"))
+    );
+    exactly_once(&mock, &mut sub, 101, 3).await;
+    assert!(!sub_has_gap(&seen), "no gap: the new socket was up before the old one closed: {seen:?}");
+}
+
+fn sub_has_gap(seen: &[Item]) -> bool {
+    seen.iter().any(|i| matches!(i, Item::Connection(ConnectionEvent::Gap { .. })))
+}
+
+#[tokio::test]
+async fn lost_heartbeats_replace_the_socket() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    exactly_once(&mock, &mut sub, 0, 1).await;
+    mock.set_heartbeats(false);
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Reconnecting { .. })).await;
+    let Some(Item::Connection(ConnectionEvent::Reconnecting { reason, .. })) = seen.last() else { unreachable!() };
+    assert!(reason.contains("no heartbeat or pong"), "{reason}");
+    mock.set_heartbeats(true);
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Connected { .. })).await;
+    exactly_once(&mock, &mut sub, 10, 3).await;
+}
+
+#[tokio::test]
+async fn an_expired_channel_is_replaced_by_a_new_one() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let old = sub.channel_id();
+    assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Connected { .. })));
+    mock.expire_channels();
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Connected { .. })).await;
+    assert_ne!(sub.channel_id(), old, "HEAD said the channel is gone: a new one was made");
+    assert_eq!(mock.channel_topics(&sub.channel_id()).unwrap(), [format!("v2.users.{ME}.presence")]);
+    exactly_once(&mock, &mut sub, 0, 3).await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_gets_a_fresh_token_and_a_new_channel() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let old = sub.channel_id();
+    assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Connected { .. })));
+    let tokens = mock.token_requests();
+    mock.revoke_token();
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Renewed { .. } | ConnectionEvent::Connected { .. }))
+        .await;
+    assert_ne!(sub.channel_id(), old);
+    assert!(mock.token_requests() > tokens, "the rejected token was replaced");
+    exactly_once(&mock, &mut sub, 0, 3).await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_told_how_many_events_it_lost_and_the_buffer_stays_bounded() {
+    let (mock, _) = setup().await;
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("slow", "slow-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let notifications = Notifications::with_options(Arc::new(transport), Options::default().buffer(8));
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let topic = format!("v2.users.{ME}.presence");
+    for n in 0..200 {
+        mock.publish(&topic, &presence(n));
+    }
+    // Let the listener read all 200 while nobody reads the stream.
+    let marker = 999;
+    mock.publish(&topic, &presence(marker));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (mut events, mut lost) = (0u64, 0u64);
+    loop {
+        match next(&mut sub).await {
+            Item::Event(_) => events += 1,
+            Item::Lost { count } => lost += count,
+            Item::Connection(_) => {}
+            other => panic!("{other:?}"),
+        }
+        if events + lost == 201 {
+            break;
+        }
+    }
+    assert!(events <= 8 + 1, "at most the buffer (and what came after it drained): {events}");
+    assert!(lost >= 190, "the loss is counted: {lost}");
+}
+
+#[tokio::test]
+async fn closing_the_stream_removes_the_subscriptions_and_the_socket() {
+    let (mock, notifications) = setup().await;
+    let sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let channel = sub.channel_id();
+    assert_eq!(mock.channel_counts().1, 1);
+    sub.close().await;
+    assert_eq!(mock.channel_topics(&channel).unwrap(), Vec::<String>::new());
+    for _ in 0..100 {
+        if mock.channel_counts().1 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(mock.channel_counts().1, 0, "the socket is closed");
+}
+
+#[tokio::test]
+async fn a_refused_subscription_is_an_error_at_subscribe() {
+    let (mock, notifications) = setup().await;
+    mock.refuse_subscriptions(true);
+    let err = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    let too_many = (0..1001).map(|i| genesys_cloud_notifications::Topic::raw(format!("v2.users.u{i}.presence")));
+    assert!(notifications.subscribe(too_many).await.unwrap_err().is_build());
+}

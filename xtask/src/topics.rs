@@ -1,0 +1,183 @@
+//! The notification topics of `genesys-cloud-notifications`, from `spec/notification-topics.json`
+//! (topic pattern → payload definition): one constructor per pattern, the payload enum, the
+//! decode dispatch, and a test that decodes a sampled payload of every topic.
+
+use crate::features::{Features, UNREFERENCED};
+use crate::ir::Ir;
+use crate::models::OutFile;
+use crate::names;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// One topic pattern of the mapping.
+struct Topic {
+    /// `v2.users.{id}.presence`.
+    pattern: String,
+    /// The payload's Rust type name.
+    payload: String,
+    /// The constructor's name (`users_presence`) and the enum variant (`UsersPresence`).
+    function: String,
+    variant: String,
+    /// The argument name of each `{id}`.
+    args: Vec<String>,
+}
+
+fn singular(word: &str) -> String {
+    let w = names::snake(word);
+    if let Some(stem) = w.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if w.ends_with("ss") {
+        w
+    } else if let Some(stem) = w.strip_suffix('s') {
+        stem.to_owned()
+    } else {
+        w
+    }
+}
+
+fn topics(ir: &Ir, json: &str) -> Result<Vec<Topic>, String> {
+    let root: Value = serde_json::from_str(json).map_err(|e| format!("notification-topics.json: {e}"))?;
+    let list = root["topics"].as_array().ok_or("notification-topics.json: no `topics` array")?;
+    let by_pointer: BTreeMap<&str, &str> =
+        ir.definitions.iter().map(|&d| (ir.types[d].pointer.as_str(), ir.types[d].name.as_str())).collect();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let (Some(pattern), Some(payload)) = (entry["topic"].as_str(), entry["payload"].as_str()) else {
+            problems.push(format!("topics/{i}: needs `topic` and `payload`"));
+            continue;
+        };
+        let Some(ty) = by_pointer.get(format!("#/definitions/{payload}").as_str()) else {
+            problems.push(format!("topics/{i} ({pattern}): no definition {payload} in the spec"));
+            continue;
+        };
+        let segments: Vec<&str> = pattern.split('.').collect();
+        let words: Vec<String> =
+            segments.iter().skip(1).filter(|s| !s.starts_with('{')).map(|s| names::snake(s)).collect();
+        let mut args = Vec::new();
+        for (j, s) in segments.iter().enumerate() {
+            if s.starts_with('{') {
+                let before = segments[..j].iter().rev().find(|p| !p.starts_with('{')).copied().unwrap_or("topic");
+                let mut name = format!("{}_id", singular(before));
+                let mut n = 2;
+                while args.contains(&name) {
+                    name = format!("{}_id{n}", singular(before));
+                    n += 1;
+                }
+                args.push(name);
+            }
+        }
+        out.push(Topic {
+            pattern: pattern.to_owned(),
+            payload: (*ty).to_owned(),
+            function: words.join("_"),
+            variant: String::new(),
+            args,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    // Two patterns that differ only in a trailing `{id}` get `_by_id` on the longer one.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &out {
+        *seen.entry(t.function.clone()).or_default() += 1;
+    }
+    for t in &mut out {
+        if seen[&t.function] > 1 && t.pattern.ends_with('}') {
+            t.function.push_str("_by_id");
+        }
+    }
+    let mut unique = BTreeSet::new();
+    for t in &mut out {
+        if !unique.insert(t.function.clone()) {
+            return Err(format!("two topic patterns give the constructor name {}", t.function));
+        }
+        t.variant = names::type_name(&t.function);
+        t.function = names::field_ident(&t.function);
+    }
+    Ok(out)
+}
+
+/// The models features that turn on every payload (the generated crate's manifest needs them).
+pub fn model_features(ir: &Ir, plan: &Features, json: &str) -> Result<Vec<String>, String> {
+    let topics = topics(ir, json)?;
+    let by_name: BTreeMap<&str, usize> = ir.definitions.iter().map(|&d| (ir.types[d].name.as_str(), d)).collect();
+    let mut chosen: BTreeSet<String> = BTreeSet::new();
+    for t in &topics {
+        let feats = &plan.by_definition[&by_name[t.payload.as_str()]];
+        if feats.iter().any(|f| chosen.contains(f)) {
+            continue;
+        }
+        // Prefer `unreferenced` (most payloads are there), else the first tag.
+        let pick = if feats.contains(UNREFERENCED) {
+            UNREFERENCED.to_owned()
+        } else {
+            feats.iter().next().cloned().unwrap_or_default()
+        };
+        chosen.insert(pick);
+    }
+    Ok(chosen.into_iter().collect())
+}
+
+/// `src/generated/topics.rs` and `tests/generated/topics.rs` of the notifications crate.
+pub fn emit(ir: &Ir, json: &str, source: &str) -> Result<Vec<OutFile>, String> {
+    let topics = topics(ir, json)?;
+    let header =
+        format!("// @generated by `cargo xtask codegen` from {source}. Do not edit by hand: change the generator.\n");
+    let mut src = header.clone();
+    src.push_str("//! One constructor per topic pattern, the payload of every topic, and the dispatch from a topic\n//! name to its payload type.\n\nuse crate::topic::{Topic, TopicError};\n\n");
+    // Constructors.
+    src.push_str("/// One constructor per topic pattern; each `{id}` is an argument (checked: not empty, no `.`).\npub mod topics {\n    use super::*;\n");
+    for t in &topics {
+        let params: Vec<String> = t.args.iter().map(|a| format!("{a}: &str")).collect();
+        let _ = writeln!(
+            src,
+            "    #[doc = \" `{}`: events carry [`{}`](::models::{}).\"]\n    pub fn {}({}) -> ::std::result::Result<Topic, TopicError> {{\n        Topic::from_pattern({:?}, &[{}])\n    }}",
+            t.pattern,
+            t.payload,
+            t.payload,
+            t.function,
+            params.join(", "),
+            t.pattern,
+            t.args.join(", ")
+        );
+    }
+    src.push_str("}\n\n");
+    // The payload enum.
+    src.push_str("/// The body of an event, by its topic.\n#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\npub enum Payload {\n");
+    for t in &topics {
+        let _ = writeln!(
+            src,
+            "    #[doc = \" `{}`\"]\n    {}(::std::boxed::Box<::models::{}>),",
+            t.pattern, t.variant, t.payload
+        );
+    }
+    src.push_str("    /// A topic this SDK has no type for (or a pattern it does not know): the body as sent.\n    Raw(::serde_json::Value),\n}\n\n");
+    // Patterns, most literal segments first, so `v2.system.socket_closing` wins over `v2.system.{id}.{id}`.
+    let mut order: Vec<&Topic> = topics.iter().collect();
+    order.sort_by_key(|t| {
+        (std::cmp::Reverse(t.pattern.split('.').filter(|s| !s.starts_with('{')).count()), t.pattern.clone())
+    });
+    src.push_str("/// Every topic pattern with its payload type name, most specific first.\npub const PATTERNS: &[(&str, &str)] = &[\n");
+    for t in &order {
+        let _ = writeln!(src, "    ({:?}, {:?}),", t.pattern, t.payload);
+    }
+    src.push_str("];\n\n");
+    src.push_str("/// Decodes the event body of `topic` into its payload type. A topic no pattern matches is\n/// [`Payload::Raw`]; a body that does not fit its type is an error (with the pattern's index).\npub(crate) fn decode(topic: &str, body: &str) -> ::std::result::Result<Payload, ::serde_json::Error> {\n    match crate::topic::matching(PATTERNS, topic) {\n");
+    for (i, t) in order.iter().enumerate() {
+        let _ = writeln!(src, "        Some({i}) => ::serde_json::from_str(body).map(Payload::{}),", t.variant);
+    }
+    src.push_str("        _ => ::serde_json::from_str(body).map(Payload::Raw),\n    }\n}\n\nimpl Payload {\n    /// The payload type's definition name (`PresenceEventUserPresence`), or `Raw`.\n    pub fn type_name(&self) -> &'static str {\n        match self {\n");
+    for t in &topics {
+        let _ = writeln!(src, "            Payload::{}(_) => {:?},", t.variant, t.payload);
+    }
+    src.push_str("            Payload::Raw(_) => \"Raw\",\n        }\n    }\n}\n");
+
+    // The test: a sampled payload of every topic decodes into its type.
+    let mut test = header;
+    test.push_str("//! A schema-valid sampled payload of every topic decodes into the topic's type.\n\nuse genesys_cloud_notifications::{decode_event, Payload, PATTERNS};\n\n#[test]\nfn every_topic_decodes_its_sampled_payload() {\n    let spec = std::fs::read_to_string(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../../spec/platform-api-v2.json\")).expect(\"the spec\");\n    let doc = genesys_cloud_spec::Document::parse(&spec).expect(\"the spec parses\");\n    let sampler = genesys_cloud_spec::Sampler::new(&doc, genesys_cloud_spec::SampleOptions { max_depth: 3, ..Default::default() });\n    let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();\n    let mut failures = Vec::new();\n    for (pattern, payload) in PATTERNS {\n        let topic = pattern.replace(\"{id}\", \"3fa85f64-5717-4562-b3fc-2c963f66afa6\");\n        let body = sampler.definition(payload).expect(\"a sample\");\n        let envelope = serde_json::json!({\"topicName\": topic, \"version\": \"2\", \"eventBody\": body, \"metadata\": {\"CorrelationId\": \"c-1\"}}).to_string();\n        let group = pattern.split('.').nth(1).unwrap_or(\"?\").to_owned();\n        let entry = groups.entry(group).or_default();\n        match decode_event(envelope.as_bytes()) {\n            Ok(event) if event.payload.type_name() == *payload && !matches!(event.payload, Payload::Raw(_)) => entry.0 += 1,\n            Ok(event) => {\n                entry.1 += 1;\n                failures.push(format!(\"{pattern}: decoded as {}\", event.payload.type_name()));\n            }\n            Err(e) => {\n                entry.1 += 1;\n                failures.push(format!(\"{pattern}: {e}\"));\n            }\n        }\n    }\n    for (group, (ok, bad)) in &groups {\n        println!(\"{group}: {ok} passed, {bad} failed\");\n    }\n    println!(\"{} passed, {} failed\", PATTERNS.len() - failures.len(), failures.len());\n    assert!(failures.is_empty(), \"{}\", failures.join(\"\\n\"));\n");
+    let _ = writeln!(test, "    assert_eq!(PATTERNS.len(), {});\n}}", topics.len());
+    Ok(vec![("src/generated/topics.rs".to_owned(), src), ("tests/generated/topics.rs".to_owned(), test)])
+}
