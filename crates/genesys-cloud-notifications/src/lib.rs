@@ -54,5 +54,7 @@ mod generated;
 
 pub use event::{decode_event, DecodeFailure, EnvelopeError, Event, Undecodable};
 pub use generated::{topics, Payload, PATTERNS};
-pub use listener::{ConnectionEvent, Item, Notifications, Options, Subscription, TOPICS_PER_CHANNEL};
+pub use listener::{
+    ConnectionEvent, Item, Notifications, Options, Subscription, CHANNELS_PER_CLIENT, TOPICS_PER_CHANNEL,
+};
 pub use topic::{Topic, TopicError, UserPart};

@@ -20,8 +20,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Topics one channel can hold (a larger subscription is refused by the service).
+/// Topics one channel can hold (the service refuses more with a 400).
 pub const TOPICS_PER_CHANNEL: usize = 1_000;
+
+/// Channels one user and app can hold: past this the service replaces the oldest channel.
+pub const CHANNELS_PER_CLIENT: usize = 20;
 
 /// One item of a subscription stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,10 +189,12 @@ impl Notifications {
         Self { executor, options }
     }
 
-    /// Subscribes to `topics` on a channel of their own and returns the stream of their
-    /// events. It is connected and subscribed when this returns (a refused topic is an error
-    /// here); from then on it heals itself. Dropping the stream closes the socket and removes
-    /// the subscriptions.
+    /// Subscribes to `topics` on channels of their own and returns the stream of their
+    /// events. More than [`TOPICS_PER_CHANNEL`] topics are spread over as many channels as
+    /// they need, up to [`CHANNELS_PER_CLIENT`] (past that, a build error: the service would
+    /// replace the oldest channel). It is connected and subscribed when this returns (a
+    /// refused topic is an error here); from then on it heals itself. Dropping the stream
+    /// closes the sockets and removes the subscriptions.
     pub async fn subscribe(&self, topics: impl IntoIterator<Item = Topic>) -> Result<Subscription, Error> {
         let mut topics: Vec<Topic> = topics.into_iter().collect();
         topics.sort();
@@ -197,50 +202,69 @@ impl Notifications {
         if topics.is_empty() {
             return Err(Error::build("subscribe to at least one topic"));
         }
-        if topics.len() > TOPICS_PER_CHANNEL {
-            return Err(Error::build(format!("{} topics: a channel holds at most {TOPICS_PER_CHANNEL}", topics.len())));
+        let channels = topics.len().div_ceil(TOPICS_PER_CHANNEL);
+        if channels > CHANNELS_PER_CLIENT {
+            return Err(Error::build(format!(
+                "{} topics need {channels} channels of {TOPICS_PER_CHANNEL}; a client holds at most {CHANNELS_PER_CLIENT}",
+                topics.len()
+            )));
         }
-        let mut worker = Worker::new(self.executor.clone(), self.options.clone(), topics);
-        let channel = worker.open_channel().await?;
-        let socket = worker.connect(&channel).await?;
+        let shared = Arc::new(Shared { channels: std::sync::Mutex::new(vec![String::new(); channels]) });
+        let mut ready = Vec::new();
+        for (index, chunk) in topics.chunks(TOPICS_PER_CHANNEL).enumerate() {
+            let mut worker = Worker::new(self.executor.clone(), self.options.clone(), chunk.to_vec());
+            worker.shared = shared.clone();
+            worker.index = index;
+            let channel = worker.open_channel().await?;
+            let socket = worker.connect(&channel).await?;
+            worker.set_channel(&channel.id);
+            ready.push((worker, channel, socket));
+        }
         let (tx, rx) = mpsc::channel(self.options.buffer);
-        let shared = Arc::new(Shared { channel: std::sync::Mutex::new(channel.id.clone()) });
-        worker.shared = shared.clone();
-        let _ = tx.try_send(Item::Connection(ConnectionEvent::Connected { channel: channel.id.clone() }));
-        tracing::info!(channel = %channel.id, "notifications connected");
-        let task = tokio::spawn(worker.run(tx, channel, socket));
-        Ok(Subscription { rx, task: Some(task), shared })
+        let mut tasks = Vec::new();
+        for (worker, channel, socket) in ready {
+            let _ = tx.try_send(Item::Connection(ConnectionEvent::Connected { channel: channel.id.clone() }));
+            tracing::info!(channel = %channel.id, "notifications connected");
+            tasks.push(tokio::spawn(worker.run(tx.clone(), channel, socket)));
+        }
+        Ok(Subscription { rx, tasks, shared })
     }
 }
 
 struct Shared {
-    channel: std::sync::Mutex<String>,
+    /// The channel in use by each worker.
+    channels: std::sync::Mutex<Vec<String>>,
 }
 
 /// The stream of one subscription ([`Item`]s). Dropping it closes the socket and removes
 /// the subscriptions; [`close`](Subscription::close) does so and waits for it.
 pub struct Subscription {
     rx: mpsc::Receiver<Item>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription").field("channel", &self.channel_id()).finish_non_exhaustive()
+        f.debug_struct("Subscription").field("channels", &self.channel_ids()).finish_non_exhaustive()
     }
 }
 
 impl Subscription {
-    /// The channel in use now.
+    /// The (first) channel in use now.
     pub fn channel_id(&self) -> String {
-        self.shared.channel.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.channel_ids().into_iter().next().unwrap_or_default()
     }
 
-    /// Closes the socket, removes the subscriptions, and waits until both are done.
+    /// Every channel in use now (one per [`TOPICS_PER_CHANNEL`] topics).
+    pub fn channel_ids(&self) -> Vec<String> {
+        self.shared.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Closes the sockets, removes the subscriptions, and waits until both are done.
     pub async fn close(mut self) {
         self.rx.close();
-        if let Some(task) = self.task.take() {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
     }
@@ -301,6 +325,8 @@ struct Worker {
     seen: Seen,
     lost: u64,
     shared: Arc<Shared>,
+    /// This worker's place in `shared.channels`.
+    index: usize,
 }
 
 fn random_below(limit: Duration) -> Duration {
@@ -320,7 +346,8 @@ impl Worker {
             topics,
             seen: Seen { order: VecDeque::new(), set: HashSet::new() },
             lost: 0,
-            shared: Arc::new(Shared { channel: std::sync::Mutex::new(String::new()) }),
+            shared: Arc::new(Shared { channels: std::sync::Mutex::new(vec![String::new()]) }),
+            index: 0,
         }
     }
 
@@ -571,7 +598,11 @@ impl Worker {
     }
 
     fn set_channel(&self, id: &str) {
-        *self.shared.channel.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = id.to_owned();
+        if let Some(slot) =
+            self.shared.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(self.index)
+        {
+            *slot = id.to_owned();
+        }
     }
 
     fn gap(&mut self, tx: &mpsc::Sender<Item>, start: SystemTime) {

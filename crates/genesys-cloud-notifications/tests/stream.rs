@@ -238,6 +238,36 @@ async fn a_refused_subscription_is_an_error_at_subscribe() {
     mock.refuse_subscriptions(true);
     let err = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
-    let too_many = (0..1001).map(|i| genesys_cloud_notifications::Topic::raw(format!("v2.users.u{i}.presence")));
-    assert!(notifications.subscribe(too_many).await.unwrap_err().is_build());
+    // Past 20 channels of 1,000 topics the service would replace the oldest channel.
+    let too_many = (0..20_001).map(|i| genesys_cloud_notifications::Topic::raw(format!("v2.users.u{i}.presence")));
+    let err = notifications.subscribe(too_many).await.unwrap_err();
+    assert!(err.is_build() && err.message().contains("at most 20"), "{err}");
+}
+
+#[tokio::test]
+async fn fifteen_hundred_topics_are_spread_over_two_channels_in_one_stream() {
+    let (mock, notifications) = setup().await;
+    let topics = (0..1500).map(|i| topics::users_presence(&format!("user-{i:04}")).unwrap());
+    let mut sub = notifications.subscribe(topics).await.unwrap();
+    let channels = sub.channel_ids();
+    assert_eq!(channels.len(), 2);
+    let sizes: Vec<usize> = channels.iter().map(|c| mock.channel_topics(c).unwrap().len()).collect();
+    assert_eq!(sizes, [1000, 500], "each channel within the 1,000-topic limit");
+    for user in ["user-0000", "user-1499"] {
+        assert_eq!(mock.publish(&format!("v2.users.{user}.presence"), &presence(1)), 1);
+        let e = next_event(&mut sub).await;
+        assert_eq!(e.topic, format!("v2.users.{user}.presence"), "both channels feed the one stream");
+    }
+    // One channel dropping heals on its own; the other goes on.
+    mock.drop_notification_sockets();
+    let mut connected = 0;
+    while connected < 2 {
+        if let Item::Connection(ConnectionEvent::Connected { .. }) = next(&mut sub).await {
+            connected += 1;
+        }
+    }
+    assert_eq!(mock.publish("v2.users.user-1499.presence", &presence(2)), 1);
+    assert_eq!(next_event(&mut sub).await.topic, "v2.users.user-1499.presence");
+    sub.close().await;
+    assert!(channels.iter().all(|c| mock.channel_topics(c).unwrap().is_empty()), "every channel unsubscribed");
 }
