@@ -58,17 +58,12 @@ pub fn emit(ir: &Ir, plan: &Features, target: &ModelsTarget<'_>) -> Vec<OutFile>
     files.push(("src/generated/mod.rs".to_owned(), mod_rs));
     // The test's body lives below `tests/generated/` (not a test target of its own), so
     // `cargo fmt` leaves it alone through `#[rustfmt::skip]`.
-    // Two test binaries of half the definitions each: the two halves build in parallel (one
-    // binary kept a core idle for minutes at the end of every `cargo test`).
-    for part in 0..ROUNDTRIP_PARTS {
-        let stub = format!(
-            "{}//! Round trip of every definition, part {} of {ROUNDTRIP_PARTS}; the cases are in `generated/roundtrip_{part}.rs`.\n\n#[rustfmt::skip]\n#[path = \"generated/roundtrip_{part}.rs\"]\nmod roundtrip;\n",
-            header(target.spec_display, "//"),
-            part + 1
-        );
-        files.push((format!("tests/roundtrip_{part}.rs"), stub));
-        files.push((format!("tests/generated/roundtrip_{part}.rs"), roundtrip_test(ir, plan, target, part)));
-    }
+    let stub = format!(
+        "{}//! Round trip of every definition; the cases are in `generated/roundtrip.rs`.\n\n#[rustfmt::skip]\n#[path = \"generated/roundtrip.rs\"]\nmod roundtrip;\n",
+        header(target.spec_display, "//")
+    );
+    files.push(("tests/roundtrip.rs".to_owned(), stub));
+    files.push(("tests/generated/roundtrip.rs".to_owned(), roundtrip_test(ir, plan, target)));
     files
 }
 
@@ -421,10 +416,7 @@ fn emit_newtype(out: &mut String, ir: &Ir, t: &TypeDef, ty: &Ty, cfg: &str) {
     model_impl(out, t, "");
 }
 
-/// How many test binaries the round trip is split into.
-const ROUNDTRIP_PARTS: usize = 2;
-
-fn roundtrip_test(ir: &Ir, plan: &Features, target: &ModelsTarget<'_>, part: usize) -> String {
+fn roundtrip_test(ir: &Ir, plan: &Features, target: &ModelsTarget<'_>) -> String {
     let mut s = header(target.spec_display, "//");
     let krate = target.package.replace('-', "_");
     let _ = write!(
@@ -460,7 +452,7 @@ fn cases() -> Vec<Case> {{
         spec_expr = target.spec_expr,
     );
     let mut count = 0;
-    for &d in ir.definitions.iter().skip(part).step_by(ROUNDTRIP_PARTS) {
+    for &d in &ir.definitions {
         let t = &ir.types[d];
         let cfg = features::cfg_any(&plan.by_definition[&d]);
         let _ = writeln!(s, "    #[cfg({cfg})]\n    cases.push(({:?}, rt::<m::{}>));", t.pointer, t.name);
@@ -471,7 +463,7 @@ fn cases() -> Vec<Case> {{
         r#"    cases
 }}
 
-/// How many definitions this part holds; with `full`, every one must be in `cases()`.
+/// How many definitions the spec has; with `full`, every one must be in `cases()`.
 const DEFINITIONS: usize = {count};
 
 fn check(choice: genesys_cloud_spec::EnumChoice) -> Vec<String> {{
