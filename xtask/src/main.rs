@@ -146,8 +146,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         let topics_path = spec_path.with_file_name("notification-topics.json");
         if let Ok(json) = std::fs::read_to_string(&topics_path) {
             let source = Path::new(spec).with_file_name("notification-topics.json").display().to_string();
-            let files = topics::emit(&ir, &json, &source)?;
-            let features = topics::model_features(&ir, &plan, &json)?;
+            let (files, features) = topics::emit(&ir, &plan, &json, &source)?;
             let manifest = root.join(out).join("genesys-cloud-notifications/Cargo.toml");
             let text = std::fs::read_to_string(&manifest).unwrap_or_default();
             let missing: Vec<&String> = features.iter().filter(|f| !text.contains(&format!("\"{f}\""))).collect();

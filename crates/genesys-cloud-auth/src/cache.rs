@@ -277,10 +277,13 @@ impl TokenCache {
                 });
                 joined.shared()
             }
-            // Outside a Tokio runtime (the cache's timers need one anyway) it runs in the waiters.
+            // The cache's timers need a Tokio runtime anyway: without one there is no request.
             Err(_) => {
-                let inline: BoxFuture<'static, _> = Box::pin(request);
-                inline.shared()
+                let refused: BoxFuture<'static, _> = Box::pin(std::future::ready(Err(Arc::new(Error::new(
+                    ErrorKind::Auth,
+                    "the token cache needs a Tokio runtime",
+                )))));
+                refused.shared()
             }
         };
         st.inflight = Some((id, now + self.options.request_limit, shared.clone()));

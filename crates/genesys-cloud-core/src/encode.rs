@@ -36,7 +36,8 @@ pub fn check_path_param(operation: &'static str, name: &str, value: &str) -> Res
 /// so send the request to another resource.
 pub fn check_path(path: &str) -> Result<(), Error> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
-    for segment in path.split('/') {
+    // Only a segment of at most six bytes (`%2E%2E`) can decode to `.` or `..`.
+    for segment in path.split('/').filter(|s| !s.is_empty() && s.len() <= 6) {
         let decoded = percent_encoding::percent_decode_str(segment).collect::<Vec<u8>>();
         if decoded == b"." || decoded == b".." {
             return Err(Error::build(format!(

@@ -51,11 +51,20 @@ pub const NOTIFICATION_TOPICS: &str = include_str!("../spec/notification-topics.
 
 /// The payload definition of a topic name, by its pattern (`{id}` matches one segment).
 pub fn topic_payload(topic: &str) -> Option<String> {
-    let root: Value = serde_json::from_str(NOTIFICATION_TOPICS).ok()?;
+    // (pattern, payload), parsed once.
+    static TABLE: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let root: Value = serde_json::from_str(NOTIFICATION_TOPICS).unwrap_or(Value::Null);
+        root["topics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e["topic"].as_str()?.to_owned(), e["payload"].as_str()?.to_owned())))
+            .collect()
+    });
     let names: Vec<&str> = topic.split('.').collect();
     let mut best: Option<(usize, String)> = None;
-    for entry in root["topics"].as_array()? {
-        let (Some(pattern), Some(payload)) = (entry["topic"].as_str(), entry["payload"].as_str()) else { continue };
+    for (pattern, payload) in table {
         let parts: Vec<&str> = pattern.split('.').collect();
         let fits = parts.len() == names.len() && parts.iter().zip(&names).all(|(p, n)| p.starts_with('{') || p == n);
         let literal = parts.iter().filter(|p| !p.starts_with('{')).count();

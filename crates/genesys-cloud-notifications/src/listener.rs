@@ -212,9 +212,8 @@ impl Notifications {
         let shared = Arc::new(Shared { channels: std::sync::Mutex::new(vec![String::new(); channels]) });
         let mut ready = Vec::new();
         for (index, chunk) in topics.chunks(TOPICS_PER_CHANNEL).enumerate() {
-            let mut worker = Worker::new(self.executor.clone(), self.options.clone(), chunk.to_vec());
-            worker.shared = shared.clone();
-            worker.index = index;
+            let worker =
+                Worker::new(self.executor.clone(), self.options.clone(), chunk.to_vec(), shared.clone(), index);
             let channel = worker.open_channel().await?;
             let socket = worker.connect(&channel).await?;
             worker.set_channel(&channel.id);
@@ -329,25 +328,16 @@ struct Worker {
     index: usize,
 }
 
-fn random_below(limit: Duration) -> Duration {
-    let mut bytes = [0u8; 8];
-    let nanos = limit.as_nanos().min(u64::MAX as u128) as u64;
-    if nanos == 0 || getrandom::getrandom(&mut bytes).is_err() {
-        return limit;
-    }
-    Duration::from_nanos(u64::from_le_bytes(bytes) % nanos)
-}
-
 impl Worker {
-    fn new(executor: SharedExecutor, options: Options, topics: Vec<Topic>) -> Self {
+    fn new(executor: SharedExecutor, options: Options, topics: Vec<Topic>, shared: Arc<Shared>, index: usize) -> Self {
         Self {
             api: Api(executor),
             options,
             topics,
             seen: Seen { order: VecDeque::new(), set: HashSet::new() },
             lost: 0,
-            shared: Arc::new(Shared { channels: std::sync::Mutex::new(vec![String::new()]) }),
-            index: 0,
+            shared,
+            index,
         }
     }
 
@@ -428,19 +418,19 @@ impl Worker {
 
     /// One text message: heartbeats and pongs are only signs of life; system topics steer the
     /// connection; every other event is decoded, de-duplicated and delivered.
-    fn on_text(&mut self, tx: &mpsc::Sender<Item>, text: &str) -> Result<Option<Ended>, ()> {
+    fn on_text(&mut self, tx: &mpsc::Sender<Item>, text: &str) -> Option<Ended> {
         let Ok(m) = envelope(text.as_bytes()) else {
             tracing::debug!("notifications: a message that is not an event was skipped");
-            return Ok(None);
+            return None;
         };
         match m.topic.as_str() {
-            "channel.metadata" => return Ok(None),
-            "v2.system.socket_closing" => return Ok(Some(Ended::NewChannel("socket_closing".into()))),
+            "channel.metadata" => return None,
+            "v2.system.socket_closing" => return Some(Ended::NewChannel("socket_closing".into())),
             t if t.starts_with("v2.system.token_revoked") => {
-                return Ok(Some(Ended::NewChannel("the token was revoked".into())));
+                return Some(Ended::NewChannel("the token was revoked".into()));
             }
             t if t.starts_with("v2.system.no_longer_subscribed") => {
-                return Ok(Some(Ended::NewChannel("no longer subscribed".into())));
+                return Some(Ended::NewChannel("no longer subscribed".into()));
             }
             _ => {}
         }
@@ -449,18 +439,15 @@ impl Worker {
             None => format!("{}\u{0}{}", m.topic, m.body),
         };
         if !self.seen.first_time(key) {
-            return Ok(None);
+            return None;
         }
         let item = match decode_message(m) {
             Ok(event) => Item::Event(event),
             Err(DecodeFailure::Body(u)) => Item::Undecodable(u),
-            Err(DecodeFailure::Envelope(_)) => return Ok(None),
+            Err(DecodeFailure::Envelope(_)) => return None,
         };
-        if self.deliver(tx, item) {
-            Ok(None)
-        } else {
-            Err(())
-        }
+        // A consumer that is gone ends the socket loop.
+        (!self.deliver(tx, item)).then_some(Ended::Shutdown)
     }
 
     /// Reads `socket` (and, while it drains, the socket being left) until something ends it.
@@ -494,10 +481,8 @@ impl Worker {
                     Some(Ok(Message::Text(t))) => {
                         last = Instant::now();
                         pinged = false;
-                        match self.on_text(tx, t.as_str()) {
-                            Ok(None) => {}
-                            Ok(Some(end)) => return end,
-                            Err(()) => return Ended::Shutdown,
+                        if let Some(end) = self.on_text(tx, t.as_str()) {
+                            return end;
                         }
                     }
                     Some(Ok(Message::Close(_))) | None => return Ended::Lost("the server closed the socket".into()),
@@ -506,9 +491,9 @@ impl Worker {
                 },
                 msg = async { match draining.as_mut() { Some((old, _)) => old.next().await, None => std::future::pending().await } } => match msg {
                     Some(Ok(Message::Text(t))) => {
-                        if let Ok(Some(_)) | Err(()) = self.on_text(tx, t.as_str()) {
-                            // The old socket's own farewell; it is going anyway.
-                        }
+                        // Whatever would end the old socket (its own farewell) changes nothing: it
+                        // is going anyway, and a consumer that left is seen on the next turn.
+                        let _ = self.on_text(tx, t.as_str());
                     }
                     Some(Ok(_)) => {}
                     _ => { *draining = None; }
@@ -566,13 +551,8 @@ impl Worker {
                             }
                         }
                         Err(e) => {
-                            let lost_at = SystemTime::now();
                             match self.reconnect(&tx, format!("{why}; the new channel failed: {e}"), None).await {
-                                Some((c, s)) => {
-                                    channel = c;
-                                    socket = s;
-                                    self.gap(&tx, lost_at);
-                                }
+                                Some((c, s)) => (channel, socket) = (c, s),
                                 None => return,
                             }
                         }
@@ -580,16 +560,11 @@ impl Worker {
                 }
                 Ended::Lost(why) => {
                     tracing::warn!(channel = %channel.id, reason = %why, "notifications: socket lost");
-                    let lost_at = SystemTime::now();
                     if let Some((mut old, _)) = draining.take() {
                         let _ = old.close(None).await;
                     }
                     match self.reconnect(&tx, why, Some(channel.clone())).await {
-                        Some((c, s)) => {
-                            channel = c;
-                            socket = s;
-                            self.gap(&tx, lost_at);
-                        }
+                        Some((c, s)) => (channel, socket) = (c, s),
                         None => return,
                     }
                 }
@@ -618,13 +593,15 @@ impl Worker {
     }
 
     /// Gets a socket back: the same channel while it is valid (subscriptions put again), else a
-    /// new one; jittered exponential backoff between attempts. `None` when the consumer left.
+    /// new one; jittered exponential backoff between attempts. Once connected, reports the gap
+    /// from the loss to then. `None` when the consumer left.
     async fn reconnect(
         &mut self,
         tx: &mpsc::Sender<Item>,
         why: String,
         mut channel: Option<Channel>,
     ) -> Option<(Channel, Socket)> {
+        let lost_at = SystemTime::now();
         let mut attempt = 0u32;
         let mut reason = why;
         loop {
@@ -633,8 +610,15 @@ impl Worker {
             if !self.deliver(tx, Item::Connection(ConnectionEvent::Reconnecting { attempt, reason: reason.clone() })) {
                 return None;
             }
-            let ceiling = self.options.backoff_base.saturating_mul(1 << attempt.min(16)).min(self.options.backoff_max);
-            let wait = if attempt == 1 { Duration::ZERO } else { random_below(ceiling) };
+            let wait = if attempt == 1 {
+                Duration::ZERO
+            } else {
+                genesys_cloud_transport::full_jitter_backoff(
+                    self.options.backoff_base,
+                    self.options.backoff_max,
+                    attempt,
+                )
+            };
             tokio::select! {
                 () = tx.closed() => return None,
                 () = tokio::time::sleep(wait) => {}
@@ -662,6 +646,7 @@ impl Worker {
                     if !self.deliver(tx, Item::Connection(ConnectionEvent::Connected { channel: c.id.clone() })) {
                         return None;
                     }
+                    self.gap(tx, lost_at);
                     return Some((c, s));
                 }
                 Err(e) => {

@@ -372,8 +372,14 @@ enum Decision {
 }
 
 fn full_jitter(config: &RetryConfig, attempt: u32) -> Duration {
-    let exp = config.base_delay.saturating_mul(1u32 << attempt.min(20));
-    let cap = exp.min(config.max_delay);
+    full_jitter_backoff(config.base_delay, config.max_delay, attempt)
+}
+
+/// Full-jitter exponential backoff: a random wait between zero and `min(max, base × 2^attempt)`
+/// (the whole ceiling when no randomness is to be had). The retry loop's, and the one other
+/// reconnecting parts of the SDK (the notification socket) use.
+pub fn full_jitter_backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let cap = base.saturating_mul(1u32 << attempt.min(20)).min(max);
     let mut bytes = [0u8; 8];
     if getrandom::getrandom(&mut bytes).is_err() || cap.is_zero() {
         return cap;

@@ -31,8 +31,8 @@ mod tls;
 pub use client::HyperClient;
 pub use config::{RetryConfig, Timeouts};
 pub use layers::{
-    clone_request, AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallTimeoutLayer, HeadersLayer, HttpService,
-    RetryLayer,
+    clone_request, full_jitter_backoff, AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallTimeoutLayer, HeadersLayer,
+    HttpService, RetryLayer,
 };
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer};
 pub use proxy::ProxyConfig;
@@ -173,6 +173,12 @@ impl TransportBuilder {
     pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = Some(proxy);
         self
+    }
+
+    /// The TLS settings set so far (for other sockets of the same client, such as the
+    /// notification WebSocket).
+    pub fn tls_settings(&self) -> &TlsConfig {
+        &self.tls
     }
 
     /// TLS settings: extra CAs and a client certificate (mTLS).

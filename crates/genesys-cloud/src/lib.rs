@@ -155,7 +155,6 @@ pub struct ClientBuilder {
     transport: transport::TransportBuilder,
     config: Option<config::ConfigHandle>,
     cache_options: Option<auth::CacheOptions>,
-    tls: transport::TlsConfig,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -314,7 +313,6 @@ impl ClientBuilder {
     /// TLS settings: extra trusted CAs and a client certificate (mTLS). Server certificates
     /// are always verified.
     pub fn tls(mut self, tls: transport::TlsConfig) -> Self {
-        self.tls = tls.clone();
         self.transport = self.transport.tls(tls);
         self
     }
@@ -376,10 +374,11 @@ impl ClientBuilder {
     /// The client. Creating it does no I/O (the first call fetches the token); it needs a
     /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
+        let tls = self.transport.tls_settings().clone();
         let executor: core::SharedExecutor = match self.executor {
             Some(executor) => executor,
             None => Arc::new(self.transport.build()?),
         };
-        Ok(Client { inner: Arc::new(Inner { executor, tls: self.tls, config: self.config }) })
+        Ok(Client { inner: Arc::new(Inner { executor, tls, config: self.config }) })
     }
 }
