@@ -1,14 +1,15 @@
 //! Notifications: subscribe to the signed-in user's presence and a queue's conversations,
 //! change the presence through the API, and print each event (`event <topicName>
-//! <PayloadType>`), then the connection events.
+//! <PayloadType>`), then the connection events, and the state fetched after the gap
+//! (`resync <topicName> <kind>`).
 //!
 //! `cargo run --example notifications` runs against `genesys-cloud-mock` (which also drops the
 //! socket once, to show the stream healing); with `GENESYS_CLOUD_CLIENT_ID`,
 //! `GENESYS_CLOUD_CLIENT_SECRET` and `GENESYS_CLOUD_REGION` set it uses the real cloud (a user
 //! token is needed for presence changes of "me"; client credentials see the queue's events).
 
-use genesys_cloud::models::{PresenceDefinition, UserPresence};
-use genesys_cloud::notifications::{topics, ConnectionEvent, Item};
+use genesys_cloud::models::{CreateCallRequest, PresenceDefinition, UserPresence};
+use genesys_cloud::notifications::{topics, Item, ResyncState};
 use genesys_cloud::prelude::*;
 use std::time::Duration;
 
@@ -44,9 +45,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body = UserPresence::default()
         .with(|p| p.presence_definition = Some(PresenceDefinition::default().with(|d| d.id = Some(available.clone()))));
     client.presence().patch_user_presence(&me, "PURECLOUD", body).send().await?;
-    if let Some(mock) = &mock {
-        // The mock has no calls of its own: a sampled conversation event for the queue.
-        mock.publish_sample(queue_topic.as_str());
+    if mock.is_some() {
+        // Only against the mock: a call placed on behalf of the queue is a conversation
+        // created, published to the queue's conversations.
+        let call = CreateCallRequest::default().with(|c| {
+            c.phone_number = Some("tel:+15550100".into());
+            c.call_from_queue_id = Some(queue.clone());
+        });
+        client.conversations().post_conversations_calls(call).send().await?;
     }
 
     let mut connection = Vec::new();
@@ -64,12 +70,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => println!("{other:?}"),
         }
     }
+    let mut resyncs = Vec::new();
     if let Some(mock) = &mock {
-        // A dropped socket: the stream reconnects, subscribes again, and reports the gap.
+        // A dropped socket: the stream reconnects, subscribes again, reports the gap, and
+        // fetches the presence it may have missed.
         mock.drop_notification_sockets();
-        while !connection.iter().any(|c| matches!(c, ConnectionEvent::Gap { .. })) {
+        while resyncs.is_empty() {
             match tokio::time::timeout_at(deadline, stream.next()).await {
                 Ok(Some(Item::Connection(c))) => connection.push(c),
+                Ok(Some(Item::Resync(r))) => resyncs.push(r),
                 Ok(Some(_)) => {}
                 _ => break,
             }
@@ -77,6 +86,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for c in &connection {
         println!("connection {c:?}");
+    }
+    for r in &resyncs {
+        match &r.state {
+            Ok(ResyncState::Presence { presence, .. }) => {
+                let now = presence.presence_definition.as_ref().and_then(|d| d.id.as_deref()).unwrap_or("?");
+                println!("resync {} Presence {now}", r.topic);
+            }
+            Ok(other) => println!("resync {} {other:?}", r.topic),
+            Err(e) => println!("resync {} failed: {e}", r.topic),
+        }
     }
     stream.close().await;
     println!("closed: subscriptions removed");

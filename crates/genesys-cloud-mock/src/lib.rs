@@ -10,6 +10,11 @@
 //!   (`pageNumber`, `pageSize`, `pageCount`, `total`, `nextUri`).
 //! - A small stateful core: `users/me`, users CRUD with `version` conflicts (409), and the
 //!   routing queues listing over a fixed set.
+//! - The notification service: channels, subscriptions and their WebSockets (heartbeats,
+//!   faults). Presence (`PATCH …/presences/…`), routing status (`PUT …/routingstatus`), queue
+//!   members (`POST`/`PATCH …/routing/queues/{id}/members`) and calls
+//!   (`POST /api/v2/conversations/calls`) are kept, answered by their GETs, and published to
+//!   their topics; [`MockServer::publish_sample`] publishes any topic.
 //! - Fault injection by rule ([`MockServer::inject`]) or per request (the `x-mock-fault`
 //!   header, e.g. `with_header("x-mock-fault", "429; retry-after=2")`): status codes with
 //!   `Retry-After` in seconds or as a date, latency, a connection reset mid-body, truncated or
@@ -21,6 +26,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod idle;
+mod live;
 mod notify;
 mod router;
 mod state;

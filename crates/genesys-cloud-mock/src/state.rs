@@ -131,6 +131,7 @@ pub(crate) struct State {
     token_requests: AtomicUsize,
     pub(crate) connections: AtomicUsize,
     pub(crate) notifications: crate::notify::Hub,
+    live: crate::live::Live,
 }
 
 /// The fixed set of routing queues the listing walks.
@@ -159,6 +160,7 @@ impl State {
             token_requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             notifications,
+            live: crate::live::Live::default(),
         }
     }
 
@@ -337,7 +339,9 @@ impl State {
         r
     }
 
-    /// The stateful core: users/me, users CRUD with versions, the routing queues listing.
+    /// The stateful core: users/me, users CRUD with versions, the routing queues listing, the
+    /// notification channels, and the live state of presence, routing status, queue members and
+    /// conversations (`live.rs`).
     pub(crate) fn stateful(
         &self,
         route: &Route,
@@ -347,6 +351,10 @@ impl State {
     ) -> Option<Response<MockBody>> {
         let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let hub = &self.notifications;
+        let call = crate::live::Call { method: &route.method, template: &route.template, param: &param, query, body };
+        if let Some(r) = self.live.answer(hub, &call) {
+            return Some(r);
+        }
         let topics_reply = |topics: Vec<String>| {
             let entities: Vec<Value> = topics.iter().map(|t| json!({"id": t})).collect();
             full(StatusCode::OK, json!({"entities": entities}).to_string())
@@ -381,26 +389,6 @@ impl State {
                     Err((_, m)) => error(StatusCode::BAD_REQUEST, "bad.request", &m),
                 })
             }
-            ("PATCH", "/api/v2/users/{userId}/presences/{sourceId}" | "/api/v2/users/{userId}/presences/purecloud") => {
-                // A presence change is published to the user's presence topic.
-                let user = param("userId")?;
-                let user = if user == "me" { "mock-user-me".to_owned() } else { user };
-                let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                let mut presence = json!({
-                    "source": param("sourceId").unwrap_or_else(|| "PURECLOUD".into()),
-                    "presenceDefinition": sent.get("presenceDefinition").cloned().unwrap_or(json!({})),
-                    "modifiedDate": now,
-                });
-                if let Some(m) = sent.get("message") {
-                    presence["message"] = m.clone();
-                }
-                hub.publish(&format!("v2.users.{user}.presence"), &presence);
-                let mut reply = sent;
-                reply["modifiedDate"] = json!(now);
-                Some(full(StatusCode::OK, reply.to_string()))
-            }
-
             ("GET", "/api/v2/users/me") => {
                 let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
                 Some(full(StatusCode::OK, users.by_id["mock-user-me"].to_string()))

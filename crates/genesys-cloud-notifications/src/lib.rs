@@ -37,7 +37,10 @@
 //!   30 s) and replaced 10 s later without an answer; `v2.system.socket_closing`, a revoked
 //!   token and the channel's 24-hour end move the stream to a new channel that is subscribed
 //!   and connected before the old socket goes, events of the overlap delivered once. Whenever
-//!   events may have been missed, a [`ConnectionEvent::Gap`] says from when to when.
+//!   events may have been missed, a [`ConnectionEvent::Gap`] says from when to when, and
+//!   **the state is made whole again**: for every subscribed topic with a REST counterpart (a
+//!   user's presence and routing status, a queue's members) an [`Item::Resync`] follows with
+//!   the state fetched through the API, before any event of the new socket.
 //! - Channel and subscription calls are the client's generated Notifications operations, so
 //!   its tokens, retries and logging apply; `wss://` uses rustls with the client's roots
 //!   ([`Options::tls`]).
@@ -45,6 +48,7 @@
 
 mod event;
 mod listener;
+mod resync;
 mod topic;
 
 #[rustfmt::skip]
@@ -57,4 +61,5 @@ pub use generated::{topics, Payload, PATTERNS};
 pub use listener::{
     ConnectionEvent, Item, Notifications, Options, Subscription, CHANNELS_PER_CLIENT, TOPICS_PER_CHANNEL,
 };
+pub use resync::{Resync, ResyncError, ResyncState};
 pub use topic::{Topic, TopicError, UserPart};

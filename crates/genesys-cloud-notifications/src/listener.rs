@@ -2,6 +2,7 @@
 //! subscription stream.
 
 use crate::event::{decode_message, envelope, DecodeFailure, Event, Undecodable};
+use crate::resync::{Fetch, Resync};
 use crate::topic::Topic;
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use genesys_cloud_api::Tags as _;
@@ -36,6 +37,9 @@ pub enum Item {
     Undecodable(Undecodable),
     /// A change of the connection's state.
     Connection(ConnectionEvent),
+    /// After a [`ConnectionEvent::Gap`], the current state of a subscribed topic that has a
+    /// REST counterpart (presence, routing status, queue members), fetched through the API.
+    Resync(Resync),
     /// The consumer was slower than the events: this many were dropped (the buffer is bounded).
     Lost {
         /// How many items were dropped since the last item delivered.
@@ -99,6 +103,11 @@ pub struct Options {
     pub renew_before: Duration,
     /// TLS for `wss://` sockets (the client's roots and identity).
     pub tls: genesys_cloud_transport::TlsConfig,
+    /// After a gap, fetch the state of every topic with a REST counterpart and yield it as
+    /// [`Item::Resync`]. Default on.
+    pub resync: bool,
+    /// How many of those fetches run at once. Default 4.
+    pub resync_concurrency: usize,
 }
 
 impl Default for Options {
@@ -111,6 +120,8 @@ impl Default for Options {
             backoff_max: Duration::from_secs(30),
             renew_before: Duration::from_secs(600),
             tls: genesys_cloud_transport::TlsConfig::default(),
+            resync: true,
+            resync_concurrency: 4,
         }
     }
 }
@@ -136,6 +147,16 @@ impl Options {
     /// Sets [`renew_before`](Self::renew_before).
     pub fn renew_before(mut self, before: Duration) -> Self {
         self.renew_before = before;
+        self
+    }
+    /// Sets [`resync`](Self::resync).
+    pub fn resync(mut self, on: bool) -> Self {
+        self.resync = on;
+        self
+    }
+    /// Sets [`resync_concurrency`](Self::resync_concurrency) (at least 1).
+    pub fn resync_concurrency(mut self, fetches: usize) -> Self {
+        self.resync_concurrency = fetches.max(1);
         self
     }
     /// Sets [`tls`](Self::tls).
@@ -321,6 +342,8 @@ struct Worker {
     api: Api,
     options: Options,
     topics: Vec<Topic>,
+    /// The fetches of a resync, one per event topic with a REST counterpart.
+    resync: Vec<(String, Fetch)>,
     seen: Seen,
     lost: u64,
     shared: Arc<Shared>,
@@ -330,9 +353,11 @@ struct Worker {
 
 impl Worker {
     fn new(executor: SharedExecutor, options: Options, topics: Vec<Topic>, shared: Arc<Shared>, index: usize) -> Self {
+        let resync = if options.resync { crate::resync::plan(&topics) } else { Vec::new() };
         Self {
             api: Api(executor),
             options,
+            resync,
             topics,
             seen: Seen { order: VecDeque::new(), set: HashSet::new() },
             lost: 0,
@@ -551,7 +576,10 @@ impl Worker {
                             }
                         }
                         Err(e) => {
-                            match self.reconnect(&tx, format!("{why}; the new channel failed: {e}"), None).await {
+                            // The old channel may still be valid (socket_closing): reconnect
+                            // checks it before making another.
+                            let why = format!("{why}; the new channel failed: {e}");
+                            match self.reconnect(&tx, why, Some(channel.clone())).await {
                                 Some((c, s)) => (channel, socket) = (c, s),
                                 None => return,
                             }
@@ -586,6 +614,44 @@ impl Worker {
         let _ = self.deliver(tx, Item::Connection(ConnectionEvent::Gap { start, end }));
     }
 
+    /// Fetches and delivers the state of every topic with a REST counterpart, in topic-name
+    /// order. `false` when the consumer left.
+    async fn resync(&mut self, tx: &mpsc::Sender<Item>) -> bool {
+        if self.resync.is_empty() {
+            return true;
+        }
+        let executor = self.api.0.clone();
+        let plan = self.resync.clone();
+        tracing::info!(topics = plan.len(), "notifications: fetching the state the gap may have changed");
+        let mut states = futures_util::stream::iter(plan)
+            .map(|(topic, what)| {
+                let executor = executor.clone();
+                async move { crate::resync::fetch(&executor, topic, &what).await }
+            })
+            .buffered(self.options.resync_concurrency.max(1));
+        loop {
+            let next = tokio::select! {
+                () = tx.closed() => return false,
+                next = states.next() => next,
+            };
+            let Some(resync) = next else { return true };
+            if let Err(e) = &resync.state {
+                tracing::warn!(topic = %resync.topic, error = %e, "notifications: resync failed");
+            }
+            // State is not dropped for a slow consumer like events are: the socket is not
+            // read meanwhile, so waiting for room holds nothing else up.
+            if self.lost > 0 {
+                if tx.send(Item::Lost { count: self.lost }).await.is_err() {
+                    return false;
+                }
+                self.lost = 0;
+            }
+            if tx.send(Item::Resync(resync)).await.is_err() {
+                return false;
+            }
+        }
+    }
+
     async fn replacement(&self) -> Result<(Channel, Socket), Error> {
         let next = self.open_channel().await?;
         let socket = self.connect(&next).await?;
@@ -608,6 +674,7 @@ impl Worker {
             attempt += 1;
             tracing::info!(attempt, reason = %reason, "notifications: reconnecting");
             if !self.deliver(tx, Item::Connection(ConnectionEvent::Reconnecting { attempt, reason: reason.clone() })) {
+                self.unsubscribe(channel.as_ref()).await;
                 return None;
             }
             let wait = if attempt == 1 {
@@ -620,7 +687,10 @@ impl Worker {
                 )
             };
             tokio::select! {
-                () = tx.closed() => return None,
+                () = tx.closed() => {
+                    self.unsubscribe(channel.as_ref()).await;
+                    return None;
+                }
                 () = tokio::time::sleep(wait) => {}
             }
             let outcome = async {
@@ -643,10 +713,19 @@ impl Worker {
                 Ok((c, s)) => {
                     self.set_channel(&c.id);
                     tracing::info!(channel = %c.id, attempt, "notifications connected");
-                    if !self.deliver(tx, Item::Connection(ConnectionEvent::Connected { channel: c.id.clone() })) {
+                    // Subscribed before the fetches, and the socket read only after them: an
+                    // event of the meantime comes after the state it may already be part of,
+                    // and applying it again changes nothing.
+                    let stayed = self
+                        .deliver(tx, Item::Connection(ConnectionEvent::Connected { channel: c.id.clone() }))
+                        && {
+                            self.gap(tx, lost_at);
+                            self.resync(tx).await
+                        };
+                    if !stayed {
+                        self.shutdown(&c, s, None).await;
                         return None;
                     }
-                    self.gap(tx, lost_at);
                     return Some((c, s));
                 }
                 Err(e) => {
@@ -659,8 +738,15 @@ impl Worker {
         }
     }
 
+    /// Removes the subscriptions of `channel` (best effort: the consumer is gone).
+    async fn unsubscribe(&self, channel: Option<&Channel>) {
+        if let Some(channel) = channel {
+            let _ = self.api.notifications().delete_notifications_channel_subscriptions(channel.id.clone()).send().await;
+        }
+    }
+
     async fn shutdown(&self, channel: &Channel, mut socket: Socket, draining: Option<(Socket, Instant)>) {
-        let _ = self.api.notifications().delete_notifications_channel_subscriptions(channel.id.clone()).send().await;
+        self.unsubscribe(Some(channel)).await;
         let _ = socket.close(None).await;
         if let Some((mut old, _)) = draining {
             let _ = old.close(None).await;

@@ -4,10 +4,12 @@
 //! consumer's loss count; shutdown removing the subscriptions.
 
 use futures_util::StreamExt as _;
+use genesys_cloud_api::Tags as _;
 use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_core::SharedExecutor;
 use genesys_cloud_mock::{MockOptions, MockServer};
 use genesys_cloud_notifications::{
-    topics, ConnectionEvent, Event, Item, Notifications, Options, Payload, Subscription,
+    topics, ConnectionEvent, Event, Item, Notifications, Options, Payload, ResyncState, Subscription, Topic, UserPart,
 };
 use genesys_cloud_transport::{Endpoint, Transport};
 use serde_json::json;
@@ -18,6 +20,20 @@ const ME: &str = "mock-user-me";
 const QUEUE: &str = "queue-1";
 
 async fn setup() -> (MockServer, Notifications) {
+    let (mock, notifications, _) = setup_with_api().await;
+    (mock, notifications)
+}
+
+/// The generated operations over the listener's own client.
+struct Api(SharedExecutor);
+
+impl genesys_cloud_api::Tags for Api {
+    fn executor(&self) -> SharedExecutor {
+        self.0.clone()
+    }
+}
+
+async fn setup_with_api() -> (MockServer, Notifications, Api) {
     let mock =
         MockServer::start_with(MockOptions::default().heartbeat_interval(Duration::from_millis(200))).await.unwrap();
     let transport = Transport::builder()
@@ -28,7 +44,8 @@ async fn setup() -> (MockServer, Notifications) {
     let options = Options::default()
         .heartbeat(Duration::from_millis(800), Duration::from_millis(400))
         .backoff(Duration::from_millis(20), Duration::from_millis(200));
-    (mock, Notifications::with_options(Arc::new(transport), options))
+    let executor: SharedExecutor = Arc::new(transport);
+    (mock, Notifications::with_options(executor.clone(), options), Api(executor))
 }
 
 /// The next item, with a hang guard (not a speed bound).
@@ -43,7 +60,8 @@ async fn next_event(sub: &mut Subscription) -> Event {
     loop {
         match next(sub).await {
             Item::Event(e) => return e,
-            Item::Connection(_) => {}
+            // Connection changes, and the state after a gap (its own tests check it).
+            Item::Connection(_) | Item::Resync(_) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -107,6 +125,11 @@ async fn events_arrive_typed_and_a_dropped_socket_heals_with_nothing_lost_or_dup
         "{seen:?}"
     );
     assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Gap { .. })), "the gap is reported");
+    // The presence has a REST counterpart: its state now follows the gap. (The queue's
+    // conversations have none.)
+    let Item::Resync(resync) = next(&mut sub).await else { panic!("a resync follows the gap") };
+    assert_eq!(resync.topic, format!("v2.users.{ME}.presence"));
+    assert!(matches!(resync.state, Ok(ResyncState::Presence { ref user_id, .. }) if user_id == ME), "{resync:?}");
     assert_eq!(sub.channel_id(), channel, "the channel is still valid: the same one, subscribed again");
     exactly_once(&mock, &mut sub, 10, 5).await;
 }
@@ -270,4 +293,132 @@ async fn fifteen_hundred_topics_are_spread_over_two_channels_in_one_stream() {
     assert_eq!(next_event(&mut sub).await.topic, "v2.users.user-1499.presence");
     sub.close().await;
     assert!(channels.iter().all(|c| mock.channel_topics(c).unwrap().is_empty()), "every channel unsubscribed");
+}
+
+fn presence_body(id: &str) -> models::UserPresence {
+    use models::{Model as _, PresenceDefinition, UserPresence};
+    UserPresence::default()
+        .with(|p| p.presence_definition = Some(PresenceDefinition::default().with(|d| d.id = Some(id.to_owned()))))
+}
+
+fn routing_body(status: &str) -> models::RoutingStatus {
+    use models::Model as _;
+    models::RoutingStatus::default().with(|r| r.status = Some(status.into()))
+}
+
+fn members(ids: &[&str]) -> Vec<models::WritableEntity> {
+    use models::Model as _;
+    ids.iter().map(|id| models::WritableEntity::default().with(|e| e.id = Some((*id).to_owned()))).collect()
+}
+
+#[tokio::test]
+async fn after_a_gap_the_state_changed_meanwhile_is_fetched_and_comes_before_new_events() {
+    let (mock, notifications, api) = setup_with_api().await;
+    api.routing().post_routing_queue_members(QUEUE, members(&["agent-1"])).send().await.unwrap();
+    let mut sub = notifications
+        .subscribe([
+            Topic::user_combined(ME, &[UserPart::Presence, UserPart::RoutingStatus]).unwrap(),
+            topics::routing_queues_users(QUEUE).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Connected { .. })));
+
+    // The socket goes, and cannot come back while subscriptions are refused: the second
+    // attempt is proof the first failed.
+    mock.refuse_subscriptions(true);
+    mock.drop_notification_sockets();
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Reconnecting { attempt: 2, .. })).await;
+    // Meanwhile the state changes; no socket hears it.
+    api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("busy-now")).send().await.unwrap();
+    api.users().put_user_routingstatus(ME, routing_body("IDLE")).send().await.unwrap();
+    api.routing().post_routing_queue_members(QUEUE, members(&["agent-2", "agent-3"])).send().await.unwrap();
+    mock.refuse_subscriptions(false);
+
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Connected { .. })).await;
+    assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Gap { .. })));
+    // One resync per event topic with a REST counterpart, in topic-name order, each
+    // holding what the missed events would have said.
+    let mut states = Vec::new();
+    for _ in 0..3 {
+        match next(&mut sub).await {
+            Item::Resync(r) => states.push((r.topic, r.state.expect("fetched"))),
+            other => panic!("a resync, not {other:?}"),
+        }
+    }
+    let [(t1, queue), (t2, presence), (t3, routing)] = &states[..] else { unreachable!() };
+    assert_eq!(t1, &format!("v2.routing.queues.{QUEUE}.users"));
+    let ResyncState::QueueMembers { queue_id, members } = queue else { panic!("{queue:?}") };
+    assert_eq!(queue_id, QUEUE);
+    assert_eq!(t2, &format!("v2.users.{ME}.presence"));
+    let ResyncState::Presence { presence, .. } = presence else { panic!("{presence:?}") };
+    assert_eq!(presence.presence_definition.as_ref().and_then(|d| d.id.as_deref()), Some("busy-now"));
+    assert_eq!(t3, &format!("v2.users.{ME}.routingStatus"));
+    let ResyncState::RoutingStatus { status, .. } = routing else { panic!("{routing:?}") };
+    assert_eq!(status.status.as_ref().map(ToString::to_string).as_deref(), Some("IDLE"));
+    let ids: Vec<_> = members.iter().filter_map(|m| m.id.as_deref()).collect();
+    assert_eq!(ids, ["agent-1", "agent-2", "agent-3"], "every member, the ones joined in the gap too");
+
+    // Events of the new socket come after the state.
+    exactly_once(&mock, &mut sub, 0, 2).await;
+}
+
+#[tokio::test]
+async fn changes_through_the_api_are_published_to_their_topics() {
+    let (_mock, notifications, api) = setup_with_api().await;
+    let mut sub = notifications
+        .subscribe([
+            topics::users_presence(ME).unwrap(),
+            topics::users_routing_status(ME).unwrap(),
+            topics::routing_queues_users(QUEUE).unwrap(),
+            topics::users_conversations(ME).unwrap(),
+            topics::routing_queues_conversations(QUEUE).unwrap(),
+        ])
+        .await
+        .unwrap();
+
+    api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("on-break")).send().await.unwrap();
+    let e = next_event(&mut sub).await;
+    let Payload::UsersPresence(p) = &e.payload else { panic!("{e:?}") };
+    assert_eq!(p.presence_definition.as_ref().and_then(|d| d.id.as_deref()), Some("on-break"));
+
+    api.users().put_user_routingstatus(ME, routing_body("IDLE")).send().await.unwrap();
+    let e = next_event(&mut sub).await;
+    assert_eq!(e.topic, format!("v2.users.{ME}.routingStatus"));
+    let Payload::UsersRoutingStatus(r) = &e.payload else { panic!("{e:?}") };
+    let status = r.routing_status.as_ref().and_then(|s| s.status.as_ref()).map(ToString::to_string);
+    assert_eq!(status.as_deref(), Some("IDLE"));
+    let refused = api.users().put_user_routingstatus(ME, routing_body("ASLEEP")).send().await.unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(400), "not a routing status: {refused}");
+
+    api.routing().post_routing_queue_members(QUEUE, members(&["agent-9"])).send().await.unwrap();
+    let e = next_event(&mut sub).await;
+    let Payload::RoutingQueuesUsers(m) = &e.payload else { panic!("{e:?}") };
+    assert_eq!((m.id.as_deref(), m.joined), (Some("agent-9"), Some(true)));
+
+    use models::Model as _;
+    let call = models::CreateCallRequest::default().with(|c| {
+        c.phone_number = Some("tel:+15551234567".into());
+        c.call_from_queue_id = Some(QUEUE.into());
+    });
+    let made = api.conversations().post_conversations_calls(call).send().await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let e = next_event(&mut sub).await;
+        seen.push((e.topic.clone(), e.payload.type_name()));
+        let id = match &e.payload {
+            Payload::UsersConversations(c) => c.id.clone(),
+            Payload::RoutingQueuesConversations(c) => c.id.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(id, made.id, "the conversation created");
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (format!("v2.routing.queues.{QUEUE}.conversations"), "QueueConversationEventTopicConversation"),
+            (format!("v2.users.{ME}.conversations"), "ConversationEventTopicConversation"),
+        ]
+    );
 }

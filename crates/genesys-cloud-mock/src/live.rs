@@ -1,0 +1,222 @@
+//! The live state behind the notification topics: presence, routing status, queue members
+//! and conversations. Each change through the API is stored (so a later GET answers it) and
+//! published to its topic, as the service does.
+
+use crate::notify::Hub;
+use crate::{error, full, MockBody};
+use bytes::Bytes;
+use hyper::{Response, StatusCode};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The signed-in user of every mock token.
+pub(crate) const ME: &str = "mock-user-me";
+
+#[derive(Default)]
+pub(crate) struct Live {
+    presence: Mutex<HashMap<String, Value>>,
+    routing: Mutex<HashMap<String, Value>>,
+    /// Members by queue, by user id (ordered, so listings are stable).
+    members: Mutex<HashMap<String, BTreeMap<String, Value>>>,
+    conversations: AtomicU64,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn user_id(id: String) -> String {
+    if id == "me" {
+        ME.to_owned()
+    } else {
+        id
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What one request asks of the live state.
+pub(crate) struct Call<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) template: &'a str,
+    pub(crate) param: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) query: &'a [(String, String)],
+    pub(crate) body: &'a Bytes,
+}
+
+impl Live {
+    /// The presence a user has until it is changed: Available, from the mock's start.
+    fn presence_of(&self, user: &str, source: &str) -> Value {
+        lock(&self.presence).get(user).cloned().unwrap_or_else(|| {
+            json!({
+                "source": source,
+                "presenceDefinition": {"id": "mock-presence-available", "systemPresence": "Available"},
+                "primary": true,
+                "modifiedDate": "2026-01-01T00:00:00.000Z",
+            })
+        })
+    }
+
+    fn routing_of(&self, user: &str) -> Value {
+        lock(&self.routing).get(user).cloned().unwrap_or_else(
+            || json!({"userId": user, "status": "OFF_QUEUE", "startTime": "2026-01-01T00:00:00.000Z"}),
+        )
+    }
+
+    /// Answers the calls this state owns; `None` for every other.
+    pub(crate) fn answer(&self, hub: &Hub, call: &Call<'_>) -> Option<Response<MockBody>> {
+        let param = call.param;
+        match (call.method, call.template) {
+            ("GET", "/api/v2/users/{userId}/presences/{sourceId}" | "/api/v2/users/{userId}/presences/purecloud") => {
+                let user = user_id(param("userId")?);
+                let source = param("sourceId").unwrap_or_else(|| "PURECLOUD".into());
+                Some(full(StatusCode::OK, self.presence_of(&user, &source).to_string()))
+            }
+            ("PATCH", "/api/v2/users/{userId}/presences/{sourceId}" | "/api/v2/users/{userId}/presences/purecloud") => {
+                let user = user_id(param("userId")?);
+                let Ok(sent) = serde_json::from_slice::<Value>(call.body) else {
+                    return Some(error(StatusCode::BAD_REQUEST, "bad.request", "the body is not a presence"));
+                };
+                let source = param("sourceId").unwrap_or_else(|| "PURECLOUD".into());
+                let mut presence = self.presence_of(&user, &source);
+                for key in ["presenceDefinition", "message", "primary"] {
+                    if let Some(v) = sent.get(key) {
+                        presence[key] = v.clone();
+                    }
+                }
+                presence["modifiedDate"] = json!(now());
+                lock(&self.presence).insert(user.clone(), presence.clone());
+                hub.publish(&format!("v2.users.{user}.presence"), &presence);
+                Some(full(StatusCode::OK, presence.to_string()))
+            }
+            ("GET", "/api/v2/users/{userId}/routingstatus") => {
+                let user = user_id(param("userId")?);
+                Some(full(StatusCode::OK, self.routing_of(&user).to_string()))
+            }
+            ("PUT", "/api/v2/users/{userId}/routingstatus") => {
+                let user = user_id(param("userId")?);
+                let status = serde_json::from_slice::<Value>(call.body)
+                    .ok()
+                    .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_owned));
+                const STATUSES: [&str; 5] = ["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
+                let Some(status) = status.filter(|s| STATUSES.contains(&s.as_str())) else {
+                    return Some(error(
+                        StatusCode::BAD_REQUEST,
+                        "bad.request",
+                        "a routing status needs a status, one of OFF_QUEUE, IDLE, INTERACTING, NOT_RESPONDING, COMMUNICATING",
+                    ));
+                };
+                let routing = json!({"userId": user, "status": status, "startTime": now()});
+                lock(&self.routing).insert(user.clone(), routing.clone());
+                let event = json!({"id": user, "routingStatus": {"status": routing["status"], "startTime": routing["startTime"]}});
+                hub.publish(&format!("v2.users.{user}.routingStatus"), &event);
+                Some(full(StatusCode::OK, routing.to_string()))
+            }
+            ("GET", "/api/v2/routing/queues/{queueId}/members") => {
+                let queue = param("queueId")?;
+                let get = |k: &str| {
+                    call.query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok())
+                };
+                let size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
+                let page = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
+                let members = lock(&self.members);
+                let all: Vec<&Value> = members.get(&queue).map(|m| m.values().collect()).unwrap_or_default();
+                let count = all.len().div_ceil(size).max(1);
+                let entities: Vec<&Value> = all.iter().skip((page - 1) * size).take(size).copied().collect();
+                let mut listing = json!({"entities": entities, "pageSize": size, "pageNumber": page, "total": all.len(), "pageCount": count});
+                if page < count {
+                    listing["nextUri"] = json!(format!(
+                        "/api/v2/routing/queues/{queue}/members?pageSize={size}&pageNumber={}",
+                        page + 1
+                    ));
+                }
+                Some(full(StatusCode::OK, listing.to_string()))
+            }
+            ("POST", "/api/v2/routing/queues/{queueId}/members") => {
+                // Adds the listed users (or removes them with `delete=true`); each user added
+                // is published to the queue's users topic.
+                let queue = param("queueId")?;
+                let delete = call.query.iter().any(|(k, v)| k == "delete" && v == "true");
+                let ids: Option<Vec<String>> = serde_json::from_slice::<Vec<Value>>(call.body).ok().map(|list| {
+                    list.iter().filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned)).collect()
+                });
+                let Some(ids) = ids else {
+                    return Some(error(StatusCode::BAD_REQUEST, "bad.request", "the body is a list of {id}"));
+                };
+                let mut members = lock(&self.members);
+                let queue_members = members.entry(queue.clone()).or_default();
+                let mut joined = Vec::new();
+                for id in ids {
+                    if delete {
+                        queue_members.remove(&id);
+                    } else if !queue_members.contains_key(&id) {
+                        let member = json!({"id": id, "name": format!("Mock user {id}"), "joined": true, "memberBy": "user", "ringNumber": 1, "user": {"id": id}, "routingStatus": self.routing_of(&id)});
+                        queue_members.insert(id.clone(), member);
+                        joined.push(id);
+                    }
+                }
+                drop(members);
+                for id in joined {
+                    let event = json!({"id": id, "queueId": queue, "joined": true, "user": {"id": id}});
+                    hub.publish(&format!("v2.routing.queues.{queue}.users"), &event);
+                }
+                Some(full(StatusCode::OK, Bytes::new()))
+            }
+            ("PATCH", "/api/v2/routing/queues/{queueId}/members/{memberId}") => {
+                // `joined` on or off for one member, published like a join.
+                let (queue, id) = (param("queueId")?, param("memberId")?);
+                let joined = serde_json::from_slice::<Value>(call.body).ok().and_then(|v| v.get("joined")?.as_bool());
+                let mut members = lock(&self.members);
+                let Some(member) = members.get_mut(&queue).and_then(|m| m.get_mut(&id)) else {
+                    return Some(error(StatusCode::NOT_FOUND, "not.found", &format!("{id} is not a member of {queue}")));
+                };
+                if let Some(joined) = joined {
+                    member["joined"] = json!(joined);
+                }
+                let joined = member["joined"].clone();
+                drop(members);
+                let event = json!({"id": id, "queueId": queue, "joined": joined, "user": {"id": id}});
+                hub.publish(&format!("v2.routing.queues.{queue}.users"), &event);
+                Some(full(StatusCode::ACCEPTED, Bytes::new()))
+            }
+            ("DELETE", "/api/v2/routing/queues/{queueId}/members/{memberId}") => {
+                let (queue, id) = (param("queueId")?, param("memberId")?);
+                let removed = lock(&self.members).get_mut(&queue).and_then(|m| m.remove(&id));
+                Some(match removed {
+                    Some(_) => full(StatusCode::NO_CONTENT, Bytes::new()),
+                    None => error(StatusCode::NOT_FOUND, "not.found", &format!("{id} is not a member of {queue}")),
+                })
+            }
+            ("POST", "/api/v2/conversations/calls") => {
+                // A call placed by the signed-in user: published to the user's conversations,
+                // and to the queue's when it is placed on behalf of one.
+                let Ok(sent) = serde_json::from_slice::<Value>(call.body) else {
+                    return Some(error(StatusCode::BAD_REQUEST, "bad.request", "the body is not a call request"));
+                };
+                let n = self.conversations.fetch_add(1, Ordering::SeqCst) + 1;
+                let id = format!("mock-conversation-{n:06}");
+                let address = sent.get("phoneNumber").and_then(Value::as_str).unwrap_or("tel:+10000000000");
+                let queue = sent.get("callFromQueueId").or_else(|| sent.get("callQueueId")).and_then(Value::as_str);
+                let mut agent = json!({"id": format!("{id}-p1"), "purpose": "agent", "userId": ME, "address": address, "calls": [{"id": format!("{id}-c1"), "state": "dialing", "direction": "outbound"}]});
+                if let Some(q) = queue {
+                    agent["queueId"] = json!(q);
+                }
+                let customer = json!({"id": format!("{id}-p2"), "purpose": "customer", "address": address, "calls": [{"id": format!("{id}-c2"), "state": "alerting", "direction": "outbound"}]});
+                let conversation = json!({"id": id, "address": address, "participants": [agent, customer], "recordingState": "none"});
+                hub.publish(&format!("v2.users.{ME}.conversations"), &conversation);
+                if let Some(q) = queue {
+                    hub.publish(&format!("v2.routing.queues.{q}.conversations"), &conversation);
+                }
+                Some(full(
+                    StatusCode::OK,
+                    json!({"id": id, "selfUri": format!("/api/v2/conversations/calls/{id}")}).to_string(),
+                ))
+            }
+            _ => None,
+        }
+    }
+}
