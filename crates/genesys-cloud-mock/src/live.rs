@@ -62,9 +62,10 @@ impl Live {
     }
 
     fn routing_of(&self, user: &str) -> Value {
-        lock(&self.routing).get(user).cloned().unwrap_or_else(
-            || json!({"userId": user, "status": "OFF_QUEUE", "startTime": "2026-01-01T00:00:00.000Z"}),
-        )
+        lock(&self.routing)
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| json!({"userId": user, "status": "OFF_QUEUE", "startTime": "2026-01-01T00:00:00.000Z"}))
     }
 
     /// Answers the calls this state owns; `None` for every other.
@@ -118,9 +119,7 @@ impl Live {
             }
             ("GET", "/api/v2/routing/queues/{queueId}/members") => {
                 let queue = param("queueId")?;
-                let get = |k: &str| {
-                    call.query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok())
-                };
+                let get = |k: &str| call.query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
                 let size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
                 let page = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
                 let members = lock(&self.members);
@@ -172,7 +171,11 @@ impl Live {
                 let joined = serde_json::from_slice::<Value>(call.body).ok().and_then(|v| v.get("joined")?.as_bool());
                 let mut members = lock(&self.members);
                 let Some(member) = members.get_mut(&queue).and_then(|m| m.get_mut(&id)) else {
-                    return Some(error(StatusCode::NOT_FOUND, "not.found", &format!("{id} is not a member of {queue}")));
+                    return Some(error(
+                        StatusCode::NOT_FOUND,
+                        "not.found",
+                        &format!("{id} is not a member of {queue}"),
+                    ));
                 };
                 if let Some(joined) = joined {
                     member["joined"] = json!(joined);
@@ -181,13 +184,13 @@ impl Live {
                 drop(members);
                 let event = json!({"id": id, "queueId": queue, "joined": joined, "user": {"id": id}});
                 hub.publish(&format!("v2.routing.queues.{queue}.users"), &event);
-                Some(full(StatusCode::ACCEPTED, Bytes::new()))
+                Some(full(StatusCode::OK, Bytes::new()))
             }
             ("DELETE", "/api/v2/routing/queues/{queueId}/members/{memberId}") => {
                 let (queue, id) = (param("queueId")?, param("memberId")?);
                 let removed = lock(&self.members).get_mut(&queue).and_then(|m| m.remove(&id));
                 Some(match removed {
-                    Some(_) => full(StatusCode::NO_CONTENT, Bytes::new()),
+                    Some(_) => full(StatusCode::OK, Bytes::new()),
                     None => error(StatusCode::NOT_FOUND, "not.found", &format!("{id} is not a member of {queue}")),
                 })
             }
@@ -206,7 +209,8 @@ impl Live {
                     agent["queueId"] = json!(q);
                 }
                 let customer = json!({"id": format!("{id}-p2"), "purpose": "customer", "address": address, "calls": [{"id": format!("{id}-c2"), "state": "alerting", "direction": "outbound"}]});
-                let conversation = json!({"id": id, "address": address, "participants": [agent, customer], "recordingState": "none"});
+                let conversation =
+                    json!({"id": id, "address": address, "participants": [agent, customer], "recordingState": "none"});
                 hub.publish(&format!("v2.users.{ME}.conversations"), &conversation);
                 if let Some(q) = queue {
                     hub.publish(&format!("v2.routing.queues.{q}.conversations"), &conversation);

@@ -103,6 +103,11 @@ pub struct Options {
     pub renew_before: Duration,
     /// TLS for `wss://` sockets (the client's roots and identity).
     pub tls: genesys_cloud_transport::TlsConfig,
+    /// The proxy the socket goes through (a CONNECT tunnel, as the client's requests do;
+    /// `NO_PROXY` applies). Default none.
+    pub proxy: Option<genesys_cloud_transport::ProxyConfig>,
+    /// How long opening the TCP connection (or the tunnel) may take. Default 10 s.
+    pub connect_timeout: Duration,
     /// After a gap, fetch the state of every topic with a REST counterpart and yield it as
     /// [`Item::Resync`]. Default on.
     pub resync: bool,
@@ -120,6 +125,8 @@ impl Default for Options {
             backoff_max: Duration::from_secs(30),
             renew_before: Duration::from_secs(600),
             tls: genesys_cloud_transport::TlsConfig::default(),
+            proxy: None,
+            connect_timeout: Duration::from_secs(10),
             resync: true,
             resync_concurrency: 4,
         }
@@ -157,6 +164,16 @@ impl Options {
     /// Sets [`resync_concurrency`](Self::resync_concurrency) (at least 1).
     pub fn resync_concurrency(mut self, fetches: usize) -> Self {
         self.resync_concurrency = fetches.max(1);
+        self
+    }
+    /// Sets [`proxy`](Self::proxy).
+    pub fn proxy(mut self, proxy: Option<genesys_cloud_transport::ProxyConfig>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
     /// Sets [`tls`](Self::tls).
@@ -399,10 +416,15 @@ impl Worker {
         let host = uri.host().ok_or_else(|| Error::new(ErrorKind::Connect, "connectUri has no host"))?.to_owned();
         let tls = uri.scheme_str() == Some("wss");
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let stream = TcpStream::connect((host.as_str(), port)).await.map_err(|e| {
-            Error::new(ErrorKind::Connect, format!("notification socket {host}:{port}: {e}")).with_source(e)
-        })?;
-        let _ = stream.set_nodelay(true);
+        let stream = genesys_cloud_transport::connect_tcp(
+            self.options.proxy.as_ref(),
+            &host,
+            port,
+            tls,
+            self.options.connect_timeout,
+        )
+        .await
+        .map_err(|e| Error::new(ErrorKind::Connect, format!("notification socket: {}", e.message())).with_source(e))?;
         let connector = if tls {
             let config = self.options.tls.client_config()?;
             Some(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
@@ -716,9 +738,8 @@ impl Worker {
                     // Subscribed before the fetches, and the socket read only after them: an
                     // event of the meantime comes after the state it may already be part of,
                     // and applying it again changes nothing.
-                    let stayed = self
-                        .deliver(tx, Item::Connection(ConnectionEvent::Connected { channel: c.id.clone() }))
-                        && {
+                    let stayed =
+                        self.deliver(tx, Item::Connection(ConnectionEvent::Connected { channel: c.id.clone() })) && {
                             self.gap(tx, lost_at);
                             self.resync(tx).await
                         };
@@ -741,7 +762,8 @@ impl Worker {
     /// Removes the subscriptions of `channel` (best effort: the consumer is gone).
     async fn unsubscribe(&self, channel: Option<&Channel>) {
         if let Some(channel) = channel {
-            let _ = self.api.notifications().delete_notifications_channel_subscriptions(channel.id.clone()).send().await;
+            let _ =
+                self.api.notifications().delete_notifications_channel_subscriptions(channel.id.clone()).send().await;
         }
     }
 

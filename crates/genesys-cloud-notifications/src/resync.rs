@@ -88,11 +88,7 @@ impl Fetch {
 
 /// The fetches for `topics`, one per event topic with a REST counterpart, with the topic name.
 pub(crate) fn plan(topics: &[Topic]) -> Vec<(String, Fetch)> {
-    topics
-        .iter()
-        .flat_map(Topic::event_topics)
-        .filter_map(|t| Fetch::of(&t).map(|f| (t, f)))
-        .collect()
+    topics.iter().flat_map(Topic::event_topics).filter_map(|t| Fetch::of(&t).map(|f| (t, f))).collect()
 }
 
 struct Api<'a>(&'a SharedExecutor);

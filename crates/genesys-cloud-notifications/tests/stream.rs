@@ -422,3 +422,66 @@ async fn changes_through_the_api_are_published_to_their_topics() {
         ]
     );
 }
+
+/// A CONNECT proxy on loopback that records the target of each tunnel it opens.
+async fn connect_proxy() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let targets: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let log = targets.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut client = tokio::io::BufReader::new(client);
+                let mut request_line = String::new();
+                if client.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                loop {
+                    let mut header = String::new();
+                    if client.read_line(&mut header).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if header == "\r\n" {
+                        break;
+                    }
+                }
+                let mut words = request_line.split_whitespace();
+                let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else { return };
+                log.lock().unwrap().push(target.to_owned());
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else { return };
+                let mut client = client.into_inner();
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), targets)
+}
+
+#[tokio::test]
+async fn the_socket_goes_through_the_proxy_and_comes_back_through_it_after_a_drop() {
+    let (mock, _) = setup().await;
+    let (proxy, targets) = connect_proxy().await;
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("proxied", "proxied-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let options = Options::default()
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .proxy(Some(genesys_cloud_transport::ProxyConfig::url(proxy)));
+    let notifications = Notifications::with_options(Arc::new(transport), options);
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let mock_host = mock.addr().to_string();
+    assert_eq!(*targets.lock().unwrap(), [mock_host.clone()], "the socket was tunnelled to the connectUri's host");
+    exactly_once(&mock, &mut sub, 0, 2).await;
+
+    mock.drop_notification_sockets();
+    until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Connected { .. })).await;
+    exactly_once(&mock, &mut sub, 10, 2).await;
+    assert_eq!(*targets.lock().unwrap(), [mock_host.clone(), mock_host], "the new socket was tunnelled too");
+    sub.close().await;
+}

@@ -35,7 +35,7 @@ pub use layers::{
     HttpService, RetryLayer,
 };
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer};
-pub use proxy::ProxyConfig;
+pub use proxy::{connect_tcp, ProxyConfig};
 pub use region::{Base, Endpoint, Region};
 pub use tls::TlsConfig;
 
@@ -173,6 +173,12 @@ impl TransportBuilder {
     pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = Some(proxy);
         self
+    }
+
+    /// The proxy set so far (for other sockets of the same client, such as the notification
+    /// WebSocket, with [`connect_tcp`]).
+    pub fn proxy_settings(&self) -> Option<&ProxyConfig> {
+        self.proxy.as_ref()
     }
 
     /// The TLS settings set so far (for other sockets of the same client, such as the

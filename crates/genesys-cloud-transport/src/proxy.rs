@@ -141,3 +141,30 @@ impl Service<Uri> for ProxyConnector {
         }
     }
 }
+
+/// Opens a TCP connection to `host:port` for another protocol of the same client (the
+/// notification WebSocket), the way the client's own requests connect: directly, or through
+/// the CONNECT tunnel `proxy` chooses for that destination (`secure` applies the rules for
+/// `https`, such as `HTTPS_PROXY`). TLS, when wanted, goes over the stream returned.
+pub async fn connect_tcp(
+    proxy: Option<&ProxyConfig>,
+    host: &str,
+    port: u16,
+    secure: bool,
+    connect_timeout: std::time::Duration,
+) -> Result<TcpStream, Error> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    let scheme = if secure { "https" } else { "http" };
+    let dst: Uri = format!("{scheme}://{host}:{port}")
+        .parse()
+        .map_err(|e| Error::new(genesys_cloud_core::ErrorKind::Connect, format!("{host}:{port}: {e}")))?;
+    let connector = ProxyConnector::new(http, proxy)?;
+    let io = connector.oneshot(dst).await.map_err(|e| {
+        let message = format!("{host}:{port}: {e}");
+        Error::new(genesys_cloud_core::ErrorKind::Connect, message).with_source(std::io::Error::other(e))
+    })?;
+    Ok(io.into_inner())
+}

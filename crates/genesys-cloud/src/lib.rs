@@ -67,6 +67,9 @@ struct Inner {
     /// The TLS settings of the transport, for the notification socket.
     #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
     tls: transport::TlsConfig,
+    /// The proxy of the transport, for the notification socket.
+    #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
+    proxy: Option<transport::ProxyConfig>,
     /// Kept so the configuration watcher lives exactly as long as the client.
     config: Option<config::ConfigHandle>,
 }
@@ -80,7 +83,7 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client that sends every call through `executor` (a transport, or a test double).
     pub fn from_executor(executor: core::SharedExecutor) -> Self {
-        Self { inner: Arc::new(Inner { executor, tls: transport::TlsConfig::default(), config: None }) }
+        Self { inner: Arc::new(Inner { executor, tls: transport::TlsConfig::default(), proxy: None, config: None }) }
     }
 
     /// A client from `~/.genesyscloudrust/config` (or `GENESYS_CLOUD_CONFIG_PATH`) and the
@@ -123,11 +126,12 @@ impl Client {
     }
 
     /// [`notification_service`](Self::notification_service) with other options (the TLS
-    /// settings are the client's).
+    /// settings and the proxy are the client's).
     #[cfg(feature = "notification-service")]
     #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
     pub fn notification_service_with(&self, options: notifications::Options) -> notifications::Notifications {
-        notifications::Notifications::with_options(self.executor(), options.tls(self.inner.tls.clone()))
+        let options = options.tls(self.inner.tls.clone()).proxy(self.inner.proxy.clone());
+        notifications::Notifications::with_options(self.executor(), options)
     }
 }
 
@@ -375,10 +379,11 @@ impl ClientBuilder {
     /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
         let tls = self.transport.tls_settings().clone();
+        let proxy = self.transport.proxy_settings().cloned();
         let executor: core::SharedExecutor = match self.executor {
             Some(executor) => executor,
             None => Arc::new(self.transport.build()?),
         };
-        Ok(Client { inner: Arc::new(Inner { executor, tls, config: self.config }) })
+        Ok(Client { inner: Arc::new(Inner { executor, tls, proxy, config: self.config }) })
     }
 }
