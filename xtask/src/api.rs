@@ -702,6 +702,7 @@ genesys-cloud-notifications = {{ path = "../genesys-cloud-notifications", versio
 [dev-dependencies]
 futures-executor = {{ workspace = true }}
 genesys-cloud-mock = {{ path = "../genesys-cloud-mock" }}
+genesys-cloud-spec = {{ workspace = true }}
 httpdate = {{ workspace = true }}
 tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util", "sync"] }}
 tempfile = "3"
@@ -716,6 +717,11 @@ serde = {{ workspace = true, features = ["derive"] }}
 [[bench]]
 name = "floor"
 harness = false
+
+[[bench]]
+name = "notifications"
+harness = false
+required-features = ["notification-service"]
 
 [lints]
 workspace = true

@@ -11,7 +11,8 @@ use crate::ir::{Ir, Kind, Ty};
 use std::collections::BTreeSet;
 
 /// The responses the floor benchmark decodes.
-pub const ROOTS: &[&str] = &["UserMe", "QueueEntityListing", "AnalyticsConversationQueryResponse"];
+pub const ROOTS: &[&str] =
+    &["UserMe", "QueueEntityListing", "AnalyticsConversationQueryResponse", "QueueConversationEventTopicConversation"];
 
 /// A field type, named as the models crate names it, resolved inside the floor module.
 fn ty(ir: &Ir, t: &Ty) -> String {

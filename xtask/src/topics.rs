@@ -166,11 +166,12 @@ pub fn emit(ir: &Ir, plan: &Features, json: &str, source: &str) -> Result<(Vec<O
         let _ = writeln!(src, "    ({:?}, {:?}),", t.pattern, t.payload);
     }
     src.push_str("];\n\n");
-    src.push_str("/// Decodes the event body of `topic` into its payload type. A topic no pattern matches is\n/// [`Payload::Raw`]; a body that does not fit its type is an error (with the pattern's index).\npub(crate) fn decode(topic: &str, body: &str) -> ::std::result::Result<Payload, ::serde_json::Error> {\n    match crate::topic::matching(PATTERNS, topic) {\n");
+    src.push_str("/// Decodes an event body of the pattern `pattern` (an index of [`PATTERNS`]; `None`: no\n/// pattern, [`Payload::Raw`]) from `d`: inside the envelope's own parse, or alone.\npub(crate) fn decode_from<'de, D: ::serde::Deserializer<'de>>(pattern: ::std::option::Option<usize>, d: D) -> ::std::result::Result<Payload, D::Error> {\n    match pattern {\n");
     for (i, t) in order.iter().enumerate() {
-        let _ = writeln!(src, "        Some({i}) => ::serde_json::from_str(body).map(Payload::{}),", t.variant);
+        let _ = writeln!(src, "        Some({i}) => ::serde::Deserialize::deserialize(d).map(Payload::{}),", t.variant);
     }
-    src.push_str("        _ => ::serde_json::from_str(body).map(Payload::Raw),\n    }\n}\n\nimpl Payload {\n    /// The payload type's definition name (`PresenceEventUserPresence`), or `Raw`.\n    pub fn type_name(&self) -> &'static str {\n        match self {\n");
+    src.push_str("        _ => ::serde::Deserialize::deserialize(d).map(Payload::Raw),\n    }\n}\n\n");
+    src.push_str("/// Decodes the event body of `topic` into its payload type. A topic no pattern matches is\n/// [`Payload::Raw`]; a body that does not fit its type is an error.\npub(crate) fn decode(topic: &str, body: &str) -> ::std::result::Result<Payload, ::serde_json::Error> {\n    // The same deserializer type as the envelope's, so each payload's decoding is compiled once.\n    let mut de = ::serde_json::Deserializer::from_slice(body.as_bytes());\n    let payload = decode_from(crate::topic::pattern_of(topic), &mut de)?;\n    de.end()?;\n    ::std::result::Result::Ok(payload)\n}\n\nimpl Payload {\n    /// The payload type's definition name (`PresenceEventUserPresence`), or `Raw`.\n    pub fn type_name(&self) -> &'static str {\n        match self {\n");
     for t in &topics {
         let _ = writeln!(src, "            Payload::{}(_) => {:?},", t.variant, t.payload);
     }

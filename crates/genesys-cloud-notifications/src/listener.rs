@@ -1,7 +1,7 @@
 //! The listener: a channel, its subscriptions and its socket, kept alive by one task per
 //! subscription stream.
 
-use crate::event::{decode_message, envelope, DecodeFailure, Event, Undecodable};
+use crate::event::{decode_message, decode_one_pass, envelope, DecodeFailure, Event, Undecodable};
 use crate::resync::{Fetch, Resync};
 use crate::topic::Topic;
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
@@ -345,6 +345,20 @@ impl Seen {
     }
 }
 
+/// What a message of a control topic does: `Some(None)` is only a sign of life (heartbeats
+/// and pongs), `Some(Some(_))` ends the socket; `None`: an event topic.
+fn control(topic: &str) -> Option<Option<Ended>> {
+    match topic {
+        "channel.metadata" => Some(None),
+        "v2.system.socket_closing" => Some(Some(Ended::NewChannel("socket_closing".into()))),
+        t if t.starts_with("v2.system.token_revoked") => Some(Some(Ended::NewChannel("the token was revoked".into()))),
+        t if t.starts_with("v2.system.no_longer_subscribed") => {
+            Some(Some(Ended::NewChannel("no longer subscribed".into())))
+        }
+        _ => None,
+    }
+}
+
 /// Why the socket loop stopped.
 enum Ended {
     /// The consumer is gone.
@@ -466,32 +480,42 @@ impl Worker {
     /// One text message: heartbeats and pongs are only signs of life; system topics steer the
     /// connection; every other event is decoded, de-duplicated and delivered.
     fn on_text(&mut self, tx: &mpsc::Sender<Item>, text: &str) -> Option<Ended> {
-        let Ok(m) = envelope(text.as_bytes()) else {
-            tracing::debug!("notifications: a message that is not an event was skipped");
-            return None;
-        };
-        match m.topic.as_str() {
-            "channel.metadata" => return None,
-            "v2.system.socket_closing" => return Some(Ended::NewChannel("socket_closing".into())),
-            t if t.starts_with("v2.system.token_revoked") => {
-                return Some(Ended::NewChannel("the token was revoked".into()));
+        let item = match decode_one_pass(text.as_bytes()) {
+            Some(decoded) => {
+                if let Some(control) = control(&decoded.topic) {
+                    return control;
+                }
+                let key = match &decoded.correlation_id {
+                    Some(id) => format!("{}\u{0}{id}", decoded.topic),
+                    // No correlation id: the body itself tells duplicates apart.
+                    None => format!("{}\u{0}{}", decoded.topic, envelope(text.as_bytes()).map_or("", |m| m.body)),
+                };
+                if !self.seen.first_time(key) {
+                    return None;
+                }
+                Item::Event(decoded.into_event())
             }
-            t if t.starts_with("v2.system.no_longer_subscribed") => {
-                return Some(Ended::NewChannel("no longer subscribed".into()));
+            None => {
+                let Ok(m) = envelope(text.as_bytes()) else {
+                    tracing::debug!("notifications: a message that is not an event was skipped");
+                    return None;
+                };
+                if let Some(control) = control(&m.topic) {
+                    return control;
+                }
+                let key = match &m.correlation_id {
+                    Some(id) => format!("{}\u{0}{id}", m.topic),
+                    None => format!("{}\u{0}{}", m.topic, m.body),
+                };
+                if !self.seen.first_time(key) {
+                    return None;
+                }
+                match decode_message(m) {
+                    Ok(event) => Item::Event(event),
+                    Err(DecodeFailure::Body(u)) => Item::Undecodable(u),
+                    Err(DecodeFailure::Envelope(_)) => return None,
+                }
             }
-            _ => {}
-        }
-        let key = match &m.correlation_id {
-            Some(id) => format!("{}\u{0}{id}", m.topic),
-            None => format!("{}\u{0}{}", m.topic, m.body),
-        };
-        if !self.seen.first_time(key) {
-            return None;
-        }
-        let item = match decode_message(m) {
-            Ok(event) => Item::Event(event),
-            Err(DecodeFailure::Body(u)) => Item::Undecodable(u),
-            Err(DecodeFailure::Envelope(_)) => return None,
         };
         // A consumer that is gone ends the socket loop.
         (!self.deliver(tx, item)).then_some(Ended::Shutdown)

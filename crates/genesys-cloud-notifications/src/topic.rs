@@ -131,13 +131,38 @@ impl Topic {
     }
 }
 
-/// The index of the first pattern (`{id}` matching one segment) that `topic` fits.
-pub(crate) fn matching(patterns: &[(&str, &str)], topic: &str) -> Option<usize> {
-    let dots = topic.bytes().filter(|b| *b == b'.').count();
-    patterns.iter().position(|(pattern, _)| {
-        pattern.bytes().filter(|b| *b == b'.').count() == dots
-            && pattern.split('.').zip(topic.split('.')).all(|(p, t)| p.starts_with('{') || p == t)
-    })
+/// Topic patterns grouped by their number of segments, each group in the table's order (most
+/// specific first), so a topic is compared only with patterns of its length.
+pub(crate) struct PatternIndex {
+    by_segments: Vec<Vec<(usize, Vec<&'static str>)>>,
+}
+
+impl PatternIndex {
+    pub(crate) fn new(patterns: &[(&'static str, &'static str)]) -> Self {
+        let mut by_segments: Vec<Vec<(usize, Vec<&'static str>)>> = Vec::new();
+        for (i, (pattern, _)) in patterns.iter().enumerate() {
+            let segments: Vec<&'static str> = pattern.split('.').collect();
+            if by_segments.len() <= segments.len() {
+                by_segments.resize_with(segments.len() + 1, Vec::new);
+            }
+            by_segments[segments.len()].push((i, segments));
+        }
+        Self { by_segments }
+    }
+
+    /// The index of the first pattern (`{id}` matching one segment) that `topic` fits.
+    pub(crate) fn find(&self, topic: &str) -> Option<usize> {
+        let count = topic.bytes().filter(|b| *b == b'.').count() + 1;
+        self.by_segments.get(count)?.iter().find_map(|(i, segments)| {
+            segments.iter().zip(topic.split('.')).all(|(p, t)| p.starts_with('{') || *p == t).then_some(*i)
+        })
+    }
+}
+
+/// The index in [`PATTERNS`](crate::PATTERNS) of the pattern `topic` fits.
+pub(crate) fn pattern_of(topic: &str) -> Option<usize> {
+    static INDEX: std::sync::OnceLock<PatternIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| PatternIndex::new(crate::PATTERNS)).find(topic)
 }
 
 #[cfg(test)]
@@ -166,10 +191,14 @@ mod tests {
     #[test]
     fn patterns_match_by_segment() {
         let p = [("v2.system.socket_closing", "A"), ("v2.users.{id}.presence", "B"), ("v2.system.{id}.{id}", "C")];
-        assert_eq!(matching(&p, "v2.users.u1.presence"), Some(1));
-        assert_eq!(matching(&p, "v2.system.socket_closing"), Some(0));
-        assert_eq!(matching(&p, "v2.system.a.b"), Some(2));
-        assert_eq!(matching(&p, "v2.users.u1.presence.x"), None);
-        assert_eq!(matching(&p, "v2.users.u1.routingStatus"), None);
+        let index = PatternIndex::new(&p);
+        assert_eq!(index.find("v2.users.u1.presence"), Some(1));
+        assert_eq!(index.find("v2.system.socket_closing"), Some(0), "the first that fits wins");
+        assert_eq!(index.find("v2.system.a.b"), Some(2));
+        assert_eq!(index.find("v2.users.u1.presence.x"), None);
+        assert_eq!(index.find("v2.users.u1.routingStatus"), None);
+        assert_eq!(index.find("v2.users..presence"), Some(1), "the id is checked when topics are built, not here");
+        assert_eq!(index.find("a.b.c.d.e.f.g.h.i.j.k"), None, "longer than every pattern");
+        assert_eq!(pattern_of("v2.users.u1.presence").map(|i| crate::PATTERNS[i].1), Some("PresenceEventUserPresence"));
     }
 }

@@ -485,3 +485,21 @@ async fn the_socket_goes_through_the_proxy_and_comes_back_through_it_after_a_dro
     assert_eq!(*targets.lock().unwrap(), [mock_host.clone(), mock_host], "the new socket was tunnelled too");
     sub.close().await;
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_fit_its_type_is_an_item_with_the_raw_json_and_the_stream_goes_on() {
+    let (mock, notifications) = setup().await;
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let bad = json!({"presenceDefinition": 42});
+    assert_eq!(mock.publish(&format!("v2.users.{ME}.presence"), &bad), 1);
+    let u = loop {
+        match next(&mut sub).await {
+            Item::Undecodable(u) => break u,
+            Item::Connection(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(u.topic, format!("v2.users.{ME}.presence"));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&u.raw).unwrap(), bad, "the body as received");
+    exactly_once(&mock, &mut sub, 0, 2).await;
+}
