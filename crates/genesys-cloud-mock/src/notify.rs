@@ -167,13 +167,11 @@ impl Hub {
     /// many sockets it was sent to.
     pub(crate) fn publish(&self, topic: &str, body: &Value) -> usize {
         let n = self.published.fetch_add(1, Ordering::SeqCst) + 1;
-        let text = json!({
-            "topicName": topic,
-            "version": "2",
-            "eventBody": body,
-            "metadata": {"CorrelationId": format!("mock-event-{n:08}")}
-        })
-        .to_string();
+        // In the service's order: topicName, version, eventBody, metadata.
+        let text = format!(
+            r#"{{"topicName":{},"version":"2","eventBody":{body},"metadata":{{"CorrelationId":"mock-event-{n:08}"}}}}"#,
+            Value::String(topic.to_owned())
+        );
         let channels = lock(&self.channels);
         let mut sent = 0;
         for c in channels.values().filter(|c| c.topics.contains(topic)) {

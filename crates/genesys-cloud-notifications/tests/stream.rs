@@ -503,3 +503,53 @@ async fn a_body_that_does_not_fit_its_type_is_an_item_with_the_raw_json_and_the_
     assert_eq!(serde_json::from_str::<serde_json::Value>(&u.raw).unwrap(), bad, "the body as received");
     exactly_once(&mock, &mut sub, 0, 2).await;
 }
+
+#[tokio::test]
+async fn a_channel_near_its_end_is_renewed_ahead_with_no_gap_and_no_duplicates() {
+    let options = MockOptions::default().heartbeat_interval(Duration::from_millis(200));
+    let mock = MockServer::start_with(options.channel_lifetime(Duration::from_secs(6))).await.unwrap();
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("renewing", "renewing-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    // Renew 5 s before a 6 s channel ends: about a second after it is made.
+    let notifications =
+        Notifications::with_options(Arc::new(transport), Options::default().renew_before(Duration::from_secs(5)));
+    let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let old = sub.channel_id();
+    exactly_once(&mock, &mut sub, 0, 1).await;
+    let seen = until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Renewed { .. })).await;
+    let Some(Item::Connection(ConnectionEvent::Renewed { old_channel, new_channel })) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(old_channel, &old);
+    assert_ne!(new_channel, &old);
+    assert!(!sub_has_gap(&seen), "renewed before the end: no gap: {seen:?}");
+    assert!(!seen.iter().any(|i| matches!(i, Item::Connection(ConnectionEvent::Reconnecting { .. }))), "{seen:?}");
+    // Both channels are subscribed and connected in the overlap; each event is delivered once.
+    assert_eq!(mock.publish(&format!("v2.users.{ME}.presence"), &presence(50)), 2, "the overlap");
+    let e = next_event(&mut sub).await;
+    assert!(
+        matches!(&e.payload, Payload::UsersPresence(p) if p.presence_definition.as_ref().unwrap().id.as_deref() == Some("p-50"))
+    );
+    exactly_once(&mock, &mut sub, 51, 3).await;
+}
+
+#[tokio::test]
+async fn dropping_the_stream_removes_the_subscriptions_and_the_socket() {
+    let (mock, notifications) = setup().await;
+    let sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
+    let channel = sub.channel_id();
+    assert_eq!(mock.channel_counts().1, 1);
+    drop(sub);
+    // The listener's task cleans up after the drop; the count is a hang guard, not a bound.
+    for _ in 0..1000 {
+        if mock.channel_topics(&channel).unwrap().is_empty() && mock.channel_counts().1 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(mock.channel_topics(&channel).unwrap(), Vec::<String>::new(), "unsubscribed");
+    assert_eq!(mock.channel_counts().1, 0, "the socket is closed");
+}

@@ -60,13 +60,13 @@ fn messages() -> Vec<Vec<u8>> {
         .collect();
     (0..EVENTS)
         .map(|n| {
-            serde_json::to_vec(&serde_json::json!({
-                "topicName": format!("v2.routing.queues.queue-{:02}.conversations", n % 16),
-                "version": "2",
-                "eventBody": bodies[n % bodies.len()],
-                "metadata": {"CorrelationId": format!("event-{n:08}")},
-            }))
-            .unwrap()
+            // In the order the service writes them: topicName, version, eventBody, metadata.
+            format!(
+                r#"{{"topicName":"v2.routing.queues.queue-{:02}.conversations","version":"2","eventBody":{},"metadata":{{"CorrelationId":"event-{n:08}"}}}}"#,
+                n % 16,
+                bodies[n % bodies.len()]
+            )
+            .into_bytes()
         })
         .collect()
 }
