@@ -1,5 +1,4 @@
 //! A scripted HTTP server on loopback for the transport tests.
-#![allow(dead_code)]
 
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{self, Request, Response, StatusCode};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-mod common;
+use crate::common;
 use common::{serve, Reply, Server};
 
 fn transport(server: &Server, retry: RetryConfig, timeouts: Timeouts) -> Transport {

@@ -1,6 +1,6 @@
 //! HTTP logging: levels, formats, files, bodies, live changes, and no secret anywhere.
 
-mod common;
+use crate::common;
 use common::{serve, Reply};
 
 use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};

@@ -1,0 +1,9 @@
+//! The facade's integration tests, one binary: each module is one concern (the client and its
+//! builder, end to end against the mock, faults, path checks, secrets). One binary links the
+//! SDK once instead of five times.
+
+mod client;
+mod e2e;
+mod faults;
+mod paths;
+mod secrets;
