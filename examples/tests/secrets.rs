@@ -66,7 +66,16 @@ fn example_path(name: &str) -> PathBuf {
     profile.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
-fn run(name: &str, log_file: &std::path::Path, format: &str) -> String {
+/// A started example: its process and where its output goes.
+struct Running {
+    name: &'static str,
+    child: std::process::Child,
+    out: tempfile::NamedTempFile,
+    err: tempfile::NamedTempFile,
+    log_file: PathBuf,
+}
+
+fn start(name: &'static str, log_file: &std::path::Path, format: &str) -> Running {
     let path = example_path(name);
     assert!(
         path.exists(),
@@ -82,7 +91,7 @@ fn run(name: &str, log_file: &std::path::Path, format: &str) -> String {
     }
     let out = tempfile::NamedTempFile::new().unwrap();
     let err = tempfile::NamedTempFile::new().unwrap();
-    let mut child = cmd
+    let child = cmd
         .env("GENESYS_CLOUD_LOG_LEVEL", "trace")
         .env("GENESYS_CLOUD_LOG_FORMAT", format)
         .env("GENESYS_CLOUD_LOG_REQUEST_BODY", "true")
@@ -95,21 +104,28 @@ fn run(name: &str, log_file: &std::path::Path, format: &str) -> String {
         .stderr(err.reopen().unwrap())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    Running { name, child, out, err, log_file: log_file.to_owned() }
+}
+
+/// Waits for the example (a hang guard of 300 s, not a speed bound: the examples run at once)
+/// and returns everything it printed and logged.
+fn finish(mut running: Running) -> String {
+    let name = running.name;
+    let deadline = Instant::now() + Duration::from_secs(300);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = running.child.try_wait().unwrap() {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{name} did not finish in 120 s");
+            let _ = running.child.kill();
+            panic!("{name} did not finish in 300 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let stdout = std::fs::read_to_string(out.path()).unwrap();
-    let stderr = std::fs::read_to_string(err.path()).unwrap();
+    let stdout = std::fs::read_to_string(running.out.path()).unwrap();
+    let stderr = std::fs::read_to_string(running.err.path()).unwrap();
     assert!(status.success(), "{name} failed:\n{stdout}\n{stderr}");
-    let log = std::fs::read_to_string(log_file).unwrap_or_default();
+    let log = std::fs::read_to_string(&running.log_file).unwrap_or_default();
     format!("{stdout}\n{stderr}\n{log}")
 }
 
@@ -117,10 +133,18 @@ fn run(name: &str, log_file: &std::path::Path, format: &str) -> String {
 fn no_example_prints_or_logs_a_secret_at_trace_level_with_bodies() {
     let dir = tempfile::tempdir().unwrap();
     let (mut logged_exchanges, mut logged_bodies) = (0, 0);
-    for (i, name) in EXAMPLES.iter().enumerate() {
-        let format = if i % 2 == 0 { "json" } else { "text" };
-        let log_file = dir.path().join(format!("{name}.log"));
-        let everything = run(name, &log_file, format);
+    // The examples are independent (each its own mock, files and ports): they run at once.
+    let started: Vec<(Running, &str)> = EXAMPLES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let format = if i % 2 == 0 { "json" } else { "text" };
+            (start(name, &dir.path().join(format!("{name}.log")), format), format)
+        })
+        .collect();
+    for (running, format) in started {
+        let (name, log_file) = (running.name, running.log_file.clone());
+        let everything = finish(running);
         for secret in SECRETS {
             assert!(!everything.contains(secret), "{name} ({format} logs) shows {secret:?}:\n{everything}");
         }

@@ -210,9 +210,11 @@ serde = {{ workspace = true }}{contract_deps}
 futures-executor = {{ workspace = true }}
 
 # The library has no unit tests (its tests are in tests/): building it a second time in test
-# mode would cost minutes of every `cargo test`.
+# mode would cost minutes of every `cargo test`. Nor doc tests: rustdoc would read the whole
+# generated crate to find none (about 20 s of every `cargo test`).
 [lib]
 test = false
+doctest = false
 
 [lints]
 workspace = true

@@ -43,7 +43,9 @@
 //!   the state fetched through the API, before any event of the new socket.
 //! - Channel and subscription calls are the client's generated Notifications operations, so
 //!   its tokens, retries and logging apply; `wss://` uses rustls with the client's roots
-//!   ([`Options::tls`]).
+//!   ([`Options::tls`]), through the client's proxy ([`Options::proxy`], a CONNECT tunnel).
+//! - **Decoding** is one pass when `topicName` comes before `eventBody` (as the service writes
+//!   them): the body is decoded into its type as the envelope is read.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod event;
