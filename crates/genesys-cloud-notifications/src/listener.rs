@@ -331,7 +331,17 @@ struct Seen {
 impl Seen {
     const KEEP: usize = 4096;
 
-    fn first_time(&mut self, key: String) -> bool {
+    /// Whether the event of `topic` with this correlation id (or, without one, this body: the
+    /// body itself tells duplicates apart) is seen for the first time.
+    fn first_time<'b>(&mut self, topic: &str, correlation_id: Option<&str>, body: impl FnOnce() -> &'b str) -> bool {
+        let key = match correlation_id {
+            Some(id) => format!("{topic}\u{0}{id}"),
+            None => format!("{topic}\u{0}{}", body()),
+        };
+        self.remember(key)
+    }
+
+    fn remember(&mut self, key: String) -> bool {
         if !self.set.insert(key.clone()) {
             return false;
         }
@@ -485,12 +495,8 @@ impl Worker {
                 if let Some(control) = control(&decoded.topic) {
                     return control;
                 }
-                let key = match &decoded.correlation_id {
-                    Some(id) => format!("{}\u{0}{id}", decoded.topic),
-                    // No correlation id: the body itself tells duplicates apart.
-                    None => format!("{}\u{0}{}", decoded.topic, envelope(text.as_bytes()).map_or("", |m| m.body)),
-                };
-                if !self.seen.first_time(key) {
+                let body = || envelope(text.as_bytes()).map_or("", |m| m.body);
+                if !self.seen.first_time(&decoded.topic, decoded.correlation_id.as_deref(), body) {
                     return None;
                 }
                 Item::Event(decoded.into_event())
@@ -503,11 +509,7 @@ impl Worker {
                 if let Some(control) = control(&m.topic) {
                     return control;
                 }
-                let key = match &m.correlation_id {
-                    Some(id) => format!("{}\u{0}{id}", m.topic),
-                    None => format!("{}\u{0}{}", m.topic, m.body),
-                };
-                if !self.seen.first_time(key) {
+                if !self.seen.first_time(&m.topic, m.correlation_id.as_deref(), || m.body) {
                     return None;
                 }
                 match decode_message(m) {

@@ -34,7 +34,7 @@ pub enum ResyncState {
         /// The user id.
         user_id: String,
         /// The user's presence now.
-        presence: models::UserPresence,
+        presence: Box<models::UserPresence>,
     },
     /// `v2.users.{id}.routingStatus`: `GET /api/v2/users/{id}/routingstatus`.
     RoutingStatus {
@@ -105,7 +105,7 @@ pub(crate) async fn fetch(executor: &SharedExecutor, topic: String, what: &Fetch
     let state = async {
         Ok::<_, Error>(match what {
             Fetch::Presence(user_id) => {
-                let presence = api.presence().get_user_presences_purecloud(user_id.clone()).send().await?;
+                let presence = Box::new(api.presence().get_user_presences_purecloud(user_id.clone()).send().await?);
                 ResyncState::Presence { user_id: user_id.clone(), presence }
             }
             Fetch::RoutingStatus(user_id) => {

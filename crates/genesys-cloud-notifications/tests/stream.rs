@@ -476,7 +476,11 @@ async fn the_socket_goes_through_the_proxy_and_comes_back_through_it_after_a_dro
     let notifications = Notifications::with_options(Arc::new(transport), options);
     let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
     let mock_host = mock.addr().to_string();
-    assert_eq!(*targets.lock().unwrap(), [mock_host.clone()], "the socket was tunnelled to the connectUri's host");
+    assert_eq!(
+        *targets.lock().unwrap(),
+        std::slice::from_ref(&mock_host),
+        "the socket was tunnelled to the connectUri's host"
+    );
     exactly_once(&mock, &mut sub, 0, 2).await;
 
     mock.drop_notification_sockets();
