@@ -222,3 +222,23 @@ async fn a_fault_can_be_ordered_for_one_request() {
     assert_eq!(FaultKind::parse("latency=250"), Some(FaultKind::Latency(Duration::from_millis(250))));
     assert_eq!(FaultKind::parse("nonsense"), None);
 }
+
+#[tokio::test]
+async fn a_channel_takes_1000_topics_and_refuses_more_with_a_400() {
+    use genesys_cloud::models::{ChannelTopic, Model as _};
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let channel = c.notifications().post_notifications_channels().send().await.unwrap().id.unwrap();
+    let topics = |n: usize| -> Vec<ChannelTopic> {
+        (0..n).map(|i| ChannelTopic::default().with(|t| t.id = Some(format!("v2.users.u{i}.presence")))).collect()
+    };
+    let e = c.notifications().put_notifications_channel_subscriptions(&channel, topics(1001)).send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
+    assert_eq!(mock.channel_topics(&channel).unwrap().len(), 0, "nothing of the refused request was kept");
+    c.notifications().put_notifications_channel_subscriptions(&channel, topics(1000)).send().await.unwrap();
+    assert_eq!(mock.channel_topics(&channel).unwrap().len(), 1000);
+    // Adding (POST) past the limit is refused too.
+    let one_more = vec![ChannelTopic::default().with(|t| t.id = Some("v2.users.extra.presence".into()))];
+    let e = c.notifications().post_notifications_channel_subscriptions(&channel, one_more).send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
+}

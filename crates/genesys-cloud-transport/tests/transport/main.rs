@@ -1,5 +1,6 @@
-//! The transport's integration tests over real sockets, one binary (one link instead of six):
-//! layers composed by hand, logging, mTLS, proxies, the whole stack, tracing.
+//! The transport's integration tests over real sockets, one binary (one link instead of five):
+//! layers composed by hand, logging, mTLS, proxies, the whole stack. (Tracing has its own:
+//! see `tests/tracing.rs`.)
 
 #[allow(dead_code)]
 mod common;
@@ -8,4 +9,3 @@ mod logging;
 mod mtls;
 mod proxy;
 mod stack;
-mod tracing;

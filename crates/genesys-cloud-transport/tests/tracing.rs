@@ -2,7 +2,9 @@
 //! request. Its own test binary: `tracing` caches per-callsite interest process-wide, and a
 //! test on another thread registering the same callsites with no subscriber would race it.
 
-use crate::common;
+#[path = "transport/common.rs"]
+#[allow(dead_code)]
+mod common;
 use common::{serve, Reply};
 
 use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};
