@@ -60,6 +60,7 @@ pub fn default_path() -> Option<PathBuf> {
 /// Builds a [`ConfigHandle`]. Precedence: code ([`ConfigBuilder::set`]) > environment >
 /// file > defaults.
 #[derive(Default)]
+#[must_use = "a builder does nothing until it is built"]
 pub struct ConfigBuilder {
     path: Option<PathBuf>,
     default_path: bool,

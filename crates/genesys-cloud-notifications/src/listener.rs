@@ -83,6 +83,7 @@ pub enum ConnectionEvent {
 /// How a [`Notifications`] listener behaves.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[must_use = "options do nothing until they are given to a listener"]
 pub struct Options {
     /// Items buffered for a slow consumer; past it, items are counted and dropped
     /// ([`Item::Lost`]). Default 1,024.

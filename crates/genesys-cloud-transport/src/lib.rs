@@ -114,6 +114,7 @@ enum Auth {
 }
 
 /// Builds a [`Transport`].
+#[must_use = "a builder does nothing until it is built"]
 pub struct TransportBuilder {
     endpoint: Endpoint,
     timeouts: Timeouts,

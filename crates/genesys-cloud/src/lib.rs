@@ -154,6 +154,7 @@ impl api::Tags for Client {
 /// # Ok(()) }
 /// ```
 #[derive(Default)]
+#[must_use = "a builder does nothing until it is built"]
 pub struct ClientBuilder {
     executor: Option<core::SharedExecutor>,
     transport: transport::TransportBuilder,
