@@ -618,17 +618,55 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// The page a listing request asks for: `pageSize` (default 25, at most 500) and `pageNumber`
+/// (from 1).
+pub(crate) struct Page {
+    pub(crate) size: usize,
+    pub(crate) number: usize,
+}
+
+impl Page {
+    pub(crate) fn of(query: &[(String, String)]) -> Self {
+        let get = |k: &str| query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
+        Self {
+            size: get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500),
+            number: get("pageNumber").filter(|n| *n > 0).unwrap_or(1),
+        }
+    }
+
+    /// The indexes of this page's items in a listing of `total`.
+    pub(crate) fn range(&self, total: usize) -> std::ops::Range<usize> {
+        let start = (self.number - 1) * self.size;
+        start..total.min(start + self.size)
+    }
+
+    /// The next page's address, when there is one.
+    pub(crate) fn next_uri(&self, path: &str, total: usize) -> Option<String> {
+        (self.number < total.div_ceil(self.size))
+            .then(|| format!("{path}?pageSize={}&pageNumber={}", self.size, self.number + 1))
+    }
+
+    /// The body of this page of a stateful listing of `total` items.
+    pub(crate) fn listing(&self, entities: Vec<Value>, total: usize, path: &str) -> Value {
+        let count = total.div_ceil(self.size).max(1);
+        let mut listing = json!({"entities": entities, "pageSize": self.size, "pageNumber": self.number, "total": total, "pageCount": count});
+        if let Some(next) = self.next_uri(path, total) {
+            listing["nextUri"] = json!(next);
+        }
+        listing
+    }
+}
+
 /// Turns a sampled listing into a real page of a listing of `total` items.
 fn paginate(value: &mut Value, path: &str, query: &[(String, String)], total: usize) {
     let Some(obj) = value.as_object_mut() else { return };
     let Some(Value::Array(entities)) = obj.get("entities").cloned() else { return };
     let template = entities.first().cloned();
-    let get = |k: &str| query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
-    let page_size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
-    let page_number = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
+    let page = Page::of(query);
+    let (page_size, page_number) = (page.size, page.number);
     let page_count = total.div_ceil(page_size);
-    let start = (page_number - 1) * page_size;
-    let items: Vec<Value> = (start..total.min(start + page_size))
+    let items: Vec<Value> = page
+        .range(total)
         .map(|i| {
             let mut item = template.clone().unwrap_or_else(|| json!({}));
             if let Some(o) = item.as_object_mut() {
@@ -653,8 +691,7 @@ fn paginate(value: &mut Value, path: &str, query: &[(String, String)], total: us
             obj.insert(k.into(), json!(v));
         }
     }
-    let next =
-        (page_number < page_count).then(|| format!("{path}?pageSize={page_size}&pageNumber={}", page_number + 1));
+    let next = page.next_uri(path, total);
     for k in ["nextUri", "cursor"] {
         if obj.get(k).is_some_and(Value::is_string) {
             obj.insert(

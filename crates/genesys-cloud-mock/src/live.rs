@@ -2,7 +2,7 @@
 //! and conversations. Each change through the API is stored (so a later GET answers it) and
 //! published to its topic, as the service does.
 
-use crate::notify::Hub;
+use crate::notify::{lock, Hub};
 use crate::{error, full, MockBody};
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
@@ -33,10 +33,6 @@ fn user_id(id: String) -> String {
     } else {
         id
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What one request asks of the live state.
@@ -119,21 +115,12 @@ impl Live {
             }
             ("GET", "/api/v2/routing/queues/{queueId}/members") => {
                 let queue = param("queueId")?;
-                let get = |k: &str| call.query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
-                let size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
-                let page = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
+                let page = crate::Page::of(call.query);
                 let members = lock(&self.members);
                 let all: Vec<&Value> = members.get(&queue).map(|m| m.values().collect()).unwrap_or_default();
-                let count = all.len().div_ceil(size).max(1);
-                let entities: Vec<&Value> = all.iter().skip((page - 1) * size).take(size).copied().collect();
-                let mut listing = json!({"entities": entities, "pageSize": size, "pageNumber": page, "total": all.len(), "pageCount": count});
-                if page < count {
-                    listing["nextUri"] = json!(format!(
-                        "/api/v2/routing/queues/{queue}/members?pageSize={size}&pageNumber={}",
-                        page + 1
-                    ));
-                }
-                Some(full(StatusCode::OK, listing.to_string()))
+                let entities: Vec<Value> = page.range(all.len()).map(|i| all[i].clone()).collect();
+                let path = format!("/api/v2/routing/queues/{queue}/members");
+                Some(full(StatusCode::OK, page.listing(entities, all.len(), &path).to_string()))
             }
             ("POST", "/api/v2/routing/queues/{queueId}/members") => {
                 // Adds the listed users (or removes them with `delete=true`); each user added

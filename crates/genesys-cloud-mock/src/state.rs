@@ -449,19 +449,12 @@ impl State {
                 }
             }
             ("GET", "/api/v2/routing/queues") => {
-                let get = |k: &str| query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
-                let size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
-                let page = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
-                let count = QUEUES.div_ceil(size);
-                let entities: Vec<Value> = ((page - 1) * size..QUEUES.min(page * size))
+                let page = crate::Page::of(query);
+                let entities: Vec<Value> = page
+                    .range(QUEUES)
                     .map(|i| json!({"id": format!("queue-{i:03}"), "name": format!("Queue {i:03}"), "memberCount": i % 7, "division": {"id": "home", "name": "Home"}}))
                     .collect();
-                let mut listing = json!({"entities": entities, "pageSize": size, "pageNumber": page, "total": QUEUES, "pageCount": count});
-                if page < count {
-                    listing["nextUri"] =
-                        json!(format!("/api/v2/routing/queues?pageSize={size}&pageNumber={}", page + 1));
-                }
-                Some(full(StatusCode::OK, listing.to_string()))
+                Some(full(StatusCode::OK, page.listing(entities, QUEUES, "/api/v2/routing/queues").to_string()))
             }
             _ => None,
         }

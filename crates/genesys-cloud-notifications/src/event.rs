@@ -208,16 +208,15 @@ impl std::fmt::Display for DecodeFailure {
 impl std::error::Error for DecodeFailure {}
 
 pub(crate) fn decode_message(m: Message<'_>) -> Result<Event, DecodeFailure> {
-    let received = SystemTime::now();
     match crate::generated::decode(&m.topic, m.body) {
         Ok(payload) => {
-            Ok(Event { topic: m.topic, payload, correlation_id: m.correlation_id, version: m.version, received })
+            Ok(Decoded { topic: m.topic, version: m.version, correlation_id: m.correlation_id, payload }.into_event())
         }
         Err(e) => Err(DecodeFailure::Body(Undecodable {
             topic: m.topic,
             raw: m.body.to_owned(),
             error: e.to_string(),
-            received,
+            received: SystemTime::now(),
         })),
     }
 }

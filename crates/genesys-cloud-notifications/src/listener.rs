@@ -200,7 +200,8 @@ impl std::fmt::Debug for Notifications {
     }
 }
 
-struct Api(SharedExecutor);
+/// The generated operations over one executor.
+pub(crate) struct Api(pub(crate) SharedExecutor);
 
 impl genesys_cloud_api::Tags for Api {
     fn executor(&self) -> SharedExecutor {
@@ -675,7 +676,7 @@ impl Worker {
         let mut states = futures_util::stream::iter(plan)
             .map(|(topic, what)| {
                 let executor = executor.clone();
-                async move { crate::resync::fetch(&executor, topic, &what).await }
+                async move { crate::resync::fetch(executor, topic, &what).await }
             })
             .buffered(self.options.resync_concurrency.max(1));
         loop {

@@ -91,17 +91,9 @@ pub(crate) fn plan(topics: &[Topic]) -> Vec<(String, Fetch)> {
     topics.iter().flat_map(Topic::event_topics).filter_map(|t| Fetch::of(&t).map(|f| (t, f))).collect()
 }
 
-struct Api<'a>(&'a SharedExecutor);
-
-impl genesys_cloud_api::Tags for Api<'_> {
-    fn executor(&self) -> SharedExecutor {
-        self.0.clone()
-    }
-}
-
 /// Fetches one state through `executor`.
-pub(crate) async fn fetch(executor: &SharedExecutor, topic: String, what: &Fetch) -> Resync {
-    let api = Api(executor);
+pub(crate) async fn fetch(executor: SharedExecutor, topic: String, what: &Fetch) -> Resync {
+    let api = crate::listener::Api(executor);
     let state = async {
         Ok::<_, Error>(match what {
             Fetch::Presence(user_id) => {

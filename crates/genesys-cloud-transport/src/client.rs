@@ -9,7 +9,6 @@ use genesys_cloud_core::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTEN
 use genesys_cloud_core::http::{HeaderValue, Request, Response};
 use genesys_cloud_core::{Error, ErrorKind};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
@@ -57,10 +56,7 @@ impl std::fmt::Debug for HyperClient {
 impl HyperClient {
     /// A client with the given connect timeout, through `proxy` if given, with `tls`.
     pub fn new(connect_timeout: Duration, proxy: Option<&ProxyConfig>, tls: &TlsConfig) -> Result<Self, Error> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_nodelay(true);
+        let http = crate::proxy::tcp_connector(connect_timeout);
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls.client_config()?)
             .https_or_http()

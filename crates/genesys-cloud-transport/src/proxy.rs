@@ -142,6 +142,16 @@ impl Service<Uri> for ProxyConnector {
     }
 }
 
+/// The TCP connector under every connection of a client: any scheme (TLS is layered above it),
+/// the connect timeout, no Nagle delay.
+pub(crate) fn tcp_connector(connect_timeout: std::time::Duration) -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    http
+}
+
 /// Opens a TCP connection to `host:port` for another protocol of the same client (the
 /// notification WebSocket), the way the client's own requests connect: directly, or through
 /// the CONNECT tunnel `proxy` chooses for that destination (`secure` applies the rules for
@@ -153,10 +163,7 @@ pub async fn connect_tcp(
     secure: bool,
     connect_timeout: std::time::Duration,
 ) -> Result<TcpStream, Error> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(connect_timeout));
-    http.set_nodelay(true);
+    let http = tcp_connector(connect_timeout);
     let scheme = if secure { "https" } else { "http" };
     let dst: Uri = format!("{scheme}://{host}:{port}")
         .parse()
