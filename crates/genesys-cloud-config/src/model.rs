@@ -158,21 +158,67 @@ impl Default for Reauthentication {
     }
 }
 
-/// `[retry]`.
+/// How calls are retried: the `[retry]` section, and the transport's retry policy (one type
+/// for both). Hot: a reload applies to the next call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Retry {
-    /// `retry_max`: attempts per call, default 4.
+    /// `retry_max`: at most this many attempts per call (1 = no retry); default 4.
     pub max_attempts: u32,
-    /// `retry_wait_max` (seconds): no retry starts after this long, default 60.
+    /// `retry_wait_max` (seconds): no retry starts once this long has passed since the first
+    /// attempt; default 60.
     pub max_elapsed: Duration,
-    /// `retry_after_max` (seconds): the longest `Retry-After` honoured, default 180.
+    /// `retry_after_max` (seconds): the longest `Retry-After` waited for; a longer one returns
+    /// the 429 at once, with `retry_after()` set (the Java and .NET SDKs' cap); default 180.
     pub max_retry_after: Duration,
+    /// `backoff_base_ms`: the first backoff step when the server gives no `Retry-After`;
+    /// default 200 ms.
+    pub base_delay: Duration,
+    /// `backoff_max_ms`: the largest backoff step; default 10 s.
+    pub max_delay: Duration,
 }
 
 impl Default for Retry {
     fn default() -> Self {
-        Self { max_attempts: 4, max_elapsed: Duration::from_secs(60), max_retry_after: Duration::from_secs(180) }
+        Self {
+            max_attempts: 4,
+            max_elapsed: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(180),
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Retry {
+    /// No retries at all.
+    pub fn disabled() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+
+    /// Sets [`max_attempts`](Self::max_attempts).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// Sets [`max_elapsed`](Self::max_elapsed).
+    pub fn max_elapsed(mut self, d: Duration) -> Self {
+        self.max_elapsed = d;
+        self
+    }
+
+    /// Sets [`max_retry_after`](Self::max_retry_after).
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d;
+        self
+    }
+
+    /// Sets the backoff steps ([`base_delay`](Self::base_delay), [`max_delay`](Self::max_delay)).
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.base_delay = base;
+        self.max_delay = max;
+        self
     }
 }
 

@@ -116,6 +116,13 @@ impl Raw<'_> {
         u64::try_from(n).map(Duration::from_secs).map_err(|_| format!("expected a number of seconds >= 0, found {n}"))
     }
 
+    fn millis(&self) -> Result<Duration, String> {
+        let n = self.int()?;
+        u64::try_from(n)
+            .map(Duration::from_millis)
+            .map_err(|_| format!("expected a number of milliseconds >= 0, found {n}"))
+    }
+
     fn port(&self) -> Result<Option<u16>, String> {
         match self.int()? {
             // As in the official SDKs, a negative port means "no port in the URL".
@@ -192,6 +199,8 @@ fn apply(
         }
         ("retry", "retry_wait_max" | "max_elapsed") => config.retry.max_elapsed = raw.seconds()?,
         ("retry", "retry_after_max" | "max_retry_after") => config.retry.max_retry_after = raw.seconds()?,
+        ("retry", "backoff_base_ms") => config.retry.base_delay = raw.millis()?,
+        ("retry", "backoff_max_ms") => config.retry.max_delay = raw.millis()?,
         ("timeouts", "connect") => config.timeouts.connect = raw.seconds()?,
         ("timeouts", "attempt") => config.timeouts.attempt = raw.seconds()?,
         ("timeouts", "call") => config.timeouts.call = raw.seconds()?,

@@ -194,6 +194,12 @@ impl Error {
         self
     }
 
+    /// Sets the underlying cause, already boxed (a tower layer's error).
+    pub fn with_boxed_source(mut self, source: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        self.inner.source = Some(source);
+        self
+    }
+
     /// Names the operation that failed.
     pub fn with_operation(mut self, operation_id: &'static str) -> Self {
         self.inner.operation = Some(operation_id);

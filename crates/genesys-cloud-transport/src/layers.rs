@@ -1,378 +1,218 @@
-//! The layers of the stack. Each is a tower [`Layer`] over the erased [`HttpService`], so
-//! users can see, reorder and wrap them.
+//! The SDK's layers. Each is a tower [`Layer`] over any service of [`Body`] requests and
+//! responses that fails with the SDK's [`Error`] ([`Inner`]), so the client's stack is their
+//! composition, and a user can compose, reorder or replace them the same way.
+//!
+//! What a layer needs to know about a call travels in the request's extensions: the
+//! operation (`&'static OperationMeta`), the call's own options ([`CallOptions`]), the
+//! call's [`Deadline`] (set by [`CallTimeoutLayer`]) and the attempt number ([`Attempts`],
+//! set by [`RetryLayer`]).
 
-use crate::config::RetryConfig;
+use crate::body::Body;
+use crate::live::Live;
 use genesys_cloud_auth::TokenProvider;
-use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_config::{Retry, Timeouts};
 use genesys_cloud_core::error::parse_retry_after;
 use genesys_cloud_core::executor::Attempts;
-use genesys_cloud_core::http::{header, HeaderValue, Request, Response, StatusCode};
+use genesys_cloud_core::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::meta::is_idempotent_method;
-use genesys_cloud_core::{CallOptions, Error, ErrorKind, OperationMeta};
+use genesys_cloud_core::{BoxFuture, CallOptions, Error, ErrorKind, OperationMeta};
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, ServiceExt};
+use tower::{Layer, Service, ServiceExt};
 
-/// The one service type the stack is erased to: a request with a full body in, a response
-/// with a full body (any status) or an SDK error out.
-pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, Error>;
+/// The one erased service type of the stack: a request with a whole body in, a response with
+/// a whole body (any status) or an SDK error out. The extension points of the builder hand
+/// layers this type, and [`TransportBuilder::http_service`](crate::TransportBuilder::http_service)
+/// takes any service that converts to it.
+pub type HttpService = BoxCloneSyncService<Request<Body>, Response<Body>, Error>;
 
-/// A cheaply cloned handle on the next service: each layer clones its inner service once per
-/// call, and the inner layers hold handles too, so a call costs one clone per layer rather
-/// than a clone of the whole chain per layer.
-#[derive(Clone)]
-pub(crate) struct Next(Arc<HttpService>);
+/// A service the SDK's layers can wrap: [`Body`] in and out, the SDK's [`Error`], cheap to
+/// clone (each call drives its own clone). Implemented for every such service.
+pub trait Inner: Clone + Send + Sync + 'static {
+    /// Sends one request through a clone of the service, waiting until it is ready.
+    fn send(&self, req: Request<Body>) -> impl Future<Output = Result<Response<Body>, Error>> + Send + 'static;
+}
 
-impl Next {
-    pub(crate) fn new(inner: HttpService) -> Self {
-        Self(Arc::new(inner))
-    }
-
-    pub(crate) fn call(&self, req: Request<Bytes>) -> tower::util::Oneshot<HttpService, Request<Bytes>> {
-        HttpService::clone(&self.0).oneshot(req)
+impl<S> Inner for S
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Error> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
+    fn send(&self, req: Request<Body>) -> impl Future<Output = Result<Response<Body>, Error>> + Send + 'static {
+        self.clone().oneshot(req)
     }
 }
 
-/// A copy of a request: bodies are bytes, so every attempt can be replayed.
-pub fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut out = wire_copy(req);
-    *out.extensions_mut() = req.extensions().clone();
-    out
-}
-
-/// What goes on the wire of a request: method, URI, headers and body (shared), not the
-/// extensions, which only the stack reads.
-pub(crate) fn wire_copy(req: &Request<Bytes>) -> Request<Bytes> {
+/// A copy of a request: bodies are whole and shared, so every attempt can be replayed.
+pub fn clone_request(req: &Request<Body>) -> Request<Body> {
     let mut out = Request::new(req.body().clone());
     *out.method_mut() = req.method().clone();
     *out.uri_mut() = req.uri().clone();
     *out.version_mut() = req.version();
     *out.headers_mut() = req.headers().clone();
+    *out.extensions_mut() = req.extensions().clone();
     out
 }
 
-pub(crate) fn meta(req: &Request<Bytes>) -> Option<&'static OperationMeta> {
+pub(crate) fn meta<B>(req: &Request<B>) -> Option<&'static OperationMeta> {
     req.extensions().get::<&'static OperationMeta>().copied()
 }
 
 /// Whether `req` may be sent twice: its operation says, else its method.
-pub(crate) fn is_idempotent(meta: Option<&'static OperationMeta>, req: &Request<Bytes>) -> bool {
-    meta.map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent)
+fn is_idempotent<B>(req: &Request<B>) -> bool {
+    meta(req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent)
 }
 
-/// `tower::Service` for a cloneable stage with `async fn run(self, req)`: cloned per call,
-/// always ready.
-macro_rules! boxed_service {
-    ($name:ident) => {
-        impl ::tower::Service<::genesys_cloud_core::http::Request<::genesys_cloud_core::bytes::Bytes>> for $name {
-            type Response = ::genesys_cloud_core::http::Response<::genesys_cloud_core::bytes::Bytes>;
-            type Error = ::genesys_cloud_core::Error;
-            type Future = ::genesys_cloud_core::BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-            fn poll_ready(&mut self, _cx: &mut ::std::task::Context<'_>) -> ::std::task::Poll<Result<(), Self::Error>> {
-                // Inner services are driven per call (`oneshot`), so a stage is always ready.
-                ::std::task::Poll::Ready(Ok(()))
-            }
-
-            fn call(
-                &mut self,
-                req: ::genesys_cloud_core::http::Request<::genesys_cloud_core::bytes::Bytes>,
-            ) -> Self::Future {
-                let this = self.clone();
-                Box::pin(async move { this.run(req).await })
-            }
+/// The SDK's stages are always ready: each call waits for its own clone of the inner
+/// service (inside the call's time limits), so backpressure from a layer below (a
+/// concurrency limit) holds the call, not the whole stack.
+macro_rules! always_ready {
+    () => {
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+            Poll::Ready(Ok(()))
         }
     };
 }
-pub(crate) use boxed_service;
 
 // ---------------------------------------------------------------------------------------------
 
-/// Sets the SDK's headers (`User-Agent`, `purecloud-sdk`) where the request has none.
-#[derive(Clone, Debug)]
-pub struct HeadersLayer {
-    user_agent: HeaderValue,
-    sdk: HeaderValue,
-}
-
-impl Default for HeadersLayer {
-    fn default() -> Self {
-        let version = env!("CARGO_PKG_VERSION");
-        Self {
-            user_agent: HeaderValue::from_str(&format!("genesys-cloud-rs/{version}")).expect("a valid header value"),
-            sdk: HeaderValue::from_str(&format!("rust-{version}")).expect("a valid header value"),
-        }
-    }
-}
-
-impl HeadersLayer {
-    pub(crate) fn apply(&self, req: &mut Request<Bytes>) {
-        let headers = req.headers_mut();
-        headers.entry(header::USER_AGENT).or_insert_with(|| self.user_agent.clone());
-        headers.entry("purecloud-sdk").or_insert_with(|| self.sdk.clone());
-    }
-}
-
-impl Layer<HttpService> for HeadersLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        let this = self.clone();
-        let inner = Next::new(inner);
-        let svc = tower::service_fn(move |mut req: Request<Bytes>| {
-            this.apply(&mut req);
-            inner.call(req)
-        });
-        BoxCloneSyncService::new(svc)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once.
-#[derive(Clone)]
-pub struct AuthLayer {
-    provider: Arc<dyn TokenProvider>,
-}
-
-impl AuthLayer {
-    /// Tokens from `provider`.
-    pub fn new(provider: Arc<dyn TokenProvider>) -> Self {
-        Self { provider }
-    }
-}
-
-impl Layer<HttpService> for AuthLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(AuthService { inner: Next::new(inner), bearer: Bearer::new(self.provider.clone()) })
-    }
-}
-
-#[derive(Clone)]
-struct AuthService {
-    inner: Next,
-    bearer: Bearer,
-}
-
-impl AuthService {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        let needs_auth = meta(&req).is_none_or(|m| m.needs_auth);
-        self.bearer.authorize(&req, needs_auth, clone_request, |r| self.inner.call(r)).await
-    }
-}
-
-boxed_service!(AuthService);
-
-/// The auth stage's state, shared by [`AuthLayer`] and the fused stack: the token provider
-/// and the header of the last token.
-#[derive(Clone)]
-pub(crate) struct Bearer {
-    provider: Arc<dyn TokenProvider>,
-    /// The header of the last token, so each call does not format and validate it again.
-    last: Arc<arc_swap::ArcSwapOption<(genesys_cloud_auth::Secret, HeaderValue)>>,
-}
-
-impl Bearer {
-    pub(crate) fn new(provider: Arc<dyn TokenProvider>) -> Self {
-        Self { provider, last: Arc::default() }
-    }
-
-    /// A token valid now: the provider's ready one, else its (possibly refreshing) future.
-    async fn token(&self) -> Result<genesys_cloud_auth::Secret, Error> {
-        match self.provider.ready() {
-            Some(token) => Ok(token),
-            None => self.provider.token().await,
-        }
-    }
-
-    /// Puts `token` in `req`'s `Authorization` header.
-    fn set(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
-        let value = match &*self.last.load() {
-            Some(last) if last.0 == *token => last.1.clone(),
-            _ => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| Error::new(ErrorKind::Auth, "the access token is not a valid header value"))?;
-                value.set_sensitive(true);
-                self.last.store(Some(Arc::new((token.clone(), value.clone()))));
-                value
-            }
-        };
-        req.headers_mut().insert(header::AUTHORIZATION, value);
-        Ok(())
-    }
-
-    /// After a 401 with `stale`: drops it and takes a fresh token, or `None` when the
-    /// provider cannot mint another (the 401 stands).
-    async fn renew(&self, stale: &genesys_cloud_auth::Secret) -> Result<Option<genesys_cloud_auth::Secret>, Error> {
-        self.provider.invalidate(stale);
-        let fresh = self.provider.token().await?;
-        Ok((fresh != *stale).then_some(fresh))
-    }
-
-    /// Sends a copy of `template` (made by `copy`) through `send`, with the bearer token when
-    /// the operation needs one; after a 401, drops that token, takes a fresh one and sends one
-    /// more copy. A copy is made only when it is sent.
-    pub(crate) async fn authorize<C, F, Fut>(
-        &self,
-        template: &Request<Bytes>,
-        needs_auth: bool,
-        copy: C,
-        send: F,
-    ) -> Result<Response<Bytes>, Error>
-    where
-        C: Fn(&Request<Bytes>) -> Request<Bytes>,
-        F: Fn(Request<Bytes>) -> Fut,
-        Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
-    {
-        if !needs_auth {
-            return send(copy(template)).await;
-        }
-        let token = self.token().await?;
-        let mut req = copy(template);
-        self.set(&mut req, &token)?;
-        let response = send(req).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        let Some(fresh) = self.renew(&token).await? else {
-            return Ok(response);
-        };
-        let mut req = copy(template);
-        self.set(&mut req, &fresh)?;
-        send(req).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/// Limits each attempt; an expired attempt is an [`ErrorKind::Timeout`] error (retried for
-/// idempotent operations), never a response.
-#[derive(Clone, Debug)]
-pub struct AttemptTimeoutLayer {
-    timeout: Duration,
-}
-
-impl AttemptTimeoutLayer {
-    /// Each attempt gets at most `timeout`.
-    pub fn new(timeout: Duration) -> Self {
-        Self { timeout }
-    }
-}
-
-impl Layer<HttpService> for AttemptTimeoutLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(AttemptTimeout { inner: Next::new(inner), limit: self.timeout })
-    }
+/// When a call must be over: set by [`CallTimeoutLayer`] in the request's extensions, read by
+/// [`RetryLayer`] (no wait past it) and [`AttemptTimeoutLayer`] (an attempt's timer fires at
+/// its own limit or at the deadline, whichever is first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    /// The instant.
+    pub at: Instant,
+    /// The whole-call limit it came from (for the error message).
+    pub limit: Duration,
 }
 
 /// The error of an attempt that ran past `limit`.
-pub(crate) fn attempt_timeout(limit: Duration) -> Error {
+fn attempt_timeout(limit: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("the attempt took longer than {limit:?}"))
 }
 
 /// The error of a call that ran past `limit`.
-pub(crate) fn call_timeout(limit: Duration) -> Error {
+fn call_timeout(limit: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))
 }
 
-/// The whole-call limit of `req`: its own (`with_timeout`), else `default`.
-pub(crate) fn call_limit(req: &Request<Bytes>, default: Duration) -> Duration {
-    req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(default)
-}
-
-#[derive(Clone)]
-struct AttemptTimeout {
-    inner: Next,
-    limit: Duration,
-}
-
-impl AttemptTimeout {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        tokio::time::timeout(self.limit, self.inner.call(req))
-            .await
-            .unwrap_or_else(|_| Err(attempt_timeout(self.limit)))
-    }
-}
-
-boxed_service!(AttemptTimeout);
-
-// ---------------------------------------------------------------------------------------------
-
-/// Limits the whole call, retries included: the per-call `with_timeout`, else the default.
+/// Limits the whole call, retries included: the call's own `with_timeout`, else the
+/// current default (`timeouts.call`, read per call).
 #[derive(Clone, Debug)]
 pub struct CallTimeoutLayer {
-    default: Duration,
+    timeouts: Live<Timeouts>,
 }
 
 impl CallTimeoutLayer {
     /// Calls without their own limit get `default`.
     pub fn new(default: Duration) -> Self {
-        Self { default }
+        Self::live(Live::new(Timeouts::default().call(default)))
+    }
+
+    /// Calls without their own limit get the `call` limit of the current `timeouts`.
+    pub fn live(timeouts: Live<Timeouts>) -> Self {
+        Self { timeouts }
     }
 }
 
-impl Layer<HttpService> for CallTimeoutLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(CallTimeout { inner: Next::new(inner), default: self.default })
+impl<S> Layer<S> for CallTimeoutLayer {
+    type Service = CallTimeout<S>;
+    fn layer(&self, inner: S) -> CallTimeout<S> {
+        CallTimeout { inner, timeouts: self.timeouts.clone() }
     }
 }
 
-#[derive(Clone)]
-struct CallTimeout {
-    inner: Next,
-    default: Duration,
+/// The service of [`CallTimeoutLayer`].
+#[derive(Clone, Debug)]
+pub struct CallTimeout<S> {
+    inner: S,
+    timeouts: Live<Timeouts>,
 }
 
-impl CallTimeout {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        let limit = call_limit(&req, self.default);
-        tokio::time::timeout(limit, self.inner.call(req)).await.unwrap_or_else(|_| Err(call_timeout(limit)))
+impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    always_ready!();
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let own = req.extensions().get::<CallOptions>().and_then(|o| o.timeout);
+        let limit = own.unwrap_or_else(|| self.timeouts.load().call);
+        let at = Instant::now() + limit;
+        req.extensions_mut().insert(Deadline { at, limit });
+        let call = self.inner.send(req);
+        // The attempt timer inside fires at the deadline too, with the attempt count; this
+        // one stands for stacks without an attempt timeout.
+        Box::pin(async move { tokio::time::timeout_at(at, call).await.unwrap_or_else(|_| Err(call_timeout(limit))) })
     }
 }
-
-boxed_service!(CallTimeout);
 
 // ---------------------------------------------------------------------------------------------
 
 /// Retries: 429 always; 502, 503, 504, timeouts and broken connections only for idempotent
 /// operations; connection failures (nothing was sent) always. Waits what `Retry-After` says
 /// (seconds or HTTP-date) up to a cap, else full-jitter exponential backoff; stops at the
-/// attempt or elapsed-time budget.
+/// attempt or elapsed-time budget and never waits past the call's [`Deadline`]. The policy
+/// is read per call, so a reload applies to the next call.
 #[derive(Clone, Debug)]
 pub struct RetryLayer {
-    config: RetryConfig,
+    config: Live<Retry>,
 }
 
 impl RetryLayer {
     /// Retries as `config` says.
-    pub fn new(config: RetryConfig) -> Self {
+    pub fn new(config: Retry) -> Self {
+        Self::live(Live::new(config))
+    }
+
+    /// Retries as the current value of `config` says.
+    pub fn live(config: Live<Retry>) -> Self {
         Self { config }
     }
 }
 
-impl Layer<HttpService> for RetryLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(Retry { inner: Next::new(inner), config: self.config.clone() })
+impl<S> Layer<S> for RetryLayer {
+    type Service = RetryService<S>;
+    fn layer(&self, inner: S) -> RetryService<S> {
+        RetryService { inner, config: self.config.clone() }
     }
 }
 
-#[derive(Clone)]
-struct Retry {
-    inner: Next,
-    config: RetryConfig,
+/// The service of [`RetryLayer`].
+#[derive(Clone, Debug)]
+pub struct RetryService<S> {
+    inner: S,
+    config: Live<Retry>,
 }
 
-enum Decision {
-    Done,
-    RetryAfter(Duration),
-}
+impl<S: Inner> Service<Request<Body>> for RetryService<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    always_ready!();
 
-fn full_jitter(config: &RetryConfig, attempt: u32) -> Duration {
-    full_jitter_backoff(config.base_delay, config.max_delay, attempt)
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let inner = self.inner.clone();
+        let config = self.config.load();
+        Box::pin(async move {
+            let policy = RetryPolicy::of(&config, &req, Instant::now());
+            let mut attempt = 0u32;
+            loop {
+                attempt += 1;
+                let mut this_attempt = clone_request(&req);
+                this_attempt.extensions_mut().insert(Attempts(attempt));
+                match policy.settle(attempt, inner.send(this_attempt).await) {
+                    Settled::Done(result) => return result,
+                    Settled::Wait(wait) => tokio::time::sleep(wait).await,
+                }
+            }
+        })
+    }
 }
 
 /// Full-jitter exponential backoff: a random wait between zero and `min(max, base × 2^attempt)`
@@ -387,62 +227,49 @@ pub fn full_jitter_backoff(base: Duration, max: Duration, attempt: u32) -> Durat
     Duration::from_nanos(u64::from_le_bytes(bytes) % (cap.as_nanos().min(u64::MAX as u128) as u64).max(1))
 }
 
-impl Retry {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        retry_loop(&self.config, req, |r| self.inner.call(r)).await
-    }
+enum Decision {
+    Done,
+    RetryAfter(Duration),
 }
 
-/// The retry policy of one call: what [`RetryLayer`] and the fused stack both apply after
-/// each attempt.
-pub(crate) struct RetryPolicy<'a> {
-    config: &'a RetryConfig,
+/// The retry policy of one call.
+struct RetryPolicy<'a> {
+    config: &'a Retry,
     idempotent: bool,
     max_attempts: u32,
     max_elapsed: Duration,
-    started: tokio::time::Instant,
-    deadline: Option<crate::pipeline::Deadline>,
+    started: Instant,
+    deadline: Option<Deadline>,
 }
 
 /// What follows an attempt.
-pub(crate) enum Settled {
+enum Settled {
     /// The call's outcome (attempts recorded).
-    Done(Result<Response<Bytes>, Error>),
+    Done(Result<Response<Body>, Error>),
     /// Another attempt after this wait.
     Wait(Duration),
 }
 
 impl<'a> RetryPolicy<'a> {
-    /// The policy for `req` (its operation's idempotency, its own retry options), starting now.
-    pub(crate) fn of(
-        config: &'a RetryConfig,
-        req: &Request<Bytes>,
-        started: tokio::time::Instant,
-        deadline: Option<crate::pipeline::Deadline>,
-    ) -> Self {
+    /// The policy for `req` (its operation's idempotency, its own retry options, its
+    /// deadline), starting at `started`.
+    fn of(config: &'a Retry, req: &Request<Body>, started: Instant) -> Self {
         let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
-        Self::new(config, is_idempotent(meta(req), req), over, started, deadline)
-    }
-
-    /// The policy of a call whose idempotency and retry options are known.
-    pub(crate) fn new(
-        config: &'a RetryConfig,
-        idempotent: bool,
-        over: Option<genesys_cloud_core::RetryOverride>,
-        started: tokio::time::Instant,
-        deadline: Option<crate::pipeline::Deadline>,
-    ) -> Self {
         Self {
             config,
-            idempotent,
+            idempotent: is_idempotent(req),
             max_attempts: over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1),
             max_elapsed: over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed),
             started,
-            deadline,
+            deadline: req.extensions().get::<Deadline>().copied(),
         }
     }
 
-    fn decide(&self, attempt: u32, result: &Result<Response<Bytes>, Error>) -> Decision {
+    fn backoff(&self, attempt: u32) -> Duration {
+        full_jitter_backoff(self.config.base_delay, self.config.max_delay, attempt)
+    }
+
+    fn decide(&self, attempt: u32, result: &Result<Response<Body>, Error>) -> Decision {
         let config = self.config;
         match result {
             Ok(resp) => match resp.status().as_u16() {
@@ -451,19 +278,19 @@ impl<'a> RetryPolicy<'a> {
                     // gets the error at once, with `retry_after()` set.
                     Some(wait) if wait > config.max_retry_after => Decision::Done,
                     Some(wait) => Decision::RetryAfter(wait),
-                    None => Decision::RetryAfter(full_jitter(config, attempt)),
+                    None => Decision::RetryAfter(self.backoff(attempt)),
                 },
                 502..=504 if self.idempotent => Decision::RetryAfter(
                     parse_retry_after(resp.headers(), SystemTime::now())
                         .filter(|w| *w <= config.max_retry_after)
-                        .unwrap_or_else(|| full_jitter(config, attempt)),
+                        .unwrap_or_else(|| self.backoff(attempt)),
                 ),
                 _ => Decision::Done,
             },
             Err(e) => match e.kind() {
-                ErrorKind::Connect => Decision::RetryAfter(full_jitter(config, attempt)),
+                ErrorKind::Connect => Decision::RetryAfter(self.backoff(attempt)),
                 ErrorKind::Transport | ErrorKind::Timeout if self.idempotent => {
-                    Decision::RetryAfter(full_jitter(config, attempt))
+                    Decision::RetryAfter(self.backoff(attempt))
                 }
                 _ => Decision::Done,
             },
@@ -472,12 +299,12 @@ impl<'a> RetryPolicy<'a> {
 
     /// After attempt number `attempt` gave `result`: the call's outcome, or the wait before
     /// the next attempt.
-    pub(crate) fn settle(&self, attempt: u32, result: Result<Response<Bytes>, Error>) -> Settled {
+    fn settle(&self, attempt: u32, result: Result<Response<Body>, Error>) -> Settled {
         let wait = match self.decide(attempt, &result) {
             Decision::Done => return Settled::Done(with_attempts(result, attempt)),
             Decision::RetryAfter(wait) => wait,
         };
-        let now = tokio::time::Instant::now();
+        let now = Instant::now();
         let deadline = self.deadline;
         if deadline.is_some_and(|d| now >= d.at) && matches!(&result, Err(e) if e.kind() == ErrorKind::Timeout) {
             // The whole call's time is up: no attempt may follow.
@@ -496,30 +323,7 @@ impl<'a> RetryPolicy<'a> {
     }
 }
 
-/// The retry policy of [`RetryLayer`] around any way of sending one attempt.
-pub(crate) async fn retry_loop<F, Fut>(
-    config: &RetryConfig,
-    req: Request<Bytes>,
-    mut send: F,
-) -> Result<Response<Bytes>, Error>
-where
-    F: FnMut(Request<Bytes>) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
-{
-    let policy = RetryPolicy::of(config, &req, tokio::time::Instant::now(), None);
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let mut this_attempt = clone_request(&req);
-        this_attempt.extensions_mut().insert(Attempts(attempt));
-        match policy.settle(attempt, send(this_attempt).await) {
-            Settled::Done(result) => return result,
-            Settled::Wait(wait) => tokio::time::sleep(wait).await,
-        }
-    }
-}
-
-fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Result<Response<Bytes>, Error> {
+fn with_attempts(result: Result<Response<Body>, Error>, attempts: u32) -> Result<Response<Body>, Error> {
     match result {
         // One attempt is what a response without the extension means.
         Ok(mut r) => {
@@ -532,7 +336,220 @@ fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Resul
     }
 }
 
-boxed_service!(Retry);
+// ---------------------------------------------------------------------------------------------
+
+/// Limits each attempt (the current `timeouts.attempt`, read per attempt); the timer fires at
+/// the call's [`Deadline`] instead when that comes first. An expired attempt is an
+/// [`ErrorKind::Timeout`] error (retried for idempotent operations), never a response.
+#[derive(Clone, Debug)]
+pub struct AttemptTimeoutLayer {
+    timeouts: Live<Timeouts>,
+}
+
+impl AttemptTimeoutLayer {
+    /// Each attempt gets at most `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self::live(Live::new(Timeouts::default().attempt(timeout)))
+    }
+
+    /// Each attempt gets at most the `attempt` limit of the current `timeouts`.
+    pub fn live(timeouts: Live<Timeouts>) -> Self {
+        Self { timeouts }
+    }
+}
+
+impl<S> Layer<S> for AttemptTimeoutLayer {
+    type Service = AttemptTimeout<S>;
+    fn layer(&self, inner: S) -> AttemptTimeout<S> {
+        AttemptTimeout { inner, timeouts: self.timeouts.clone() }
+    }
+}
+
+/// The service of [`AttemptTimeoutLayer`].
+#[derive(Clone, Debug)]
+pub struct AttemptTimeout<S> {
+    inner: S,
+    timeouts: Live<Timeouts>,
+}
+
+impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    always_ready!();
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let limit = self.timeouts.load().attempt;
+        let own = Instant::now() + limit;
+        let (at, whole_call) = match req.extensions().get::<Deadline>() {
+            Some(d) if d.at <= own => (d.at, Some(d.limit)),
+            _ => (own, None),
+        };
+        let attempt = self.inner.send(req);
+        Box::pin(async move {
+            tokio::time::timeout_at(at, attempt)
+                .await
+                .unwrap_or_else(|_| Err(whole_call.map_or_else(|| attempt_timeout(limit), call_timeout)))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once.
+#[derive(Clone)]
+pub struct AuthLayer {
+    bearer: Bearer,
+}
+
+impl std::fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthLayer")
+    }
+}
+
+impl AuthLayer {
+    /// Tokens from `provider`.
+    pub fn new(provider: Arc<dyn TokenProvider>) -> Self {
+        Self { bearer: Bearer::new(provider) }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+    fn layer(&self, inner: S) -> Auth<S> {
+        Auth { inner, bearer: self.bearer.clone() }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Clone)]
+pub struct Auth<S> {
+    inner: S,
+    bearer: Bearer,
+}
+
+impl<S> std::fmt::Debug for Auth<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Auth")
+    }
+}
+
+impl<S: Inner> Service<Request<Body>> for Auth<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    always_ready!();
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.bearer.authorize(req, |r| this.inner.send(r)).await })
+    }
+}
+
+/// The token provider and the header of the last token.
+#[derive(Clone)]
+struct Bearer {
+    provider: Arc<dyn TokenProvider>,
+    /// The header of the last token, so each call does not format and validate it again.
+    last: Arc<arc_swap::ArcSwapOption<(genesys_cloud_auth::Secret, HeaderValue)>>,
+}
+
+impl Bearer {
+    fn new(provider: Arc<dyn TokenProvider>) -> Self {
+        Self { provider, last: Arc::default() }
+    }
+
+    /// A token valid now: the provider's ready one, else its (possibly refreshing) future.
+    async fn token(&self) -> Result<genesys_cloud_auth::Secret, Error> {
+        match self.provider.ready() {
+            Some(token) => Ok(token),
+            None => self.provider.token().await,
+        }
+    }
+
+    /// Puts `token` in `req`'s `Authorization` header (marked sensitive).
+    fn set(&self, req: &mut Request<Body>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
+        let value = match &*self.last.load() {
+            Some(last) if last.0 == *token => last.1.clone(),
+            _ => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| Error::new(ErrorKind::Auth, "the access token is not a valid header value"))?;
+                value.set_sensitive(true);
+                self.last.store(Some(Arc::new((token.clone(), value.clone()))));
+                value
+            }
+        };
+        req.headers_mut().insert(header::AUTHORIZATION, value);
+        Ok(())
+    }
+
+    /// Sends `req` through `send` with the bearer token when its operation needs one; after a
+    /// 401, drops that token, takes a fresh one and sends it once more.
+    async fn authorize<F, Fut>(&self, mut req: Request<Body>, send: F) -> Result<Response<Body>, Error>
+    where
+        F: Fn(Request<Body>) -> Fut,
+        Fut: Future<Output = Result<Response<Body>, Error>>,
+    {
+        if !meta(&req).is_none_or(|m| m.needs_auth) {
+            return send(req).await;
+        }
+        let token = self.token().await?;
+        self.set(&mut req, &token)?;
+        let replay = clone_request(&req);
+        let response = send(req).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        self.provider.invalidate(&token);
+        let fresh = self.provider.token().await?;
+        if fresh == token {
+            // The provider cannot mint another: the 401 stands.
+            return Ok(response);
+        }
+        let mut req = replay;
+        self.set(&mut req, &fresh)?;
+        send(req).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Sets the SDK's headers (`User-Agent: genesys-cloud-rs/<version>`, `purecloud-sdk`) where
+/// the request has none, with tower-http's `SetRequestHeaderLayer`.
+#[derive(Clone, Debug)]
+pub struct HeadersLayer {
+    user_agent: HeaderValue,
+    sdk: HeaderValue,
+}
+
+impl Default for HeadersLayer {
+    fn default() -> Self {
+        let version = env!("CARGO_PKG_VERSION");
+        Self {
+            user_agent: HeaderValue::from_static(concat!("genesys-cloud-rs/", env!("CARGO_PKG_VERSION"))),
+            sdk: HeaderValue::from_str(&format!("rust-{version}")).unwrap_or(HeaderValue::from_static("rust")),
+        }
+    }
+}
+
+/// The service of [`HeadersLayer`]: two of tower-http's header setters.
+pub type Headers<S> = tower_http::set_header::SetRequestHeader<
+    tower_http::set_header::SetRequestHeader<S, HeaderValue>,
+    HeaderValue,
+>;
+
+impl<S> Layer<S> for HeadersLayer {
+    type Service = Headers<S>;
+    fn layer(&self, inner: S) -> Headers<S> {
+        use tower_http::set_header::SetRequestHeaderLayer;
+        let sdk = SetRequestHeaderLayer::if_not_present(HeaderName::from_static("purecloud-sdk"), self.sdk.clone());
+        let agent = SetRequestHeaderLayer::if_not_present(header::USER_AGENT, self.user_agent.clone());
+        agent.layer(sdk.layer(inner))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /// Makes origin-form request URIs absolute on a base URL, so the layers inside (logging) see
 /// the full URL.
@@ -548,22 +565,33 @@ impl BaseUrlLayer {
     }
 }
 
-/// Makes an origin-form request URI absolute on `base`.
-pub(crate) fn absolute(base: &crate::region::Base, req: &mut Request<Bytes>) -> Result<(), Error> {
-    if req.uri().scheme().is_none() {
-        *req.uri_mut() = base.join_uri(req.uri())?;
+impl<S> Layer<S> for BaseUrlLayer {
+    type Service = BaseUrl<S>;
+    fn layer(&self, inner: S) -> BaseUrl<S> {
+        BaseUrl { inner, base: self.base.clone() }
     }
-    Ok(())
 }
 
-impl Layer<HttpService> for BaseUrlLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        let base = self.base.clone();
-        let inner = Next::new(inner);
-        BoxCloneSyncService::new(tower::service_fn(move |mut req: Request<Bytes>| {
-            let call = absolute(&base, &mut req).map(|()| inner.call(req));
-            async move { call?.await }
-        }))
+/// The service of [`BaseUrlLayer`].
+#[derive(Clone, Debug)]
+pub struct BaseUrl<S> {
+    inner: S,
+    base: Arc<crate::region::Base>,
+}
+
+impl<S: Inner> Service<Request<Body>> for BaseUrl<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    always_ready!();
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        if req.uri().scheme().is_none() {
+            match self.base.join_uri(req.uri()) {
+                Ok(uri) => *req.uri_mut() = uri,
+                Err(e) => return Box::pin(std::future::ready(Err(e))),
+            }
+        }
+        Box::pin(self.inner.send(req))
     }
 }

@@ -1,49 +1,64 @@
 //! The transport of genesys-cloud-rs: hyper-util's pooled client with rustls under a tower
 //! stack, implementing [`genesys_cloud_core::Executor`].
 //!
-//! The stack, outer to inner (each a tower [`Layer`] over [`HttpService`]):
+//! The stack is the composition of the public layers of this crate, outer to inner:
 //!
-//! 1. user layers ([`TransportBuilder::with_layer`]), which see each logical call once;
-//! 2. [`CallTimeoutLayer`]: the whole call, retries included (per call: `with_timeout`);
-//! 3. [`RetryLayer`]: 429 always, 502/503/504 and broken connections for idempotent
-//!    operations, `Retry-After` in both forms with a cap, full-jitter backoff, budgets;
-//! 4. [`AttemptTimeoutLayer`]: each attempt, with tower's timeout;
-//! 5. [`AuthLayer`]: the bearer token from a [`TokenProvider`],
-//!    one replay after a 401 with a fresh token;
-//! 6. [`HeadersLayer`]: `User-Agent: genesys-cloud-rs/<version>` and `purecloud-sdk`;
-//! 7. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;
-//! 8. the hyper client ([`HyperClient`]) on the API host of the [`Endpoint`], through a
-//!    [`ProxyConfig`] if set.
+//! 1. the application's call layers ([`TransportBuilder::with_layer`]): each sees every
+//!    logical call once;
+//! 2. [`SpanLayer`]: one `tracing` span per call;
+//! 3. [`CallTimeoutLayer`]: the whole call, retries included (per call: `with_timeout`); it
+//!    sets the call's [`Deadline`];
+//! 4. [`RetryLayer`]: 429 always, 502/503/504 and broken connections for idempotent
+//!    operations, `Retry-After` in both forms with a cap, full-jitter backoff, budgets, never
+//!    waiting past the deadline;
+//! 5. the application's attempt layers ([`TransportBuilder::with_attempt_layer`]): each sees
+//!    every attempt (metrics, rate limiting, per-attempt tracing);
+//! 6. [`AttemptTimeoutLayer`]: each attempt (or the deadline, when it comes first);
+//! 7. [`AuthLayer`]: the bearer token from a [`TokenProvider`], one replay after a 401 with
+//!    a fresh token;
+//! 8. [`HeadersLayer`]: `User-Agent: genesys-cloud-rs/<version>` and `purecloud-sdk`
+//!    (tower-http's `SetRequestHeader`);
+//! 9. [`BaseUrlLayer`]: the absolute URL on the API host of the [`Endpoint`];
+//! 10. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;
+//! 11. the HTTP service: [`HyperClient`] (gzip by tower-http's `Decompression`), through a
+//!     [`ProxyConfig`] if set, or the one [`TransportBuilder::http_service`] puts there.
 //!
-//! A [`SpanLayer`] around 2–8 opens one `tracing` span per call. [`TransportBuilder::from_service`]
-//! replaces the SDK's stack with any service (a test double).
+//! Requests and responses carry a whole [`Body`], an [`http_body::Body`], so tower's and
+//! tower-http's layers fit at both extension points as they are. Retry and timeouts are
+//! [`Live`] settings, read per call.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod body;
 mod client;
-mod config;
 mod layers;
+mod live;
 mod logging;
-mod pipeline;
 mod proxy;
 mod region;
 mod tls;
 
-pub use client::HyperClient;
-pub use config::{RetryConfig, Timeouts};
+pub use body::{error_from_layer, Body, BoxError};
+pub use client::{HyperClient, MAX_INFLATED_BODY};
+pub use genesys_cloud_config::{Retry, Timeouts};
 pub use layers::{
-    clone_request, full_jitter_backoff, AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallTimeoutLayer, HeadersLayer,
-    HttpService, RetryLayer,
+    clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, BaseUrl, BaseUrlLayer,
+    CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner, RetryLayer, RetryService,
 };
-pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer};
+pub use live::Live;
+pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};
 pub use proxy::{connect_tcp, ProxyConfig};
 pub use region::{Base, Endpoint, Region};
 pub use tls::TlsConfig;
+
+/// The `http-body` crate the stack's bodies implement.
+pub use http_body;
 
 use genesys_cloud_auth::{CacheOptions, Grant, StaticToken, TokenCache, TokenProvider};
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, Executor, SharedExecutor};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
@@ -51,8 +66,6 @@ use tower::{Layer, Service, ServiceExt};
 #[derive(Clone)]
 pub struct Transport {
     service: HttpService,
-    /// The fused default stack when no user layer wraps it: calls go to it directly.
-    direct: Option<Arc<pipeline::Pipeline>>,
     api_host: String,
     token_cache: Option<Arc<TokenCache>>,
 }
@@ -65,21 +78,8 @@ impl std::fmt::Debug for Transport {
 
 impl Executor for Transport {
     fn execute(&self, request: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
-        match &self.direct {
-            Some(pipeline) => pipeline.start(request),
-            None => Box::pin(self.service.clone().oneshot(request)),
-        }
-    }
-
-    fn execute_parts(
-        &self,
-        parts: genesys_cloud_core::RequestParts,
-    ) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
-        match &self.direct {
-            // The fused stack takes the operation and options as they are: no extensions.
-            Some(pipeline) => pipeline.start_parts(parts),
-            None => genesys_cloud_core::executor::execute_as_request(self, parts),
-        }
+        let call = self.service.clone().oneshot(body::request_in(request));
+        Box::pin(async move { call.await.map(body::response_out) })
     }
 
     fn api_host(&self) -> Option<String> {
@@ -107,21 +107,22 @@ impl Transport {
 type WrapFn = Box<dyn Fn(HttpService) -> HttpService + Send + Sync>;
 
 /// How tokens are obtained.
-enum Auth {
+enum AuthSource {
     None,
     Grant(Grant, CacheOptions),
     Provider(Arc<dyn TokenProvider>),
 }
 
-/// Builds a [`Transport`].
+/// Builds a [`Transport`]. Settings may come in any order; [`build`](Self::build) checks them.
 #[must_use = "a builder does nothing until it is built"]
 pub struct TransportBuilder {
     endpoint: Endpoint,
-    timeouts: Timeouts,
-    retry: RetryConfig,
-    auth: Auth,
-    user_layers: Vec<WrapFn>,
-    inner: Option<HttpService>,
+    timeouts: Live<Timeouts>,
+    retry: Live<Retry>,
+    auth: AuthSource,
+    call_layers: Vec<WrapFn>,
+    attempt_layers: Vec<WrapFn>,
+    http: Option<HttpService>,
     proxy: Option<ProxyConfig>,
     logging: LogHandle,
     tls: TlsConfig,
@@ -131,11 +132,12 @@ impl Default for TransportBuilder {
     fn default() -> Self {
         Self {
             endpoint: Region::default().endpoint(),
-            timeouts: Timeouts::default(),
-            retry: RetryConfig::default(),
-            auth: Auth::None,
-            user_layers: Vec::new(),
-            inner: None,
+            timeouts: Live::default(),
+            retry: Live::default(),
+            auth: AuthSource::None,
+            call_layers: Vec::new(),
+            attempt_layers: Vec::new(),
+            http: None,
             proxy: None,
             logging: LogHandle::new(LogSettings::default()),
             tls: TlsConfig::default(),
@@ -149,10 +151,88 @@ impl std::fmt::Debug for TransportBuilder {
             .field("endpoint", &self.endpoint)
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
-            .field("user_layers", &self.user_layers.len())
+            .field("call_layers", &self.call_layers.len())
+            .field("attempt_layers", &self.attempt_layers.len())
+            .field("http_service", &self.http.is_some())
             .field("proxy", &self.proxy)
             .field("tls", &self.tls)
             .finish_non_exhaustive()
+    }
+}
+
+/// A layer's service as the stack's [`HttpService`]: its errors become the SDK's
+/// ([`error_from_layer`]) and its response body is read whole into a [`Body`] (at once when
+/// it is one already).
+struct Adapted<T>(T);
+
+impl<T: Clone> Clone for Adapted<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T, B> Service<Request<Body>> for Adapted<T>
+where
+    T: Service<Request<Body>, Response = Response<B>>,
+    T::Error: Into<BoxError>,
+    T::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.0.poll_ready(cx).map_err(error_from_layer)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let pending = self.0.call(req);
+        Box::pin(async move {
+            let (parts, body) = pending.await.map_err(error_from_layer)?.into_parts();
+            Ok(Response::from_parts(parts, body::collect(body).await?))
+        })
+    }
+}
+
+fn adapt<T, B>(service: T) -> HttpService
+where
+    T: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    T::Error: Into<BoxError>,
+    T::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    BoxCloneSyncService::new(Adapted(service))
+}
+
+/// The innermost service: hyper, or the one the application put there.
+#[derive(Clone)]
+enum Wire {
+    Hyper(HyperClient),
+    Custom(HttpService),
+}
+
+impl Service<Request<Body>> for Wire {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self {
+            Wire::Hyper(h) => h.poll_ready(cx),
+            Wire::Custom(c) => c.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        match self {
+            Wire::Hyper(h) => h.call(req),
+            Wire::Custom(c) => c.call(req),
+        }
     }
 }
 
@@ -206,27 +286,40 @@ impl TransportBuilder {
         self
     }
 
-    /// Time limits.
+    /// Time limits (the connect limit applies when the transport is built; the attempt and
+    /// call limits are read per call).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Live::new(timeouts);
+        self
+    }
+
+    /// Time limits through a shared setting: a change applies to the next call.
+    pub fn live_timeouts(mut self, timeouts: Live<Timeouts>) -> Self {
         self.timeouts = timeouts;
         self
     }
 
     /// Retry settings.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = Live::new(retry);
+        self
+    }
+
+    /// Retry settings through a shared setting: a change applies to the next call.
+    pub fn live_retry(mut self, retry: Live<Retry>) -> Self {
         self.retry = retry;
         self
     }
 
     /// Tokens from a grant, through a [`TokenCache`] on the login host.
     pub fn grant(mut self, grant: Grant, options: CacheOptions) -> Self {
-        self.auth = Auth::Grant(grant, options);
+        self.auth = AuthSource::Grant(grant, options);
         self
     }
 
     /// Tokens from `provider` (bring your own, or a [`StaticToken`]).
     pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
-        self.auth = Auth::Provider(provider);
+        self.auth = AuthSource::Provider(provider);
         self
     }
 
@@ -235,81 +328,119 @@ impl TransportBuilder {
         self.token_provider(Arc::new(StaticToken::new(token)))
     }
 
-    /// Adds a layer outside the SDK's stack (the first added is the outermost).
-    pub fn with_layer<L>(mut self, layer: L) -> Self
+    /// Adds a tower layer around each logical call (the first added is the outermost): it
+    /// sees one request per call, before the SDK's timeouts and retries. Any layer fits whose
+    /// service answers with an [`http_body::Body`] and fails with an error convertible to
+    /// [`BoxError`] (tower-http's `TraceLayer`, tower's `ConcurrencyLimitLayer`, …); its errors
+    /// become the SDK's with [`error_from_layer`].
+    pub fn with_layer<L, B>(mut self, layer: L) -> Self
     where
         L: Layer<HttpService> + Send + Sync + 'static,
-        L::Service: Service<Request<Bytes>, Response = Response<Bytes>, Error = Error> + Clone + Send + Sync + 'static,
-        <L::Service as Service<Request<Bytes>>>::Future: Send + 'static,
+        L::Service: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request<Body>>>::Error: Into<BoxError>,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
     {
-        self.user_layers.push(Box::new(move |inner| BoxCloneSyncService::new(layer.layer(inner))));
+        self.call_layers.push(Box::new(move |inner| adapt(layer.layer(inner))));
         self
     }
 
-    /// Replaces the SDK's stack (timeouts, retry, auth, headers, hyper) with `service`;
-    /// user layers still wrap it.
-    pub fn from_service(mut self, service: HttpService) -> Self {
-        self.inner = Some(service);
+    /// Adds a tower layer around each attempt (the first added is the outermost): it sits
+    /// inside the retry layer and sees every attempt, before the attempt timeout and the
+    /// token (metrics, rate limiting, per-attempt tracing). The same layers fit as for
+    /// [`with_layer`](Self::with_layer).
+    pub fn with_attempt_layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<HttpService> + Send + Sync + 'static,
+        L::Service: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request<Body>>>::Error: Into<BoxError>,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        self.attempt_layers.push(Box::new(move |inner| adapt(layer.layer(inner))));
         self
     }
 
-    /// The transport, and the login-host executor its token cache uses.
-    pub fn build(self) -> Result<Transport, Error> {
+    /// Replaces the innermost HTTP service (hyper) with `service`: a test double, or another
+    /// client. Every layer of the SDK and of the application still runs around it; requests
+    /// reach it with absolute URIs.
+    pub fn http_service<S, B>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        self.http = Some(adapt(service));
+        self
+    }
+
+    /// The SDK's layers of one attempt over `wire`, to `base`, with `auth` if given; the
+    /// application's attempt layers around them when `with_app_layers`.
+    fn attempts(&self, wire: &Wire, base: &Base, auth: Option<AuthLayer>, with_app_layers: bool) -> HttpService {
+        let inner = LoggingLayer::new(self.logging.clone()).layer(wire.clone());
+        let inner = BaseUrlLayer::new(base.clone()).layer(inner);
+        let inner = HeadersLayer::default().layer(inner);
+        let timeout = AttemptTimeoutLayer::live(self.timeouts.clone());
+        let mut service = match auth {
+            Some(auth) => BoxCloneSyncService::new(timeout.layer(auth.layer(inner))),
+            None => BoxCloneSyncService::new(timeout.layer(inner)),
+        };
+        if with_app_layers {
+            for wrap in self.attempt_layers.iter().rev() {
+                service = wrap(service);
+            }
+        }
+        service
+    }
+
+    /// The transport. Nothing is sent; the system's root certificates are read only when a
+    /// host of the endpoint is `https`.
+    pub fn build(mut self) -> Result<Transport, Error> {
         let api_host = self.endpoint.api.host().to_owned();
-        let mut token_cache = None;
-        let mut direct = None;
-        let mut service = match self.inner {
-            Some(s) => s,
+        let wire = match self.http.take() {
+            Some(custom) => Wire::Custom(custom),
             None => {
-                let hyper = HyperClient::new(self.timeouts.connect, self.proxy.as_ref(), &self.tls)?;
-                let provider: Option<Arc<dyn TokenProvider>> = match self.auth {
-                    Auth::None => None,
-                    Auth::Provider(p) => Some(p),
-                    Auth::Grant(grant, options) => {
-                        // Token requests: SDK headers, attempt timeout, retries on connection
-                        // failures and 429 only (a grant is not idempotent), no auth.
-                        let login = pipeline::Pipeline {
-                            call: None,
-                            retry: self.retry.clone(),
-                            attempt: self.timeouts.attempt,
-                            auth: None,
-                            headers: HeadersLayer::default(),
-                            base: self.endpoint.login.clone(),
-                            logging: self.logging.clone(),
-                            client: hyper.clone(),
-                        };
-                        let login = Arc::new(login);
-                        let login: SharedExecutor = Arc::new(Transport {
-                            service: pipeline::Pipeline::service(login.clone()),
-                            direct: Some(login),
-                            api_host: self.endpoint.login.host().to_owned(),
-                            token_cache: None,
-                        });
-                        let cache = Arc::new(TokenCache::new(login, grant, options));
-                        token_cache = Some(cache.clone());
-                        Some(cache)
-                    }
+                let tls = if self.endpoint.api.is_https() || self.endpoint.login.is_https() {
+                    self.tls.clone()
+                } else {
+                    self.tls.clone().only_added_roots()
                 };
-                let api = Arc::new(pipeline::Pipeline {
-                    call: Some(self.timeouts.call),
-                    retry: self.retry.clone(),
-                    attempt: self.timeouts.attempt,
-                    auth: provider.map(layers::Bearer::new),
-                    headers: HeadersLayer::default(),
-                    base: self.endpoint.api.clone(),
-                    logging: self.logging.clone(),
-                    client: hyper,
-                });
-                direct = Some(api.clone());
-                pipeline::Pipeline::service(api)
+                Wire::Hyper(HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &tls)?)
             }
         };
-        for wrap in self.user_layers.iter().rev() {
+        let mut token_cache = None;
+        let provider: Option<Arc<dyn TokenProvider>> = match std::mem::replace(&mut self.auth, AuthSource::None) {
+            AuthSource::None => None,
+            AuthSource::Provider(p) => Some(p),
+            AuthSource::Grant(grant, options) => {
+                // Token requests: the SDK's attempt layers without auth, retried on connection
+                // failures and 429 only (a grant is not idempotent).
+                let attempts = self.attempts(&wire, &self.endpoint.login, None, false);
+                let login: SharedExecutor = Arc::new(Transport {
+                    service: BoxCloneSyncService::new(RetryLayer::live(self.retry.clone()).layer(attempts)),
+                    api_host: self.endpoint.login.host().to_owned(),
+                    token_cache: None,
+                });
+                let cache = Arc::new(TokenCache::new(login, grant, options));
+                token_cache = Some(cache.clone());
+                Some(cache)
+            }
+        };
+        let attempts = self.attempts(&wire, &self.endpoint.api, provider.map(AuthLayer::new), true);
+        let calls = SpanLayer.layer(
+            CallTimeoutLayer::live(self.timeouts.clone()).layer(RetryLayer::live(self.retry.clone()).layer(attempts)),
+        );
+        let mut service: HttpService = BoxCloneSyncService::new(calls);
+        for wrap in self.call_layers.iter().rev() {
             service = wrap(service);
         }
-        if !self.user_layers.is_empty() {
-            direct = None;
-        }
-        Ok(Transport { service, direct, api_host, token_cache })
+        Ok(Transport { service, api_host, token_cache })
     }
 }

@@ -2,19 +2,21 @@
 //! console and/or file, bodies off by default), with secrets always redacted, plus `tracing`
 //! events. Settings live in a [`LogHandle`] and can change while the client runs.
 
-use crate::layers::{clone_request, HttpService, Next};
+use crate::body::Body;
+use crate::layers::{clone_request, meta, Inner};
 use arc_swap::ArcSwap;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
+use genesys_cloud_core::executor::Attempts;
 use genesys_cloud_core::http::{HeaderMap, Request, Response};
-use genesys_cloud_core::{Error, OperationMeta};
+use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
-use tower::util::BoxCloneSyncService;
-use tower::Layer;
+use tower::{Layer, Service};
 
 pub use genesys_cloud_config::{LogFormat, LogLevel};
 
@@ -112,30 +114,41 @@ impl LoggingLayer {
     }
 }
 
-impl Layer<HttpService> for LoggingLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(Logging { inner: Next::new(inner), handle: self.handle.clone() })
+impl<S> Layer<S> for LoggingLayer {
+    type Service = Logging<S>;
+    fn layer(&self, inner: S) -> Logging<S> {
+        Logging { inner, handle: self.handle.clone() }
     }
 }
 
-#[derive(Clone)]
-struct Logging {
-    inner: Next,
+/// The service of [`LoggingLayer`].
+#[derive(Clone, Debug)]
+pub struct Logging<S> {
+    inner: S,
     handle: LogHandle,
 }
 
-impl Logging {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
-        let log = AttemptLog::start(&self.handle, &req, crate::layers::meta(&req), attempt);
-        let result = self.inner.call(req).await;
-        log.finish(&self.handle, &result);
-        result
+impl<S: Inner> Service<Request<Body>> for Logging<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let attempt = req.extensions().get::<Attempts>().map_or(1, |a| a.0);
+        let log = AttemptLog::start(&self.handle, &req, meta(&req), attempt);
+        let sent = self.inner.send(req);
+        let handle = self.handle.clone();
+        Box::pin(async move {
+            let result = sent.await;
+            log.finish(&handle, &result);
+            result
+        })
     }
 }
-
-crate::layers::boxed_service!(Logging);
 
 /// One attempt's log, from before it leaves to its answer. When neither the HTTP log nor a
 /// `tracing` subscriber wants it, it reads no clock and copies nothing.
@@ -144,7 +157,7 @@ pub(crate) struct AttemptLog {
     attempt: u32,
     /// The settings and a copy of the request, when the HTTP log is on (boxed: the log lives
     /// in every attempt's future, and is mostly off).
-    http: Option<Box<(Arc<LogSettings>, Request<Bytes>)>>,
+    http: Option<Box<(Arc<LogSettings>, Request<Body>)>>,
     started: Option<Instant>,
 }
 
@@ -152,7 +165,7 @@ impl AttemptLog {
     /// Before `req` (attempt number `attempt` of operation `meta`) goes out.
     pub(crate) fn start(
         handle: &LogHandle,
-        req: &Request<Bytes>,
+        req: &Request<Body>,
         meta: Option<&'static OperationMeta>,
         attempt: u32,
     ) -> Self {
@@ -165,7 +178,7 @@ impl AttemptLog {
     }
 
     /// After the answer (or the error) came back.
-    pub(crate) fn finish(self, handle: &LogHandle, result: &Result<Response<Bytes>, Error>) {
+    pub(crate) fn finish(self, handle: &LogHandle, result: &Result<Response<Body>, Error>) {
         let Some(started) = self.started else { return };
         let elapsed = started.elapsed();
         let (meta, attempt) = (self.meta, self.attempt);
@@ -199,8 +212,8 @@ impl AttemptLog {
 
 fn entry(
     s: &LogSettings,
-    req: &Request<Bytes>,
-    result: &Result<Response<Bytes>, Error>,
+    req: &Request<Body>,
+    result: &Result<Response<Body>, Error>,
     (op, attempt): (&str, u32),
     correlation: Option<&str>,
     elapsed: std::time::Duration,
@@ -225,7 +238,7 @@ fn entry(
         v.insert("requestHeaders".into(), headers_json(req.headers()).into());
     }
     if s.request_body && !req.body().is_empty() {
-        v.insert("requestBody".into(), body_text(req.body(), secret_bodies).into());
+        v.insert("requestBody".into(), body_text(req.body().bytes(), secret_bodies).into());
     }
     match result {
         Ok(r) => {
@@ -234,7 +247,7 @@ fn entry(
                 v.insert("responseHeaders".into(), headers_json(r.headers()).into());
             }
             if s.response_body && !r.body().is_empty() {
-                v.insert("responseBody".into(), body_text(r.body(), secret_bodies).into());
+                v.insert("responseBody".into(), body_text(r.body().bytes(), secret_bodies).into());
             }
         }
         Err(e) => {
@@ -276,7 +289,7 @@ fn entry(
 }
 
 /// The span of one logical call.
-pub(crate) fn call_span(
+fn call_span(
     meta: Option<&'static OperationMeta>,
     method: &genesys_cloud_core::http::Method,
 ) -> tracing::Span {
@@ -294,14 +307,36 @@ pub(crate) fn call_span(
 #[derive(Clone, Debug, Default)]
 pub struct SpanLayer;
 
-impl Layer<HttpService> for SpanLayer {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        let inner = Next::new(inner);
-        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
+impl<S> Layer<S> for SpanLayer {
+    type Service = Span<S>;
+    fn layer(&self, inner: S) -> Span<S> {
+        Span { inner }
+    }
+}
+
+/// The service of [`SpanLayer`].
+#[derive(Clone, Debug)]
+pub struct Span<S> {
+    inner: S,
+}
+
+impl<S: Inner> Service<Request<Body>> for Span<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let span = call_span(meta(&req), req.method());
+        let call = self.inner.send(req);
+        if span.is_disabled() {
+            Box::pin(call)
+        } else {
             use tracing::Instrument as _;
-            let span = call_span(crate::layers::meta(&req), req.method());
-            inner.call(req).instrument(span)
-        }))
+            Box::pin(call.instrument(span))
+        }
     }
 }

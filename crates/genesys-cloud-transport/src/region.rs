@@ -118,6 +118,11 @@ impl Base {
         Ok(Self { scheme, authority, prefix: uri.path().trim_end_matches('/').to_owned() })
     }
 
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.scheme == http::uri::Scheme::HTTPS
+    }
+
     /// The host (without port).
     pub fn host(&self) -> &str {
         self.authority.host()

@@ -1,0 +1,161 @@
+//! The body of every request and response inside the stack: the whole payload in memory, as
+//! an [`http_body::Body`] so standard body-aware layers (tower-http's `TraceLayer`,
+//! compression, limits) fit around and inside the SDK's own.
+
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::http::{Request, Response};
+use genesys_cloud_core::{Error, ErrorKind};
+use http_body::{Frame, SizeHint};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// An error of any layer, as tower passes them around.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A whole body held in memory: one data frame, then the end. Every attempt of a call sends
+/// a cheap copy of it (the bytes are shared), and every response arrives read to the end, so
+/// a layer can look at both bodies without consuming them ([`Body::bytes`]).
+#[derive(Clone, Debug, Default)]
+pub struct Body(Bytes);
+
+impl Body {
+    /// A body of these bytes.
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// An empty body.
+    pub fn empty() -> Self {
+        Self(Bytes::new())
+    }
+
+    /// The bytes (not yet read as a body: after polling to the end, empty).
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The bytes, taken.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Self(bytes)
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Self(Bytes::from(text))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Self {
+        Self(Bytes::from_static(text.as_bytes()))
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(Bytes::from(bytes))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.0.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut self.0)))))
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.len() as u64)
+    }
+}
+
+/// A request of bytes as the stack carries it.
+pub(crate) fn request_in(req: Request<Bytes>) -> Request<Body> {
+    req.map(Body)
+}
+
+/// A response of the stack as bytes.
+pub(crate) fn response_out(resp: Response<Body>) -> Response<Bytes> {
+    resp.map(Body::into_bytes)
+}
+
+/// Reads any body to the end into a [`Body`]: at once when it is one already (the SDK's own
+/// layers), else frame by frame (a body a user layer wrapped, such as `TraceLayer`'s).
+pub(crate) async fn collect<B>(body: B) -> Result<Body, Error>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let mut slot = Some(body);
+    if let Some(own) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
+        return Ok(own.take().unwrap_or_default());
+    }
+    let Some(body) = slot else { return Ok(Body::empty()) };
+    let collected = http_body_util::BodyExt::collect(body).await.map_err(|e| {
+        let e: BoxError = e.into();
+        from_boxed(e).or_kind(ErrorKind::Transport, "the response body broke off")
+    })?;
+    Ok(Body(collected.to_bytes()))
+}
+
+/// What a layer's error becomes: the SDK's own error as it was (it passed through the layer),
+/// tower's timeout as [`ErrorKind::Timeout`], anything else as an error of the given kind
+/// (see [`MaybeSdk::or_kind`]) with the layer's error as its source.
+pub(crate) fn from_boxed(e: BoxError) -> MaybeSdk {
+    match e.downcast::<Error>() {
+        Ok(sdk) => MaybeSdk::Sdk(*sdk),
+        Err(e) => {
+            if e.is::<tower::timeout::error::Elapsed>() {
+                MaybeSdk::Sdk(Error::new(ErrorKind::Timeout, format!("a layer's timeout expired: {e}")).with_boxed_source(e))
+            } else {
+                MaybeSdk::Other(e)
+            }
+        }
+    }
+}
+
+/// A layer's error, either the SDK's own or another.
+pub(crate) enum MaybeSdk {
+    Sdk(Error),
+    Other(BoxError),
+}
+
+impl MaybeSdk {
+    /// The SDK's error, or `kind` with `what` and the other error as source.
+    pub(crate) fn or_kind(self, kind: ErrorKind, what: &str) -> Error {
+        match self {
+            MaybeSdk::Sdk(e) => e,
+            MaybeSdk::Other(e) => Error::new(kind, format!("{what}: {e}")).with_boxed_source(e),
+        }
+    }
+}
+
+/// Any layer's error as the SDK's: its own passes through, tower's timeout is a timeout,
+/// anything else (a limiter that refused, a layer of the application's) is a
+/// [`ErrorKind::Transport`] error naming it.
+pub fn error_from_layer(e: impl Into<BoxError>) -> Error {
+    from_boxed(e.into()).or_kind(ErrorKind::Transport, "a layer failed the call")
+}
