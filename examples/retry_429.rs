@@ -6,7 +6,7 @@
 //! `cargo run --example retry_429`
 
 use genesys_cloud::prelude::*;
-use genesys_cloud::transport::{LogLevel, LogSettings, RetryConfig};
+use genesys_cloud::transport::{LogLevel, LogSettings, Retry};
 use genesys_cloud_mock::Fault;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var("GENESYS_CLOUD_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
         let (builder, _) = genesys_cloud_examples::connect().await?;
         let client = builder
-            .retry(RetryConfig::default().max_retry_after(Duration::from_secs(30)))
+            .retry(Retry::default().max_retry_after(Duration::from_secs(30)))
             .logging(LogSettings::default().level(LogLevel::Debug))
             .build()?;
         println!(
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = genesys_cloud_examples::builder()?
         .base_url(&mock.base_url())?
         .client_credentials("id", "secret")
-        .retry(RetryConfig::default().max_retry_after(Duration::from_secs(30)))
+        .retry(Retry::default().max_retry_after(Duration::from_secs(30)))
         .logging(LogSettings::default().level(LogLevel::Debug))
         .build()?;
 

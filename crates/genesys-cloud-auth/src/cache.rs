@@ -145,7 +145,8 @@ struct State {
 /// and callers that gave up at the waiting limit lose nothing but their own call.
 pub struct TokenCache {
     executor: SharedExecutor,
-    options: CacheOptions,
+    /// Swappable: a configuration reload changes the refresh toggle and the wait limit.
+    options: arc_swap::ArcSwap<CacheOptions>,
     state: Arc<Mutex<State>>,
 }
 
@@ -156,7 +157,7 @@ impl std::fmt::Debug for TokenCache {
             .field("grant", &state.grant)
             .field("has_token", &state.current.is_some())
             .field("refreshing", &state.inflight.is_some())
-            .field("options", &self.options)
+            .field("options", &*self.options.load())
             .finish()
     }
 }
@@ -201,7 +202,18 @@ impl TokenCache {
     /// host, without the auth layer).
     pub fn new(login: SharedExecutor, grant: Grant, options: CacheOptions) -> Self {
         let state = State { grant, current: None, inflight: None, next_id: 0 };
-        Self { executor: login, options, state: Arc::new(Mutex::new(state)) }
+        Self { executor: login, options: arc_swap::ArcSwap::from_pointee(options), state: Arc::new(Mutex::new(state)) }
+    }
+
+    /// Replaces the options (a configuration reload): the next token request and the next
+    /// wait use them.
+    pub fn set_options(&self, options: CacheOptions) {
+        self.options.store(Arc::new(options));
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> CacheOptions {
+        CacheOptions::clone(&self.options.load())
     }
 
     /// Requests a token with the grant right now (not waiting for the first call), stores it
@@ -222,7 +234,7 @@ impl TokenCache {
     /// is used for the next refresh. A token request in flight is superseded: its answer is
     /// not stored.
     pub fn set_token(&self, info: TokenInfo) {
-        let cached = schedule(&self.options, &info);
+        let cached = schedule(&self.options.load(), &info);
         let mut st = self.lock();
         commit(&mut st, cached, info.refresh_token);
         st.inflight = None;
@@ -230,7 +242,7 @@ impl TokenCache {
 
     /// The current token when it needs no refresh yet.
     fn fresh(&self, st: &State, now: Instant) -> Option<Secret> {
-        st.current.as_ref().filter(|c| now < c.refresh_at || !self.options.refresh_enabled).map(|c| c.token.clone())
+        st.current.as_ref().filter(|c| now < c.refresh_at || !self.options.load().refresh_enabled).map(|c| c.token.clone())
     }
 
     /// Starts the token request as a task of its own, which stores its result in the state
@@ -240,7 +252,7 @@ impl TokenCache {
         st.next_id += 1;
         let grant = st.grant.clone();
         let executor = self.executor.clone();
-        let options = self.options.clone();
+        let options = self.options.load_full();
         let state = Arc::downgrade(&self.state);
         let request = async move {
             let outcome = match tokio::time::timeout(options.request_limit, request_token(&*executor, &grant)).await {
@@ -286,7 +298,7 @@ impl TokenCache {
                 refused.shared()
             }
         };
-        st.inflight = Some((id, now + self.options.request_limit, shared.clone()));
+        st.inflight = Some((id, now + self.options.load().request_limit, shared.clone()));
         shared
     }
 
@@ -306,7 +318,7 @@ impl TokenCache {
             };
             (refresh, fallback)
         };
-        match tokio::time::timeout(self.options.wait_limit, refresh).await {
+        match tokio::time::timeout(self.options.load().wait_limit, refresh).await {
             Ok(Ok(token)) => Ok(token),
             Ok(Err(e)) => match fallback {
                 Some(t) => Ok(t),
@@ -328,7 +340,7 @@ impl TokenCache {
                     ErrorKind::Auth,
                     format!(
                         "waited {:?} for the access token without an answer from the token endpoint",
-                        self.options.wait_limit
+                        self.options.load().wait_limit
                     ),
                 )
                 .with_operation("oauthToken")

@@ -13,8 +13,20 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ReloadEvent {
-    /// A new snapshot is in force.
+    /// A new snapshot is in force. A running client applies it from its next call: its hot
+    /// settings (logging, retry, the attempt and call timeouts, reauthentication) changed,
+    /// no cold one did.
     Reloaded(Arc<Config>),
+    /// A new snapshot is in force, but it changes cold settings (named in `changed`, such as
+    /// `region` or `proxy`): a running client cannot take those without a new connection
+    /// pool or new credentials, so it keeps every setting it has, hot ones too, and a new
+    /// client built from this snapshot is needed to apply them.
+    NeedsNewClient {
+        /// The new snapshot.
+        config: Arc<Config>,
+        /// The cold settings that differ from the snapshot before.
+        changed: Vec<&'static str>,
+    },
     /// The file is invalid; the last good snapshot stays in force.
     Rejected(ConfigError),
     /// The file was removed; the last good snapshot stays in force.
@@ -298,9 +310,15 @@ fn reload(inner: &Inner) -> Result<Arc<Config>, ConfigError> {
     match compose(inner.path.as_deref(), &inner.env, inner.overrides.as_ref()) {
         Ok(config) => {
             let config = Arc::new(config);
-            inner.current.store(config.clone());
-            tracing::info!("configuration reloaded");
-            notify_all(inner, ReloadEvent::Reloaded(config.clone()));
+            let before = inner.current.swap(config.clone());
+            let changed = before.cold_changes(&config);
+            if changed.is_empty() {
+                tracing::info!("configuration reloaded");
+                notify_all(inner, ReloadEvent::Reloaded(config.clone()));
+            } else {
+                tracing::warn!(changed = ?changed, "configuration reloaded with cold settings changed: a new client is needed");
+                notify_all(inner, ReloadEvent::NeedsNewClient { config: config.clone(), changed });
+            }
             Ok(config)
         }
         Err(e) => {

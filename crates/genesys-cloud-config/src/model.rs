@@ -354,6 +354,34 @@ pub struct Config {
     pub credentials: Credentials,
 }
 
+impl Config {
+    /// The cold settings that differ between `self` and `other`: those a running client
+    /// cannot change (the hosts, the proxy, the credentials, the connect timeout). Every
+    /// other setting is hot and applies to the next call.
+    pub fn cold_changes(&self, other: &Config) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.region != other.region {
+            changed.push("region");
+        }
+        if self.base_url != other.base_url {
+            changed.push("base_url");
+        }
+        if self.gateway != other.gateway {
+            changed.push("gateway");
+        }
+        if self.proxy != other.proxy {
+            changed.push("proxy");
+        }
+        if self.credentials != other.credentials {
+            changed.push("credentials");
+        }
+        if self.timeouts.connect != other.timeouts.connect {
+            changed.push("timeouts.connect");
+        }
+        changed
+    }
+}
+
 impl Default for Config {
     /// The defaults (the official SDKs' where they have one): region `us_east_1`, live reload
     /// on, logging off, refresh on with a 10 s wait, 4 attempts, 180 s `Retry-After` cap.

@@ -3,7 +3,7 @@
 use futures_util::TryStreamExt;
 use genesys_cloud::core::http::Method;
 use genesys_cloud::prelude::*;
-use genesys_cloud::transport::{RetryConfig, Timeouts};
+use genesys_cloud::transport::{Retry, Timeouts};
 use genesys_cloud::{Client, ErrorKind};
 use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};
 use std::time::Duration;
@@ -13,7 +13,7 @@ fn client(mock: &MockServer) -> Client {
         .base_url(&mock.base_url())
         .unwrap()
         .client_credentials("mock-id", "mock-secret")
-        .retry(RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .retry(Retry::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
         .build()
         .unwrap()
 }
@@ -142,7 +142,7 @@ async fn slow_answers_hit_the_attempt_timeout() {
         .base_url(&mock.base_url())
         .unwrap()
         .client_credentials("id", "secret")
-        .retry(RetryConfig::disabled())
+        .retry(Retry::disabled())
         .timeouts(Timeouts::default().attempt(Duration::from_millis(200)))
         .build()
         .unwrap();

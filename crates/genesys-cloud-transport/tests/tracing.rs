@@ -10,7 +10,7 @@ use common::{serve, Reply};
 use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, OperationMeta, RequestParts};
-use genesys_cloud_transport::{Endpoint, RetryConfig, Transport};
+use genesys_cloud_transport::{Endpoint, Retry, Transport};
 use std::sync::Arc;
 /// The metadata of the spans seen, for `current_span`.
 static CALL_META: std::sync::Mutex<Vec<&'static tracing::Metadata<'static>>> = std::sync::Mutex::new(Vec::new());
@@ -107,7 +107,7 @@ async fn with_a_subscriber_each_call_is_a_span_holding_its_attempts_and_the_toke
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
         .grant(grant, CacheOptions::default())
-        .retry(RetryConfig::disabled())
+        .retry(Retry::disabled())
         .build()
         .unwrap();
     let parts = RequestParts::new(OperationMeta::raw(&Method::GET).unwrap(), "/api/v2/things".into());

@@ -15,11 +15,13 @@
 //!   `client.routing()`, …) behind the tag's Cargo feature; see [`api`].
 //! - [`Client::raw`] calls any path with any JSON, for endpoints the spec gets wrong.
 //!
-//! Calls go through [`transport`] (hyper with rustls under a tower stack: retries,
-//! timeouts, OAuth via [`auth`]); [`ClientBuilder::executor`] or
-//! [`ClientBuilder::from_service`] swap it for anything else.
+//! Calls go through [`transport`] (hyper with rustls under a stack of tower layers: retries,
+//! timeouts, OAuth via [`auth`]). [`ClientBuilder::with_layer`] and
+//! [`ClientBuilder::with_attempt_layer`] add tower layers around each call and each attempt;
+//! [`ClientBuilder::http_service`] replaces the HTTP client underneath (a test double).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+use genesys_cloud_core::http::{self, Request};
 use std::fmt;
 use std::sync::Arc;
 
@@ -64,6 +66,8 @@ pub struct Client {
 
 struct Inner {
     executor: core::SharedExecutor,
+    /// The token cache, when tokens come from a grant.
+    tokens: Option<Arc<auth::TokenCache>>,
     /// The TLS settings of the transport, for the notification socket.
     #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
     tls: transport::TlsConfig,
@@ -81,11 +85,6 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client that sends every call through `executor` (a transport, or a test double).
-    pub fn from_executor(executor: core::SharedExecutor) -> Self {
-        Self { inner: Arc::new(Inner { executor, tls: transport::TlsConfig::default(), proxy: None, config: None }) }
-    }
-
     /// A client from `~/.genesyscloudrust/config` (or `GENESYS_CLOUD_CONFIG_PATH`) and the
     /// `GENESYS_CLOUD_*` environment variables, with client credentials from
     /// `GENESYS_CLOUD_CLIENT_ID` and `GENESYS_CLOUD_CLIENT_SECRET`.
@@ -94,7 +93,7 @@ impl Client {
             .default_path()
             .build()
             .map_err(|e| Error::build(format!("configuration: {e}")))?;
-        Client::builder().config(handle)?.build()
+        Client::builder().config(handle).build()
     }
 
     /// The configuration handle the client was built with, if any.
@@ -107,9 +106,22 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The executor calls go through.
+    /// The executor calls go through (for crates that take one, such as the notifications).
     pub fn executor(&self) -> core::SharedExecutor {
         self.inner.executor.clone()
+    }
+
+    /// Logs in now, rather than at the first call: fetches a token from the grant (or
+    /// refreshes the one held) and returns its info (lifetime, refresh token). A bad client
+    /// id or secret fails here, with an [`ErrorKind::Auth`] error.
+    pub async fn login(&self) -> Result<auth::TokenInfo> {
+        match &self.inner.tokens {
+            Some(cache) => cache.fetch_now().await,
+            None => Err(Error::new(
+                ErrorKind::Auth,
+                "the client has no grant to log in with (it was given a token or a token provider)",
+            )),
+        }
     }
 
     /// The escape hatch: any method, any path under the API host, any JSON.
@@ -141,8 +153,26 @@ impl api::Tags for Client {
     }
 }
 
-/// Builds a [`Client`]: where calls go, how tokens are obtained, retries, timeouts and
-/// extra tower layers; or any executor.
+/// How tokens are obtained, as set in code.
+enum AuthChoice {
+    Grant(auth::Grant),
+    Token(auth::Secret),
+    Provider(Arc<dyn auth::TokenProvider>),
+}
+
+/// How logging is set in code.
+enum LoggingChoice {
+    Settings(transport::LogSettings),
+    Handle(transport::LogHandle),
+}
+
+/// Builds a [`Client`]: where calls go, how tokens are obtained, retries, timeouts, logging,
+/// extra tower layers.
+///
+/// Settings may be given in any order. Each has one precedence: what the code sets, then the
+/// environment, then the configuration file ([`config`](Self::config)), then the defaults.
+/// Every check (a base URL that does not parse, a region that does not exist) happens in
+/// [`build`](Self::build).
 ///
 /// ```no_run
 /// # async fn demo() -> genesys_cloud::Result<()> {
@@ -156,106 +186,94 @@ impl api::Tags for Client {
 #[derive(Default)]
 #[must_use = "a builder does nothing until it is built"]
 pub struct ClientBuilder {
-    executor: Option<core::SharedExecutor>,
-    transport: transport::TransportBuilder,
     config: Option<config::ConfigHandle>,
+    endpoint: Option<Result<transport::Endpoint>>,
+    auth: Option<AuthChoice>,
     cache_options: Option<auth::CacheOptions>,
+    retry: Option<transport::Retry>,
+    timeouts: Option<transport::Timeouts>,
+    logging: Option<LoggingChoice>,
+    proxy: Option<transport::ProxyConfig>,
+    tls: Option<transport::TlsConfig>,
+    /// The layers and the HTTP service; the rest is set on it in `build`.
+    transport: transport::TransportBuilder,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("executor", &self.executor.is_some())
+            .field("config", &self.config.as_ref().map(|c| c.path().map(|p| p.to_path_buf())))
+            .field("endpoint", &self.endpoint.as_ref().map(|e| e.as_ref().ok()))
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .field("proxy", &self.proxy)
+            .field("tls", &self.tls)
             .field("transport", &self.transport)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
-impl ClientBuilder {
-    /// Takes the settings of a configuration (file, environment, code). Call it first: the
-    /// builder's own methods, called after, override it. Logging follows reloads of the file
-    /// (the next call uses the new settings); endpoint, proxy, TLS, retry, timeouts and
-    /// reauthentication apply when the client is built.
-    pub fn config(mut self, handle: config::ConfigHandle) -> Result<Self> {
-        let c = handle.load();
-        if let Some(g) = &c.gateway {
-            self.transport = self.transport.endpoint(transport::Endpoint::gateway(
-                &g.protocol,
-                &g.host,
-                g.port,
-                &g.path_params_login,
-                &g.path_params_api,
-            )?);
-        } else if let Some(url) = &c.base_url {
-            self.transport = self.transport.endpoint(transport::Endpoint::custom(url)?);
-        } else if let Some(region) = &c.region {
-            self.transport = self.transport.region(region.parse()?);
-        }
-        if let Some(p) = &c.proxy {
-            let mut proxy = transport::ProxyConfig::url(p.url());
-            if let Some(user) = &p.username {
-                proxy = proxy.with_credentials(user.clone(), p.password.clone().unwrap_or_default());
-            }
-            if let Some(no) = &p.no_proxy {
-                proxy = proxy.with_no_proxy(no.clone());
-            }
-            self.transport = self.transport.proxy(proxy);
-        }
-        self.transport = self.transport.retry(
-            transport::RetryConfig::default()
-                .max_attempts(c.retry.max_attempts)
-                .max_elapsed(c.retry.max_elapsed)
-                .max_retry_after(c.retry.max_retry_after),
-        );
-        self.transport = self.transport.timeouts(
-            transport::Timeouts::default()
-                .connect(c.timeouts.connect)
-                .attempt(c.timeouts.attempt)
-                .call(c.timeouts.call),
-        );
-        let cache = auth::CacheOptions::default()
-            .refresh_enabled(c.reauthentication.refresh_access_token)
-            .wait_limit(c.reauthentication.refresh_token_wait_max);
-        self.cache_options = Some(cache.clone());
-        if let (Some(id), Some(secret)) = (&c.credentials.client_id, &c.credentials.client_secret) {
-            self.transport = self.transport.grant(auth::Grant::client_credentials(id.clone(), secret.clone()), cache);
-        }
-        // Logging is hot: a reload reaches the next call through the shared handle.
-        let logs = transport::LogHandle::new(c.logging.clone());
-        let follow = logs.clone();
-        handle.on_change(move |event| {
-            if let config::ReloadEvent::Reloaded(c) = event {
-                follow.set(c.logging.clone());
-            }
-        });
-        self.transport = self.transport.log_handle(logs);
-        self.config = Some(handle);
-        Ok(self)
+/// The endpoint a configuration names: its gateway, else its base URL, else its region.
+fn endpoint_of(c: &config::Config) -> Result<Option<transport::Endpoint>> {
+    if let Some(g) = &c.gateway {
+        return transport::Endpoint::gateway(&g.protocol, &g.host, g.port, &g.path_params_login, &g.path_params_api)
+            .map(Some);
     }
+    if let Some(url) = &c.base_url {
+        return transport::Endpoint::custom(url).map(Some);
+    }
+    match &c.region {
+        Some(region) => Ok(Some(region.parse::<Region>()?.endpoint())),
+        None => Ok(None),
+    }
+}
 
-    /// Sends calls through `executor` instead of the built-in transport (every other
-    /// transport setting is then ignored).
-    pub fn executor(mut self, executor: core::SharedExecutor) -> Self {
-        self.executor = Some(executor);
+/// The proxy a configuration names.
+fn proxy_of(p: &config::Proxy) -> transport::ProxyConfig {
+    let mut proxy = transport::ProxyConfig::url(p.url());
+    if let Some(user) = &p.username {
+        proxy = proxy.with_credentials(user.clone(), p.password.clone().unwrap_or_default());
+    }
+    if let Some(no) = &p.no_proxy {
+        proxy = proxy.with_no_proxy(no.clone());
+    }
+    proxy
+}
+
+/// The token cache options a configuration names.
+fn cache_of(c: &config::Config) -> auth::CacheOptions {
+    auth::CacheOptions::default()
+        .refresh_enabled(c.reauthentication.refresh_access_token)
+        .wait_limit(c.reauthentication.refresh_token_wait_max)
+}
+
+impl ClientBuilder {
+    /// Takes settings from a configuration (file and environment, see [`config`]) where the
+    /// code sets none. Its hot settings (logging, retry, the attempt and call timeouts,
+    /// reauthentication) follow reloads of the file from the next call on, unless the code
+    /// set them; a reload that changes a cold one (hosts, proxy, credentials, the connect
+    /// timeout) is reported as [`config::ReloadEvent::NeedsNewClient`] and changes nothing.
+    pub fn config(mut self, handle: config::ConfigHandle) -> Self {
+        self.config = Some(handle);
         self
     }
 
     /// Calls go to this region (default `us_east_1`, `api.mypurecloud.com`).
     pub fn region(mut self, region: Region) -> Self {
-        self.transport = self.transport.region(region);
+        self.endpoint = Some(Ok(region.endpoint()));
         self
     }
 
     /// Calls go to a custom base URL (`https://api.example.com`); the login host is derived
-    /// by replacing `api.` with `login.`.
-    pub fn base_url(mut self, url: &str) -> Result<Self> {
-        self.transport = self.transport.endpoint(transport::Endpoint::custom(url)?);
-        Ok(self)
+    /// by replacing `api.` with `login.`. A URL that does not parse fails [`build`](Self::build).
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.endpoint = Some(transport::Endpoint::custom(url));
+        self
     }
 
     /// Calls go to this endpoint (e.g. a [gateway](transport::Endpoint::gateway)).
     pub fn endpoint(mut self, endpoint: transport::Endpoint) -> Self {
-        self.transport = self.transport.endpoint(endpoint);
+        self.endpoint = Some(Ok(endpoint));
         self
     }
 
@@ -266,90 +284,135 @@ impl ClientBuilder {
 
     /// Tokens from any grant (SAML2 bearer, authorization code, PKCE, refresh token).
     pub fn grant(mut self, grant: auth::Grant) -> Self {
-        let options = self.cache_options.clone().unwrap_or_default();
-        self.transport = self.transport.grant(grant, options);
+        self.auth = Some(AuthChoice::Grant(grant));
         self
     }
 
     /// Tokens from a grant with cache options (refresh margin, wait limit, refresh on/off).
     pub fn grant_with(mut self, grant: auth::Grant, options: auth::CacheOptions) -> Self {
-        self.transport = self.transport.grant(grant, options);
+        self.auth = Some(AuthChoice::Grant(grant));
+        self.cache_options = Some(options);
+        self
+    }
+
+    /// Token cache options (refresh margin, wait limit, refresh on/off) for whichever grant
+    /// the client uses.
+    pub fn cache_options(mut self, options: auth::CacheOptions) -> Self {
+        self.cache_options = Some(options);
         self
     }
 
     /// A fixed access token, obtained elsewhere.
     pub fn access_token(mut self, token: impl Into<auth::Secret>) -> Self {
-        self.transport = self.transport.access_token(token);
+        self.auth = Some(AuthChoice::Token(token.into()));
         self
     }
 
     /// Tokens from your own provider.
     pub fn token_provider(mut self, provider: Arc<dyn auth::TokenProvider>) -> Self {
-        self.transport = self.transport.token_provider(provider);
+        self.auth = Some(AuthChoice::Provider(provider));
         self
     }
 
     /// Retry settings.
-    pub fn retry(mut self, retry: transport::RetryConfig) -> Self {
-        self.transport = self.transport.retry(retry);
+    pub fn retry(mut self, retry: transport::Retry) -> Self {
+        self.retry = Some(retry);
         self
     }
 
     /// HTTP logging (levels trace/debug/error/none, text or JSON, console and/or file;
     /// secrets always redacted).
     pub fn logging(mut self, settings: transport::LogSettings) -> Self {
-        self.transport = self.transport.logging(settings);
+        self.logging = Some(LoggingChoice::Settings(settings));
         self
     }
 
     /// Logging through a shared handle whose settings can change while the client runs.
     pub fn log_handle(mut self, handle: transport::LogHandle) -> Self {
-        self.transport = self.transport.log_handle(handle);
+        self.logging = Some(LoggingChoice::Handle(handle));
         self
     }
 
     /// A proxy for every request (HTTP CONNECT, optional credentials, `NO_PROXY`), or the
     /// environment's with [`transport::ProxyConfig::FromEnv`].
     pub fn proxy(mut self, proxy: transport::ProxyConfig) -> Self {
-        self.transport = self.transport.proxy(proxy);
+        self.proxy = Some(proxy);
         self
     }
 
     /// TLS settings: extra trusted CAs and a client certificate (mTLS). Server certificates
     /// are always verified.
     pub fn tls(mut self, tls: transport::TlsConfig) -> Self {
-        self.transport = self.transport.tls(tls);
+        self.tls = Some(tls);
         self
     }
 
     /// Time limits.
     pub fn timeouts(mut self, timeouts: transport::Timeouts) -> Self {
-        self.transport = self.transport.timeouts(timeouts);
+        self.timeouts = Some(timeouts);
         self
     }
 
-    /// Adds a tower layer outside the SDK's stack (the first added is the outermost); it sees
-    /// each logical call once.
-    pub fn with_layer<L>(mut self, layer: L) -> Self
+    /// Adds a tower layer around each logical call (the first added is the outermost); it
+    /// sees one request per call. Standard layers fit as they are: tower-http's
+    /// `TraceLayer`, tower's `ConcurrencyLimitLayer`, any whose service answers with an
+    /// `http_body::Body` and fails with an error convertible to [`transport::BoxError`].
+    pub fn with_layer<L, B>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<
-                core::http::Request<core::bytes::Bytes>,
-                Response = core::http::Response<core::bytes::Bytes>,
-                Error = Error,
-            > + Clone
+        L::Service: tower_service::Service<Request<transport::Body>, Response = http::Response<B>>
+            + Clone
             + Send
             + Sync
             + 'static,
-        <L::Service as tower_service::Service<core::http::Request<core::bytes::Bytes>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<Request<transport::Body>>>::Error: Into<transport::BoxError>,
+        <L::Service as tower_service::Service<Request<transport::Body>>>::Future: Send + 'static,
+        B: transport::http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<transport::BoxError>,
     {
         self.transport = self.transport.with_layer(layer);
         self
     }
 
-    /// Replaces the SDK's whole stack with `service` (a test double); user layers still wrap it.
-    pub fn from_service(mut self, service: transport::HttpService) -> Self {
-        self.transport = self.transport.from_service(service);
+    /// Adds a tower layer around each attempt (the first added is the outermost): inside the
+    /// retry layer, it sees every attempt (metrics, rate limiting, per-attempt tracing). The
+    /// same layers fit as for [`with_layer`](Self::with_layer).
+    pub fn with_attempt_layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Request<transport::Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<Request<transport::Body>>>::Error: Into<transport::BoxError>,
+        <L::Service as tower_service::Service<Request<transport::Body>>>::Future: Send + 'static,
+        B: transport::http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<transport::BoxError>,
+    {
+        self.transport = self.transport.with_attempt_layer(layer);
+        self
+    }
+
+    /// Replaces the HTTP client underneath the SDK's layers with `service` (a test double,
+    /// another client): retries, timeouts, tokens, headers and logging still apply, and it
+    /// receives requests with absolute URIs. The one way to replace the transport.
+    pub fn http_service<S, B>(mut self, service: S) -> Self
+    where
+        S: tower_service::Service<Request<transport::Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<transport::BoxError>,
+        S::Future: Send + 'static,
+        B: transport::http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<transport::BoxError>,
+    {
+        self.transport = self.transport.http_service(service);
         self
     }
 
@@ -358,7 +421,7 @@ impl ClientBuilder {
     /// client with the token info (refresh token, lifetime). The client refreshes with the
     /// refresh token from then on.
     pub async fn authorization_code(
-        mut self,
+        self,
         client_id: impl Into<String>,
         client_secret: impl Into<auth::Secret>,
         code: impl Into<auth::Secret>,
@@ -369,22 +432,87 @@ impl ClientBuilder {
             code: code.into(),
             redirect_uri: redirect_uri.into(),
         };
-        self.transport = self.transport.grant(grant, auth::CacheOptions::default());
-        let transport = self.transport.build()?;
-        let cache = transport.token_cache().ok_or_else(|| Error::build("the transport has no token cache"))?;
-        let info = cache.fetch_now().await?;
-        Ok((Client::from_executor(Arc::new(transport)), info))
+        self.grant(grant).build_and_login().await
     }
 
-    /// The client. Creating it does no I/O (the first call fetches the token); it needs a
+    /// [`build`](Self::build), then [`Client::login`]: the client and its first token's info,
+    /// so bad credentials fail here rather than at the first call.
+    pub async fn build_and_login(self) -> Result<(Client, auth::TokenInfo)> {
+        let client = self.build()?;
+        let info = client.login().await?;
+        Ok((client, info))
+    }
+
+    /// The client. Creating it does no I/O (the first call, or [`Client::login`], fetches the
+    /// token; the system's root certificates are read only for `https` hosts); it needs a
     /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
-        let tls = self.transport.tls_settings().clone();
-        let proxy = self.transport.proxy_settings().cloned();
-        let executor: core::SharedExecutor = match self.executor {
-            Some(executor) => executor,
-            None => Arc::new(self.transport.build()?),
+        let snapshot = self.config.as_ref().map(|h| h.load());
+        let from_file = snapshot.as_deref();
+        let endpoint = match self.endpoint {
+            Some(endpoint) => endpoint?,
+            None => from_file.map(endpoint_of).transpose()?.flatten().unwrap_or_else(|| Region::default().endpoint()),
         };
-        Ok(Client { inner: Arc::new(Inner { executor, tls, proxy, config: self.config }) })
+        let proxy = self.proxy.or_else(|| from_file.and_then(|c| c.proxy.as_ref()).map(proxy_of));
+        let tls = self.tls.unwrap_or_default();
+        let retry = transport::Live::new(
+            self.retry.clone().or_else(|| from_file.map(|c| c.retry.clone())).unwrap_or_default(),
+        );
+        let timeouts = transport::Live::new(
+            self.timeouts.clone().or_else(|| from_file.map(|c| c.timeouts.clone())).unwrap_or_default(),
+        );
+        let logs = match self.logging {
+            Some(LoggingChoice::Handle(ref h)) => h.clone(),
+            Some(LoggingChoice::Settings(ref s)) => transport::LogHandle::new(s.clone()),
+            None => transport::LogHandle::new(from_file.map(|c| c.logging.clone()).unwrap_or_default()),
+        };
+        let cache = self.cache_options.clone().or_else(|| from_file.map(cache_of)).unwrap_or_default();
+        let mut t = self
+            .transport
+            .endpoint(endpoint)
+            .tls(tls.clone())
+            .live_retry(retry.clone())
+            .live_timeouts(timeouts.clone())
+            .log_handle(logs.clone());
+        if let Some(proxy) = &proxy {
+            t = t.proxy(proxy.clone());
+        }
+        t = match self.auth {
+            Some(AuthChoice::Grant(grant)) => t.grant(grant, cache),
+            Some(AuthChoice::Token(token)) => t.access_token(token),
+            Some(AuthChoice::Provider(provider)) => t.token_provider(provider),
+            None => match from_file.map(|c| &c.credentials) {
+                Some(config::Credentials { client_id: Some(id), client_secret: Some(secret), .. }) => {
+                    t.grant(auth::Grant::client_credentials(id.clone(), secret.clone()), cache)
+                }
+                _ => t,
+            },
+        };
+        let transport = t.build()?;
+        let tokens = transport.token_cache();
+        if let Some(handle) = &self.config {
+            // The hot settings the code left to the configuration follow its reloads.
+            let follow_retry = self.retry.is_none().then(|| retry.clone());
+            let follow_timeouts = self.timeouts.is_none().then(|| timeouts.clone());
+            let follow_logs = self.logging.is_none().then(|| logs.clone());
+            let follow_cache = self.cache_options.is_none().then(|| tokens.clone()).flatten();
+            handle.on_change(move |event| {
+                let config::ReloadEvent::Reloaded(c) = event else { return };
+                if let Some(live) = &follow_retry {
+                    live.set(c.retry.clone());
+                }
+                if let Some(live) = &follow_timeouts {
+                    live.set(c.timeouts.clone());
+                }
+                if let Some(logs) = &follow_logs {
+                    logs.set(c.logging.clone());
+                }
+                if let Some(cache) = &follow_cache {
+                    cache.set_options(cache_of(c));
+                }
+            });
+        }
+        let executor: core::SharedExecutor = Arc::new(transport);
+        Ok(Client { inner: Arc::new(Inner { executor, tokens, tls, proxy, config: self.config }) })
     }
 }

@@ -4,7 +4,7 @@
 
 use super::support::{Case, Harness, Results};
 use genesys_cloud_auth::{CacheOptions, Grant};
-use genesys_cloud_transport::{Endpoint, RetryConfig, Transport};
+use genesys_cloud_transport::{Endpoint, Retry, Transport};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ pub fn run(spec: &str, cases: Vec<Case>) -> Results {
         let transport = Transport::builder()
             .endpoint(Endpoint::custom(&mock.base_url()).expect("a base URL"))
             .grant(Grant::client_credentials("contract-test", "contract-secret"), CacheOptions::default())
-            .retry(RetryConfig::disabled())
+            .retry(Retry::disabled())
             .build()
             .expect("a transport");
         let mut h = Harness::new(spec);

@@ -1,10 +1,10 @@
 //! Each layer alone over tower's mock service.
 
 use genesys_cloud_auth::{Secret, TokenProvider};
-use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_transport::Body;
 use genesys_cloud_core::http::{Method, Request, Response, StatusCode};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind, OperationMeta};
-use genesys_cloud_transport::{AuthLayer, HeadersLayer, HttpService, RetryConfig, RetryLayer};
+use genesys_cloud_transport::{AuthLayer, HeadersLayer, HttpService, Retry, RetryLayer};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,30 +12,30 @@ use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 use tower_test::mock;
 
-type Handle = mock::Handle<Request<Bytes>, Response<Bytes>>;
+type Handle = mock::Handle<Request<Body>, Response<Body>>;
 
 fn mocked() -> (HttpService, Handle) {
-    let (service, handle) = mock::pair::<Request<Bytes>, Response<Bytes>>();
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let service = service.map_err(|e| Error::new(ErrorKind::Transport, e.to_string()));
     (BoxCloneSyncService::new(service), handle)
 }
 
-fn request(method: Method) -> Request<Bytes> {
-    let mut r = Request::new(Bytes::new());
+fn request(method: Method) -> Request<Body> {
+    let mut r = Request::new(Body::empty());
     *r.method_mut() = method.clone();
     *r.uri_mut() = "/api/v2/x".parse().unwrap();
     r.extensions_mut().insert(OperationMeta::raw(&method).unwrap());
     r
 }
 
-fn status(code: u16) -> Response<Bytes> {
-    let mut r = Response::new(Bytes::new());
+fn status(code: u16) -> Response<Body> {
+    let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::from_u16(code).unwrap();
     r
 }
 
-fn fast() -> RetryConfig {
-    RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(2))
+fn fast() -> Retry {
+    Retry::default().backoff(Duration::from_millis(1), Duration::from_millis(2))
 }
 
 #[tokio::test]

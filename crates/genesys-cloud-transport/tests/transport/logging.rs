@@ -6,7 +6,7 @@ use common::{serve, Reply};
 use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, OperationMeta, RequestParts};
-use genesys_cloud_transport::{Endpoint, LogFormat, LogHandle, LogLevel, LogSettings, RetryConfig, Transport};
+use genesys_cloud_transport::{Endpoint, LogFormat, LogHandle, LogLevel, LogSettings, Retry, Transport};
 use std::sync::Arc;
 
 const SECRETS: &[&str] = &["SECRET-CLIENT-pw", "SECRET-ASSERTION-xyz", "SECRET-ACCESS-TOKEN-abc", "SECRET-REFRESH-def"];
@@ -31,7 +31,7 @@ async fn setup(settings: LogSettings) -> (Transport, LogHandle, std::path::PathB
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
         .grant(grant, CacheOptions::default())
-        .retry(RetryConfig::disabled())
+        .retry(Retry::disabled())
         .log_handle(handle.clone())
         .build()
         .unwrap();
@@ -113,7 +113,7 @@ async fn each_attempt_is_logged_with_its_number() {
     let file = dir.path().join("attempts.log");
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .retry(RetryConfig::default().backoff(std::time::Duration::from_millis(1), std::time::Duration::from_millis(2)))
+        .retry(Retry::default().backoff(std::time::Duration::from_millis(1), std::time::Duration::from_millis(2)))
         .logging(LogSettings::default().level(LogLevel::Debug).format(LogFormat::Json).file(&file).to_console(false))
         .build()
         .unwrap();

@@ -3,7 +3,7 @@
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Method, Request, Response};
 use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
-use genesys_cloud_transport::{Endpoint, RetryConfig, TlsConfig, Transport};
+use genesys_cloud_transport::{Endpoint, Retry, TlsConfig, Transport};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
@@ -78,7 +78,7 @@ async fn server(p: &Pki) -> u16 {
 async fn get(tls: TlsConfig, port: u16) -> Result<Bytes, genesys_cloud_core::Error> {
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&format!("https://localhost:{port}")).unwrap())
-        .retry(RetryConfig::disabled())
+        .retry(Retry::disabled())
         .tls(tls)
         .build()?;
     let parts = RequestParts::new(OperationMeta::raw(&Method::GET).unwrap(), "/api/v2/ping".into());

@@ -2,7 +2,7 @@
 
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
-use genesys_cloud_transport::{Endpoint, ProxyConfig, RetryConfig, Transport};
+use genesys_cloud_transport::{Endpoint, ProxyConfig, Retry, Transport};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -109,7 +109,7 @@ async fn a_refused_proxy_login_is_a_connect_error_without_the_password() {
     assert!(!format!("{config:?}").contains("wrong-secret-pw"));
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&target).unwrap())
-        .retry(RetryConfig::disabled())
+        .retry(Retry::disabled())
         .proxy(config)
         .build()
         .unwrap();

@@ -4,7 +4,7 @@ use genesys_cloud_auth::{CacheOptions, Grant};
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{self, Method, Request, Response, StatusCode};
 use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
-use genesys_cloud_transport::{Endpoint, HttpService, RetryConfig, Timeouts, Transport};
+use genesys_cloud_transport::{Body, Endpoint, Retry, Timeouts, Transport};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::common;
 use common::{serve, Reply, Server};
 
-fn transport(server: &Server, retry: RetryConfig, timeouts: Timeouts) -> Transport {
+fn transport(server: &Server, retry: Retry, timeouts: Timeouts) -> Transport {
     Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
         .retry(retry)
@@ -22,8 +22,8 @@ fn transport(server: &Server, retry: RetryConfig, timeouts: Timeouts) -> Transpo
         .unwrap()
 }
 
-fn fast_retry() -> RetryConfig {
-    RetryConfig::default()
+fn fast_retry() -> Retry {
+    Retry::default()
         .backoff(Duration::from_millis(5), Duration::from_millis(20))
         .max_retry_after(Duration::from_secs(3))
 }
@@ -134,7 +134,7 @@ async fn attempts_run_out_with_the_count() {
 #[tokio::test]
 async fn slow_headers_time_out_with_an_error() {
     let server = serve(Arc::new(|_, _, _, _| Reply::ok("{}").delay(Duration::from_secs(5)))).await;
-    let t = transport(&server, RetryConfig::disabled(), Timeouts::default().attempt(Duration::from_millis(300)));
+    let t = transport(&server, Retry::disabled(), Timeouts::default().attempt(Duration::from_millis(300)));
     let e = call(&t, Method::GET, "/slow").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(server.hits("/slow"), 1);
@@ -247,47 +247,121 @@ async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
     assert_eq!(server.hits("/api/v2/ping"), 1000);
 }
 
-/// A user layer that counts logical calls.
-#[derive(Clone)]
-struct Counter(Arc<AtomicUsize>);
-
-impl tower::Layer<HttpService> for Counter {
-    type Service = HttpService;
-    fn layer(&self, inner: HttpService) -> HttpService {
-        let n = self.0.clone();
-        tower::util::BoxCloneSyncService::new(tower::service_fn(move |req| {
-            n.fetch_add(1, Ordering::SeqCst);
-            tower::ServiceExt::oneshot(inner.clone(), req)
-        }))
-    }
+/// A request of `method` to `path`, as the generated code builds it.
+fn request(method: Method, path: &str) -> Request<Body> {
+    let mut r = Request::new(Body::empty());
+    *r.method_mut() = method.clone();
+    *r.uri_mut() = path.parse().unwrap();
+    r.extensions_mut().insert(OperationMeta::raw(&method).unwrap());
+    r
 }
 
+/// tower-http's `TraceLayer` around each call and around each attempt, as they are: the call
+/// layer sees one request, the attempt layer every attempt; tower's `ConcurrencyLimitLayer`
+/// at the attempt point holds attempts to one at a time on the wire.
 #[tokio::test]
-async fn user_layers_see_each_call_once() {
-    let server = serve(Arc::new(|_, _, _, n| if n < 3 { Reply::status(503) } else { Reply::ok("{}") })).await;
-    let count = Arc::new(AtomicUsize::new(0));
+async fn standard_tower_layers_fit_at_both_extension_points() {
+    use tower_http::trace::TraceLayer;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (arrived, peak) = (in_flight.clone(), most.clone());
+    let server = serve(Arc::new(move |_, path: &str, _, n| {
+        let now = arrived.fetch_add(1, Ordering::SeqCst) + 1;
+        peak.fetch_max(now, Ordering::SeqCst);
+        match (path, n) {
+            ("/api/v2/flaky", 1 | 2) => Reply::status(503),
+            _ => Reply::ok("{}").delay(Duration::from_millis(30)),
+        }
+    }))
+    .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let (c, a, done) = (calls.clone(), attempts.clone(), in_flight.clone());
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
         .retry(fast_retry())
-        .with_layer(Counter(count.clone()))
+        .with_layer(TraceLayer::new_for_http().on_request(move |_: &Request<Body>, _: &tracing::Span| {
+            c.fetch_add(1, Ordering::SeqCst);
+        }))
+        .with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .with_attempt_layer(
+            TraceLayer::new_for_http()
+                .on_request(move |_: &Request<Body>, _: &tracing::Span| {
+                    a.fetch_add(1, Ordering::SeqCst);
+                })
+                .on_response(move |_: &Response<Body>, _: Duration, _: &tracing::Span| {
+                    done.fetch_sub(1, Ordering::SeqCst);
+                }),
+        )
         .build()
         .unwrap();
-    assert_eq!(call(&t, Method::GET, "/counted").await.unwrap().status(), 200);
-    assert_eq!(count.load(Ordering::SeqCst), 1, "one logical call");
-    assert_eq!(server.hits("/counted"), 3, "three attempts on the wire");
+    let r = call(&t, Method::GET, "/api/v2/flaky").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the call layer sees one request per call");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3, "the attempt layer sees every attempt");
+    assert_eq!(server.hits("/api/v2/flaky"), 3);
+
+    let parallel: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            tokio::spawn(async move { call(&t, Method::GET, &format!("/api/v2/p{i}")).await.map(|r| r.status()) })
+        })
+        .collect();
+    for p in parallel {
+        assert_eq!(p.await.unwrap().unwrap(), 200);
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 1, "the concurrency limit held attempts to one at a time");
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
 
+/// A layer's own error reaches the caller as the SDK's error: tower's timeout as a timeout.
 #[tokio::test]
-async fn from_service_swaps_the_stack() {
-    let double: HttpService =
-        tower::util::BoxCloneSyncService::new(tower::service_fn(|req: Request<Bytes>| async move {
-            let mut r = Response::new(Bytes::from(format!(r#"{{"path":"{}"}}"#, req.uri().path())));
-            r.headers_mut().insert("inin-correlation-id", http::HeaderValue::from_static("double"));
-            Ok::<_, genesys_cloud_core::Error>(r)
-        }));
-    let t = Transport::builder().from_service(double).build().unwrap();
+async fn a_layers_own_error_becomes_the_sdks() {
+    let server = serve(Arc::new(|_, _, _, _| Reply::ok("{}").delay(Duration::from_secs(2)))).await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(Retry::disabled())
+        .with_layer(tower::timeout::TimeoutLayer::new(Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let e = call(&t, Method::GET, "/api/v2/slow").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+}
+
+/// Replacing the HTTP service keeps every layer of the SDK around it: the double sees the
+/// token, the SDK's headers and absolute URIs, and its 503 is retried.
+#[tokio::test]
+async fn http_service_replaces_only_the_wire() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let double = tower::service_fn(move |req: Request<Body>| {
+        let mut log = log.lock().unwrap();
+        log.push(format!(
+            "{} {} {}",
+            req.uri(),
+            req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("-"),
+            req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("-"),
+        ));
+        let mut r = Response::new(format!(r#"{{"path":"{}"}}"#, req.uri().path()));
+        if log.len() == 1 {
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        }
+        std::future::ready(Ok::<_, std::convert::Infallible>(r))
+    });
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom("https://api.example.test").unwrap())
+        .access_token("double-token")
+        .retry(fast_retry())
+        .http_service(double)
+        .build()
+        .unwrap();
     let r = call(&t, Method::GET, "/anything").await.unwrap();
     assert_eq!(r.body().as_ref(), br#"{"path":"/anything"}"#);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "the 503 was retried: {seen:?}");
+    for line in &seen {
+        assert!(line.starts_with("https://api.example.test/anything Bearer double-token genesys-cloud-rs/"), "{line}");
+    }
 }
 
 #[tokio::test]
@@ -320,8 +394,8 @@ async fn gzip_responses_are_requested_and_decoded() {
 }
 
 /// The public layers, composed by hand in the default order over the hyper client, behave as
-/// the fused default stack: the bearer token on the wire, a 503 retried for a GET, slow
-/// headers timed out per attempt.
+/// the client's stack: the bearer token on the wire, a 503 retried for a GET, slow headers
+/// timed out per attempt with the attempt count.
 #[tokio::test]
 async fn the_public_layers_compose_into_a_working_stack() {
     use genesys_cloud_auth::{StaticToken, TokenProvider};
@@ -329,7 +403,7 @@ async fn the_public_layers_compose_into_a_working_stack() {
         AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallTimeoutLayer, HeadersLayer, HyperClient, LogHandle,
         LoggingLayer, RetryLayer, SpanLayer, TlsConfig,
     };
-    use tower::Layer as _;
+    use tower::{Layer as _, ServiceExt as _};
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = seen.clone();
     let server = serve(Arc::new(move |_, path: &str, auth: Option<&str>, n| {
@@ -344,25 +418,36 @@ async fn the_public_layers_compose_into_a_working_stack() {
     let base = genesys_cloud_transport::Base::parse(&server.base()).unwrap();
     let client = HyperClient::new(Duration::from_secs(5), None, &TlsConfig::default()).unwrap();
     let provider: Arc<dyn TokenProvider> = Arc::new(StaticToken::new("layered-token"));
-    let inner = client.service(base.clone());
-    let inner = LoggingLayer::new(LogHandle::new(Default::default())).layer(inner);
+    let inner = LoggingLayer::new(LogHandle::new(Default::default())).layer(client);
     let inner = BaseUrlLayer::new(base).layer(inner);
     let inner = HeadersLayer::default().layer(inner);
     let inner = AuthLayer::new(provider).layer(inner);
     let inner = AttemptTimeoutLayer::new(Duration::from_millis(300)).layer(inner);
     let inner = RetryLayer::new(fast_retry().max_attempts(2)).layer(inner);
     let inner = CallTimeoutLayer::new(Duration::from_secs(5)).layer(inner);
-    let stack: HttpService = SpanLayer.layer(inner);
-    let t = Transport::builder().from_service(stack).build().unwrap();
+    let stack = SpanLayer.layer(inner);
 
-    let r = call(&t, Method::GET, "/api/v2/flaky").await.unwrap();
+    let r = stack.clone().oneshot(request(Method::GET, "/api/v2/flaky")).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(server.hits("/api/v2/flaky"), 2, "the 503 was retried");
     let auths = seen.lock().unwrap().clone();
     assert!(auths.iter().all(|a| a == "Bearer layered-token"), "{auths:?}");
 
-    let e = call(&t, Method::GET, "/api/v2/slow").await.unwrap_err();
+    let e = stack.oneshot(request(Method::GET, "/api/v2/slow")).await.unwrap_err();
     assert!(e.is_retries_exhausted() && e.is_timeout(), "{e}");
     assert_eq!(e.attempts(), 2);
     assert_eq!(server.hits("/api/v2/slow"), 2);
+}
+
+/// Under a call timeout, a 429 whose `Retry-After` ends past the deadline returns at once
+/// (with its attempt count), rather than sleeping into a timeout.
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_returns_the_429_at_once() {
+    let server = serve(Arc::new(|_, _, _, _| Reply::status(429).header("retry-after", "2".into()))).await;
+    let t = transport(&server, fast_retry(), Timeouts::default().call(Duration::from_millis(500)));
+    let r = call(&t, Method::GET, "/api/v2/limited").await.unwrap_err();
+    // Sleeping into the deadline would have been a timeout.
+    assert_eq!(r.status(), Some(StatusCode::TOO_MANY_REQUESTS), "{r}");
+    assert_eq!(r.attempts(), 1);
+    assert_eq!(server.hits("/api/v2/limited"), 1);
 }

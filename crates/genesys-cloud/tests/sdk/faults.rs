@@ -6,7 +6,7 @@
 
 use genesys_cloud::config::{ConfigHandle, LogLevel, ReloadEvent};
 use genesys_cloud::prelude::*;
-use genesys_cloud::transport::{RetryConfig, Timeouts};
+use genesys_cloud::transport::{Retry, Timeouts};
 use genesys_cloud::{Client, ErrorKind};
 use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};
 use std::future::Future;
@@ -15,13 +15,13 @@ use std::time::{Duration, Instant, SystemTime};
 const ME: &str = "/api/v2/users/me";
 
 /// Retries with short backoff steps, so failures that are retried do not slow the suite.
-fn quick_retry() -> RetryConfig {
-    RetryConfig::default()
+fn quick_retry() -> Retry {
+    Retry::default()
         .backoff(Duration::from_millis(5), Duration::from_millis(50))
         .max_retry_after(Duration::from_secs(5))
 }
 
-fn client_with(base: &str, retry: RetryConfig, timeouts: Timeouts) -> Client {
+fn client_with(base: &str, retry: Retry, timeouts: Timeouts) -> Client {
     Client::builder()
         .base_url(base)
         .unwrap()
@@ -153,7 +153,7 @@ async fn a_connection_reset_mid_body_is_retried_for_get_and_reported_for_post() 
     assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
     assert_eq!(err.attempts(), 1);
 
-    let no_retry = client_with(&mock.base_url(), RetryConfig::disabled(), Timeouts::default());
+    let no_retry = client_with(&mock.base_url(), Retry::disabled(), Timeouts::default());
     mock.inject(Fault::new(FaultKind::ResetMidBody).on_path(ME));
     let err = bounded(Duration::from_secs(10), no_retry.users().get_users_me().send()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
@@ -333,7 +333,7 @@ async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
         .base_url(&format!("http://{closed}"))
         .unwrap()
         .access_token("a-token-from-elsewhere")
-        .retry(RetryConfig::disabled())
+        .retry(Retry::disabled())
         .build()
         .unwrap();
     let err = bounded(Duration::from_secs(10), refused.users().get_users_me().send()).await.unwrap_err();
