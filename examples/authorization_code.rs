@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2. the redirect carries code={code}");
     // Step 3: exchange it; the client refreshes with the refresh token from now on.
     let (client, info) = genesys_cloud_examples::builder()?
-        .base_url(&mock.base_url())?
+        .base_url(&mock.base_url())
         .authorization_code("web-app", "web-secret", code, redirect)
         .await?;
     println!(

@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .build()?;
     println!("config file: {} (watching: {})", path.display(), handle.is_watching());
-    let client = Client::builder().config(handle.clone())?.build()?;
+    let client = Client::builder().config(handle.clone()).build()?;
 
     let me = client.users().get_users_me().send().await?;
     println!("1st call (log_level = none): hello {}", me.name.unwrap_or_default());

@@ -1,24 +1,17 @@
 //! Operations without a network: build requests with the generated builders and look at what
-//! would be sent, then run a call through an in-process executor that plays the API.
+//! would be sent, then run calls through an in-process HTTP service that plays the API (the
+//! SDK's layers, tokens and retries run around it as they would around hyper).
 //!
-//! Run with `cargo run --example operations`. (The HTTP transport and the local mock server
-//! come next; until then this shows the request side and the typed results.)
+//! Run with `cargo run --example operations`.
 
-use genesys_cloud::core::bytes::Bytes;
 use genesys_cloud::core::http;
-use genesys_cloud::core::{BoxFuture, Executor};
 use genesys_cloud::prelude::*;
+use genesys_cloud::transport::Body;
 use genesys_cloud::Client;
-use std::sync::Arc;
 
 /// Answers `GET /api/v2/users/me` and routing queue pages; 404 for anything else.
-struct LocalApi;
-
-impl Executor for LocalApi {
-    fn execute(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> BoxFuture<'static, genesys_cloud::Result<http::Response<Bytes>>> {
+fn local_api(request: http::Request<Body>) -> http::Response<String> {
+    {
         let path = request.uri().path().to_owned();
         let query = request.uri().query().unwrap_or("").to_owned();
         let (status, body) = match path.as_str() {
@@ -43,15 +36,16 @@ impl Executor for LocalApi {
             }
             _ => (404, r#"{"message":"Not found here","code":"not.found","status":404}"#.to_owned()),
         };
-        let mut response = http::Response::new(Bytes::from(body));
+        let mut response = http::Response::new(body);
         *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         response.headers_mut().insert("inin-correlation-id", http::HeaderValue::from_static("local-0001"));
-        Box::pin(async move { Ok(response) })
+        response
     }
 }
 
-fn main() -> Result<(), genesys_cloud::Error> {
-    let client = Client::from_executor(Arc::new(LocalApi));
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let service = tower::service_fn(|req| std::future::ready(Ok::<_, std::convert::Infallible>(local_api(req))));
+    let client = Client::builder().access_token("local-token").http_service(service).build()?;
 
     // What a call would send, without sending it.
     let parts = client.users().get_users().page_size(50).id(["a", "b c"]).state("active").build()?;
@@ -65,7 +59,8 @@ fn main() -> Result<(), genesys_cloud::Error> {
         parts.meta.idempotent
     );
 
-    futures_executor::block_on(async {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
         let me = client.users().get_users_me().send_with_response().await?;
         println!(
             "\nGET /api/v2/users/me → {} {:?} (correlation id {:?})",
@@ -81,6 +76,6 @@ fn main() -> Result<(), genesys_cloud::Error> {
 
         let err = client.users().get_user("nobody").send().await.unwrap_err();
         println!("\n{err}\n  not found: {}, retryable: {}", err.is_not_found(), err.is_retryable());
-        Ok(())
+        Ok::<_, Box<dyn std::error::Error>>(())
     })
 }

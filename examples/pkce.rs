@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         redirect_uri: redirect.into(),
         verifier,
     };
-    let client = genesys_cloud_examples::builder()?.base_url(&mock.base_url())?.grant(grant).build()?;
+    let client = genesys_cloud_examples::builder()?.base_url(&mock.base_url()).grant(grant).build()?;
     let me = client.users().get_users_me().send().await?;
     println!("signed in with PKCE as {}", me.name.unwrap_or_default());
     Ok(())

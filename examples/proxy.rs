@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = genesys_cloud_mock::MockServer::start().await?;
     let proxy_url = proxy().await?;
     let client = genesys_cloud_examples::builder()?
-        .base_url(&mock.base_url())?
+        .base_url(&mock.base_url())
         .client_credentials("proxy-example-client", "proxy-example-secret")
         .proxy(ProxyConfig::url(&proxy_url).with_credentials("agent", "proxy-pass"))
         .build()?;

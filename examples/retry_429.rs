@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mock = genesys_cloud_mock::MockServer::start().await?;
     let client = genesys_cloud_examples::builder()?
-        .base_url(&mock.base_url())?
+        .base_url(&mock.base_url())
         .client_credentials("id", "secret")
         .retry(Retry::default().max_retry_after(Duration::from_secs(30)))
         .logging(LogSettings::default().level(LogLevel::Debug))

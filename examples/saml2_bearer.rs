@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => {
                 let mock = genesys_cloud_mock::MockServer::start().await?;
                 println!("using genesys-cloud-mock at {}", mock.base_url());
-                let b = genesys_cloud_examples::builder()?.base_url(&mock.base_url())?;
+                let b = genesys_cloud_examples::builder()?.base_url(&mock.base_url());
                 _mock = mock;
                 (
                     b,

@@ -12,7 +12,7 @@ use genesys_cloud_mock::MockServer;
 /// GENESYS_CLOUD_LOG_RESPONSE_BODY=true` shows every exchange, secrets redacted.
 pub fn builder() -> Result<ClientBuilder, Box<dyn std::error::Error>> {
     let settings = ConfigHandle::builder().watch(false).build()?;
-    Ok(Client::builder().config(settings)?)
+    Ok(Client::builder().config(settings))
 }
 
 /// Where an example's calls go: the real cloud when `GENESYS_CLOUD_CLIENT_ID`,
@@ -33,7 +33,7 @@ pub async fn connect() -> Result<(ClientBuilder, Option<MockServer>), Box<dyn st
                 mock.base_url(),
                 mock.operation_count()
             );
-            let builder = builder()?.base_url(&mock.base_url())?.client_credentials("example-client", "example-secret");
+            let builder = builder()?.base_url(&mock.base_url()).client_credentials("example-client", "example-secret");
             Ok((builder, Some(mock)))
         }
     }

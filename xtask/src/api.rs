@@ -708,6 +708,10 @@ genesys-cloud-spec = {{ workspace = true }}
 httpdate = {{ workspace = true }}
 tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util", "sync"] }}
 tempfile = "3"
+# Standard layers at the builder's extension points, and in-process HTTP doubles.
+tower = {{ version = "0.5.2", default-features = false, features = ["util", "limit", "timeout"] }}
+tower-http = {{ version = "0.6", default-features = false, features = ["trace"] }}
+tracing = {{ version = "0.1", default-features = false, features = ["std"] }}
 # The floor benchmark: a bare hyper-util client and hand-written serde structs.
 bytes = {{ workspace = true }}
 chrono = {{ workspace = true }}

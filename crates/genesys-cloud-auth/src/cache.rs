@@ -242,7 +242,10 @@ impl TokenCache {
 
     /// The current token when it needs no refresh yet.
     fn fresh(&self, st: &State, now: Instant) -> Option<Secret> {
-        st.current.as_ref().filter(|c| now < c.refresh_at || !self.options.load().refresh_enabled).map(|c| c.token.clone())
+        st.current
+            .as_ref()
+            .filter(|c| now < c.refresh_at || !self.options.load().refresh_enabled)
+            .map(|c| c.token.clone())
     }
 
     /// Starts the token request as a task of its own, which stores its result in the state

@@ -11,7 +11,6 @@ use std::time::Duration;
 fn client(mock: &MockServer) -> Client {
     Client::builder()
         .base_url(&mock.base_url())
-        .unwrap()
         .client_credentials("mock-id", "mock-secret")
         .retry(Retry::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
         .build()
@@ -27,7 +26,7 @@ async fn answers_every_operation_and_checks_the_token() {
     assert!(me.correlation_id().unwrap().starts_with("mock-"));
     assert_eq!(me.headers["inin-ratelimit-allowed"], "300");
     // Without a token: 401 with a Genesys error body.
-    let anonymous = Client::builder().base_url(&mock.base_url()).unwrap().build().unwrap();
+    let anonymous = Client::builder().base_url(&mock.base_url()).build().unwrap();
     let e = anonymous.users().get_users_me().send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(e.api_error().unwrap().code.as_deref(), Some("bad.credentials"));
@@ -140,7 +139,6 @@ async fn slow_answers_hit_the_attempt_timeout() {
     let mock = MockServer::start().await.unwrap();
     let c = Client::builder()
         .base_url(&mock.base_url())
-        .unwrap()
         .client_credentials("id", "secret")
         .retry(Retry::disabled())
         .timeouts(Timeouts::default().attempt(Duration::from_millis(200)))

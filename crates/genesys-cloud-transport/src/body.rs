@@ -129,7 +129,9 @@ pub(crate) fn from_boxed(e: BoxError) -> MaybeSdk {
         Ok(sdk) => MaybeSdk::Sdk(*sdk),
         Err(e) => {
             if e.is::<tower::timeout::error::Elapsed>() {
-                MaybeSdk::Sdk(Error::new(ErrorKind::Timeout, format!("a layer's timeout expired: {e}")).with_boxed_source(e))
+                MaybeSdk::Sdk(
+                    Error::new(ErrorKind::Timeout, format!("a layer's timeout expired: {e}")).with_boxed_source(e),
+                )
             } else {
                 MaybeSdk::Other(e)
             }

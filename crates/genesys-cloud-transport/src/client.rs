@@ -66,10 +66,7 @@ impl HyperClient {
             .enable_http1()
             .wrap_connector(ProxyConnector::new(http, proxy)?);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(tls);
-        let inner = tower_http::decompression::DecompressionLayer::new()
-            .no_br()
-            .no_deflate()
-            .no_zstd();
+        let inner = tower_http::decompression::DecompressionLayer::new().no_br().no_deflate().no_zstd();
         Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))) })
     }
 }
@@ -124,4 +121,3 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
-

@@ -534,10 +534,8 @@ impl Default for HeadersLayer {
 }
 
 /// The service of [`HeadersLayer`]: two of tower-http's header setters.
-pub type Headers<S> = tower_http::set_header::SetRequestHeader<
-    tower_http::set_header::SetRequestHeader<S, HeaderValue>,
-    HeaderValue,
->;
+pub type Headers<S> =
+    tower_http::set_header::SetRequestHeader<tower_http::set_header::SetRequestHeader<S, HeaderValue>, HeaderValue>;
 
 impl<S> Layer<S> for HeadersLayer {
     type Service = Headers<S>;

@@ -289,10 +289,7 @@ fn entry(
 }
 
 /// The span of one logical call.
-fn call_span(
-    meta: Option<&'static OperationMeta>,
-    method: &genesys_cloud_core::http::Method,
-) -> tracing::Span {
+fn call_span(meta: Option<&'static OperationMeta>, method: &genesys_cloud_core::http::Method) -> tracing::Span {
     tracing::debug_span!(
         "genesys_cloud.call",
         operation = meta.map_or("raw", |m| m.operation_id),

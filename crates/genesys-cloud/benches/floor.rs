@@ -521,7 +521,7 @@ fn main() {
             let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
             connector.set_nodelay(true);
             let bare: BareClient = Bare::builder(TokioExecutor::new()).build(connector);
-            let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
+            let client = Client::builder().base_url(&base).access_token("bench-token").build().unwrap();
             let me_uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
 
             // `-- --profile WHICH N`: only N sequential calls of one side (see the top).

@@ -96,7 +96,6 @@ async fn drop_to_resubscribed(rounds: usize) -> Vec<f64> {
     let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
     let client = genesys_cloud::Client::builder()
         .base_url(&mock.base_url())
-        .unwrap()
         .client_credentials("bench", "bench-secret")
         .build()
         .unwrap();

@@ -455,9 +455,8 @@ impl ClientBuilder {
         };
         let proxy = self.proxy.or_else(|| from_file.and_then(|c| c.proxy.as_ref()).map(proxy_of));
         let tls = self.tls.unwrap_or_default();
-        let retry = transport::Live::new(
-            self.retry.clone().or_else(|| from_file.map(|c| c.retry.clone())).unwrap_or_default(),
-        );
+        let retry =
+            transport::Live::new(self.retry.clone().or_else(|| from_file.map(|c| c.retry.clone())).unwrap_or_default());
         let timeouts = transport::Live::new(
             self.timeouts.clone().or_else(|| from_file.map(|c| c.timeouts.clone())).unwrap_or_default(),
         );

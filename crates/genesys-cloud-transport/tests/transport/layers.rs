@@ -1,9 +1,9 @@
 //! Each layer alone over tower's mock service.
 
 use genesys_cloud_auth::{Secret, TokenProvider};
-use genesys_cloud_transport::Body;
 use genesys_cloud_core::http::{Method, Request, Response, StatusCode};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind, OperationMeta};
+use genesys_cloud_transport::Body;
 use genesys_cloud_transport::{AuthLayer, HeadersLayer, HttpService, Retry, RetryLayer};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

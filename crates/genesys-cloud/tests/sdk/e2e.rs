@@ -52,7 +52,7 @@ async fn server() -> (String, Arc<Mutex<Vec<String>>>) {
 #[tokio::test]
 async fn client_credentials_then_a_typed_call() {
     let (base, seen) = server().await;
-    let client = Client::builder().base_url(&base).unwrap().client_credentials("e2e-id", "e2e-secret").build().unwrap();
+    let client = Client::builder().base_url(&base).client_credentials("e2e-id", "e2e-secret").build().unwrap();
     let me = client.users().get_users_me().send_with_response().await.unwrap();
     assert_eq!(me.value.name.as_deref(), Some("Loopback User"));
     assert_eq!(me.correlation_id(), Some("e2e-corr"));
@@ -68,7 +68,6 @@ async fn authorization_code_returns_the_token_info_like_the_python_sdk() {
     let (base, seen) = server().await;
     let (client, info) = Client::builder()
         .base_url(&base)
-        .unwrap()
         .authorization_code("app-id", "app-secret", "the-code", "https://app.example/cb")
         .await
         .unwrap();
@@ -107,7 +106,7 @@ async fn the_config_file_drives_the_client_and_its_log_level_changes_live() {
         .debounce(std::time::Duration::from_millis(50))
         .build()
         .unwrap();
-    let client = Client::builder().config(handle).unwrap().build().unwrap();
+    let client = Client::builder().config(handle).build().unwrap();
     client.users().get_users_me().send().await.unwrap();
     assert!(std::fs::read_to_string(&log_path).unwrap_or_default().is_empty(), "level none logs nothing");
 
@@ -138,7 +137,7 @@ async fn a_reloaded_host_does_not_move_a_built_client() {
         .debounce(std::time::Duration::from_millis(50))
         .build()
         .unwrap();
-    let client = Client::builder().config(handle.clone()).unwrap().build().unwrap();
+    let client = Client::builder().config(handle.clone()).build().unwrap();
     std::fs::write(&path, "[general]\nhost = http://127.0.0.1:9\n").unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60); // a hang guard
     while handle.load().base_url.as_deref() != Some("http://127.0.0.1:9") {

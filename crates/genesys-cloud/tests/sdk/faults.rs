@@ -24,7 +24,6 @@ fn quick_retry() -> Retry {
 fn client_with(base: &str, retry: Retry, timeouts: Timeouts) -> Client {
     Client::builder()
         .base_url(base)
-        .unwrap()
         .client_credentials("fault-client", "fault-secret")
         .retry(retry)
         .timeouts(timeouts)
@@ -281,7 +280,6 @@ async fn a_config_file_corrupted_mid_run_keeps_the_last_good_snapshot() {
     });
     let client = Client::builder()
         .config(handle.clone())
-        .unwrap()
         .client_credentials("fault-client", "fault-secret")
         .retry(quick_retry())
         .build()
@@ -308,7 +306,6 @@ async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
     // to connect; connecting is retried (nothing was sent), within the attempt budget.
     let unresolvable = Client::builder()
         .base_url("http://api.genesys-mock.invalid")
-        .unwrap()
         .access_token("a-token-from-elsewhere")
         .retry(quick_retry().max_attempts(3))
         .build()
@@ -331,7 +328,6 @@ async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
     };
     let refused = Client::builder()
         .base_url(&format!("http://{closed}"))
-        .unwrap()
         .access_token("a-token-from-elsewhere")
         .retry(Retry::disabled())
         .build()

@@ -53,7 +53,7 @@ async fn counting_server() -> Counting {
 }
 
 fn client(server: &Counting) -> Client {
-    Client::builder().base_url(&server.base_url).unwrap().access_token("a-token").build().unwrap()
+    Client::builder().base_url(&server.base_url).access_token("a-token").build().unwrap()
 }
 
 #[tokio::test]
