@@ -74,7 +74,8 @@ pub async fn send_as<T, M: DecodeAs<T>>(executor: &dyn Executor, parts: RequestP
     let operation = parts.meta.operation_id;
     let (head, body) = execute(executor, parts).await?.into_parts();
     let value = decode_response::<T, M>(operation, &head, &body)?;
-    Ok(Response { status: head.status, headers: head.headers, value })
+    let attempts = attempts_of(&head);
+    Ok(Response { status: head.status, headers: head.headers, value, attempts })
 }
 
 /// Sends `parts` and decodes the JSON body into `T`.
@@ -220,10 +221,12 @@ impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
             Err(e) => return std::task::Poll::Ready(Err(e)),
         };
         let (head, body) = response.into_parts();
+        let attempts = attempts_of(&head);
         std::task::Poll::Ready(decode_response::<T, M>(op, &head, &body).map(|value| Response {
             status: head.status,
             headers: head.headers,
             value,
+            attempts,
         }))
     }
 }

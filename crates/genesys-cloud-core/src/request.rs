@@ -136,7 +136,7 @@ impl RequestParts {
     }
 }
 
-/// A decoded response with its status and headers.
+/// A decoded response with its status, headers and the number of attempts it took.
 #[derive(Debug, Clone)]
 pub struct Response<T> {
     /// The HTTP status.
@@ -145,9 +145,17 @@ pub struct Response<T> {
     pub headers: HeaderMap,
     /// The decoded body.
     pub value: T,
+    /// How many attempts the call took (1 when it was not retried).
+    pub attempts: u32,
 }
 
 impl<T> Response<T> {
+    /// How many attempts the call took: 1 when the first answer was the one, more when the
+    /// SDK retried (a 429, a 503, a broken connection) before this answer.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// The `ININ-Correlation-Id` of the response.
     pub fn correlation_id(&self) -> Option<&str> {
         self.headers.get(CORRELATION_ID_HEADER).and_then(|v| v.to_str().ok())

@@ -148,3 +148,66 @@ async fn a_reloaded_host_does_not_move_a_built_client() {
     let me = client.users().get_users_me().send().await.unwrap();
     assert_eq!(me.id.as_deref(), Some("me-1"));
 }
+
+/// Hot settings follow the file: a retry or timeout change written to the configuration file
+/// applies to the next call of the running client. A cold change (the region) is reported as
+/// needing a new client and changes nothing: the retry policy of that reload is not applied.
+#[tokio::test]
+async fn retry_and_timeout_changes_in_the_file_apply_to_the_next_call() {
+    use genesys_cloud::config::{ConfigHandle, ReloadEvent};
+    use genesys_cloud_mock::{Fault, FaultKind, MockServer};
+    use std::time::Duration;
+    const ME: &str = "/api/v2/users/me";
+    let mock = MockServer::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    let write = |retries: u32, attempt_s: u32, region: &str| {
+        let text = format!(
+            "[general]\nregion = {region}\n[retry]\nretry_max = {retries}\nbackoff_base_ms = 5\nbackoff_max_ms = 20\n[timeouts]\nattempt = {attempt_s}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+    };
+    write(1, 30, "us_east_1");
+    let handle = ConfigHandle::builder().path(&path).env_vars(Default::default()).watch(false).build().unwrap();
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    handle.on_change(move |e| seen.lock().unwrap().push(e.clone()));
+    // The code's base URL wins over the file's region.
+    let client = Client::builder()
+        .config(handle.clone())
+        .base_url(&mock.base_url())
+        .client_credentials("live-client", "live-secret")
+        .build()
+        .unwrap();
+
+    mock.inject(Fault::status(503).on_path(ME).on_method("GET"));
+    let e = client.users().get_users_me().send().await.unwrap_err();
+    assert_eq!((e.status().map(|s| s.as_u16()), e.attempts()), (Some(503), 1), "retry_max = 1: no retry");
+
+    write(3, 1, "us_east_1");
+    handle.reload().unwrap();
+    assert!(matches!(events.lock().unwrap().last(), Some(ReloadEvent::Reloaded(_))));
+    mock.inject(Fault::status(503).on_path(ME).on_method("GET"));
+    let before = mock.hits(ME);
+    client.users().get_users_me().send().await.unwrap();
+    assert_eq!(mock.hits(ME) - before, 2, "retry_max = 3 from the reload: the 503 was retried");
+
+    // The attempt timeout of the reload (1 s) cuts a 3 s answer short, three times.
+    mock.inject(Fault::new(FaultKind::Latency(Duration::from_secs(3))).on_path(ME).times(3));
+    let e = client.users().get_users_me().send().await.unwrap_err();
+    assert!(e.is_timeout() && e.is_retries_exhausted(), "{e}");
+    assert_eq!(e.attempts(), 3);
+    mock.clear_faults();
+
+    // A cold change: reported, and nothing of that reload applies (retry_max stays 3).
+    write(1, 30, "eu_west_1");
+    handle.reload().unwrap();
+    match events.lock().unwrap().last() {
+        Some(ReloadEvent::NeedsNewClient { changed, .. }) => assert_eq!(changed, &["region"]),
+        other => panic!("expected NeedsNewClient, got {other:?}"),
+    }
+    mock.inject(Fault::status(503).on_path(ME).on_method("GET"));
+    let before = mock.hits(ME);
+    client.users().get_users_me().send().await.unwrap();
+    assert_eq!(mock.hits(ME) - before, 2, "the running client kept its settings");
+}

@@ -21,8 +21,26 @@ fn quick_retry() -> Retry {
         .max_retry_after(Duration::from_secs(5))
 }
 
+/// Whether this copy of the suite runs with user layers (`faults_layered` in `main.rs`).
+fn layered() -> bool {
+    module_path!().ends_with("faults_layered")
+}
+
+/// A builder with the layers of this copy of the suite: none, or tower-http's `TraceLayer`
+/// around each call and tower's `ConcurrencyLimitLayer` around each attempt, as they are.
+fn builder() -> genesys_cloud::ClientBuilder {
+    let builder = Client::builder();
+    if layered() {
+        builder
+            .with_layer(tower_http::trace::TraceLayer::new_for_http())
+            .with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(1024))
+    } else {
+        builder
+    }
+}
+
 fn client_with(base: &str, retry: Retry, timeouts: Timeouts) -> Client {
-    Client::builder()
+    builder()
         .base_url(base)
         .client_credentials("fault-client", "fault-secret")
         .retry(retry)
@@ -104,8 +122,11 @@ async fn service_unavailable_is_retried_for_get_but_not_for_post() {
     let mock = MockServer::start().await.unwrap();
     let client = client(&mock);
     mock.inject(Fault::status(503).on_path(ME).on_method("GET"));
-    bounded(Duration::from_secs(10), client.users().get_users_me().send()).await.unwrap();
+    let me = bounded(Duration::from_secs(10), client.users().get_users_me().send_with_response()).await.unwrap();
     assert_eq!(mock.hits(ME), 2, "GET: the 503, then the answer");
+    assert_eq!(me.attempts(), 2, "the response says it took two attempts");
+    let again = bounded(Duration::from_secs(10), client.users().get_users_me().send_with_response()).await.unwrap();
+    assert_eq!(again.attempts(), 1);
 
     mock.inject(Fault::status(503).on_path("/api/v2/users").on_method("POST"));
     let err = bounded(Duration::from_secs(10), client.users().post_users(new_user("ann")).send()).await.unwrap_err();
@@ -278,7 +299,7 @@ async fn a_config_file_corrupted_mid_run_keeps_the_last_good_snapshot() {
     handle.on_change(move |e| {
         let _ = tx.send(e.clone());
     });
-    let client = Client::builder()
+    let client = builder()
         .config(handle.clone())
         .client_credentials("fault-client", "fault-secret")
         .retry(quick_retry())
@@ -304,7 +325,7 @@ async fn a_config_file_corrupted_mid_run_keeps_the_last_good_snapshot() {
 async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
     // `.invalid` never resolves (RFC 6761). With a token in hand, the API call itself fails
     // to connect; connecting is retried (nothing was sent), within the attempt budget.
-    let unresolvable = Client::builder()
+    let unresolvable = builder()
         .base_url("http://api.genesys-mock.invalid")
         .access_token("a-token-from-elsewhere")
         .retry(quick_retry().max_attempts(3))
@@ -326,7 +347,7 @@ async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
-    let refused = Client::builder()
+    let refused = builder()
         .base_url(&format!("http://{closed}"))
         .access_token("a-token-from-elsewhere")
         .retry(Retry::disabled())

@@ -5,5 +5,9 @@
 mod client;
 mod e2e;
 mod faults;
+/// The fault suite again, with a standard tower layer around each call and another around each
+/// attempt: the same results.
+#[path = "faults.rs"]
+mod faults_layered;
 mod paths;
 mod secrets;
