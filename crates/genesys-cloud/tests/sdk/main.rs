@@ -4,9 +4,11 @@
 
 mod client;
 mod e2e;
+// The fault suite is compiled twice on purpose: plain, and with a standard tower layer around
+// each call and another around each attempt, which must give the same results.
+#[allow(clippy::duplicate_mod)]
 mod faults;
-/// The fault suite again, with a standard tower layer around each call and another around each
-/// attempt: the same results.
+#[allow(clippy::duplicate_mod)]
 #[path = "faults.rs"]
 mod faults_layered;
 mod paths;
