@@ -9,7 +9,6 @@
 //! `cargo run --example authorization_code`
 
 use genesys_cloud::auth::pkce;
-use genesys_cloud::prelude::*;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

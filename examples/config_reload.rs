@@ -5,7 +5,6 @@
 //! the file with `log_level = debug`, and calls again: the second call is logged.
 
 use genesys_cloud::config::{ConfigHandle, LogLevel};
-use genesys_cloud::prelude::*;
 use genesys_cloud::Client;
 use std::time::Duration;
 

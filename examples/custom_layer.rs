@@ -7,7 +7,6 @@
 //! Run with `cargo run --example custom_layer`.
 
 use genesys_cloud::core::http::{Request, Response};
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::Body;
 use genesys_cloud::Client;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,6 @@
 //!
 //! `cargo run --example logging`
 
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{LogFormat, LogLevel, LogSettings};
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,6 +21,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .build()?;
     client.users().get_users_me().send().await?;
+    // Log lines are written off the request path; wait for them before reading the file.
+    client.flush_logs();
     let log = std::fs::read_to_string(&file)?;
     for line in log.lines() {
         let entry: serde_json::Value = serde_json::from_str(line)?;

@@ -5,7 +5,6 @@
 //! Run with `cargo run --example operations`.
 
 use genesys_cloud::core::http;
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::Body;
 use genesys_cloud::Client;
 

@@ -7,7 +7,6 @@
 //! `cargo run --example pkce`
 
 use genesys_cloud::auth::{pkce, Grant, Secret};
-use genesys_cloud::prelude::*;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,7 +4,6 @@
 //!
 //! `cargo run --example proxy`
 
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::ProxyConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

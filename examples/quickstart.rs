@@ -4,8 +4,6 @@
 //! built from the spec, so it works offline. With `GENESYS_CLOUD_CLIENT_ID`, `GENESYS_CLOUD_CLIENT_SECRET` and
 //! `GENESYS_CLOUD_REGION` (e.g. `eu_west_1`) set, it calls the real cloud instead.
 
-use genesys_cloud::prelude::*;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (builder, _mock) = genesys_cloud_examples::connect().await?;

@@ -4,7 +4,6 @@
 //! endpoint (building does no I/O). With `GENESYS_CLOUD_CLIENT_ID`, `GENESYS_CLOUD_CLIENT_SECRET`
 //! and `GENESYS_CLOUD_REGION` set it also calls `users/me` in that region.
 
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::Endpoint;
 use genesys_cloud::{Client, Region};
 

@@ -5,7 +5,6 @@
 //!
 //! `cargo run --example retry_429`
 
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{LogLevel, LogSettings, Retry};
 use genesys_cloud_mock::Fault;
 use std::time::{Duration, Instant};

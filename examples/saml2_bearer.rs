@@ -6,7 +6,6 @@
 //! `cargo run --example saml2_bearer`
 
 use genesys_cloud::auth::{ClientCredentials, Grant, Secret};
-use genesys_cloud::prelude::*;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -143,6 +143,34 @@ fn is_idempotent(op: &Operation) -> bool {
         || (op.method == "post" && (op.path.ends_with("/query") || op.path.ends_with("/search")))
 }
 
+/// The facade's tag accessors: inherent methods of `Client`, so `client.users()` needs no
+/// trait import.
+pub fn facade_tags(plan: &Features, operations: &[Operation], spec_display: &str) -> String {
+    let mut counts: BTreeMap<&str, usize> = plan.tag_features.keys().map(|t| (t.as_str(), 0)).collect();
+    for op in operations {
+        for tag in &op.tags {
+            *counts.entry(tag.as_str()).or_default() += 1;
+        }
+    }
+    let mut s = header(spec_display, "//");
+    s.push_str(
+        "//! The tag accessors of [`Client`](crate::Client): inherent, so ordinary use needs no trait import.\n\n",
+    );
+    s.push_str("impl crate::Client {\n");
+    for (tag, n) in &counts {
+        let feature = &plan.tag_features[*tag];
+        let module = tag_module(tag);
+        let _ = writeln!(
+            s,
+            "    #[doc = {:?}]\n    #[cfg(feature = \"{feature}\")]\n    #[cfg_attr(docsrs, doc(cfg(feature = \"{feature}\")))]\n    pub fn {module}(&self) -> crate::api::{module}::{st} {{\n        crate::api::{module}::{st}::new(self.executor())\n    }}",
+            format!(" The operations of the `{tag}` tag ({n} operations)."),
+            st = tag_struct(tag)
+        );
+    }
+    s.push_str("}\n");
+    s
+}
+
 /// All files of the api crate.
 pub fn emit(ir: &Ir, plan: &Features, operations: &[Operation], target: &ApiTarget<'_>) -> Vec<OutFile> {
     let mut by_tag: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
@@ -369,7 +397,7 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation) {
     out.push_str("}\n");
     let _ = writeln!(
         out,
-        "impl ::std::fmt::Debug for {b} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.debug_struct({b:?}).finish_non_exhaustive()\n    }}\n}}\nimpl ::genesys_cloud_core::Operation for {b} {{\n    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {{\n        &mut self.options\n    }}\n}}"
+        "impl ::std::fmt::Debug for {b} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.debug_struct({b:?}).finish_non_exhaustive()\n    }}\n}}\nimpl ::genesys_cloud_core::Operation for {b} {{\n    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {{\n        &mut self.options\n    }}\n}}\n::genesys_cloud_core::call_options!({b});"
     );
     let _ = writeln!(
         out,

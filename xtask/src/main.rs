@@ -139,6 +139,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
             dir: root.join(out).join(prefix),
             files: vec![
                 ("Cargo.toml".to_owned(), api::facade_cargo_toml(&plan, spec)),
+                ("src/generated/tags.rs".to_owned(), api::facade_tags(&plan, &operations, spec)),
                 ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
             ],
         });

@@ -49,6 +49,40 @@ pub type BuildPage = Arc<dyn Fn(&PageRequest) -> Result<RequestParts, Error> + S
 /// A boxed stream.
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
 
+/// A stream of pages or items of a listing: a [`Stream`] of `Result<T, Error>`, with
+/// [`try_next`](Self::try_next) of its own, so reading it needs no trait import.
+#[must_use = "a listing stream fetches nothing until it is read"]
+pub struct Listing<T>(BoxStream<Result<T, Error>>);
+
+impl<T> Listing<T> {
+    fn new(stream: impl Stream<Item = Result<T, Error>> + Send + 'static) -> Self {
+        Self(Box::pin(stream))
+    }
+
+    /// The next page or item, `Ok(None)` at the end, or the error that ended the listing.
+    pub async fn try_next(&mut self) -> Result<Option<T>, Error> {
+        std::future::poll_fn(|cx| self.0.as_mut().poll_next(cx)).await.transpose()
+    }
+}
+
+impl<T> Stream for Listing<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl<T> std::fmt::Debug for Listing<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listing")
+    }
+}
+
 /// A lazy walk over a listing operation. `P` is the page model, `I` its item.
 pub struct Paginator<P, I> {
     executor: SharedExecutor,
@@ -100,10 +134,16 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
     }
 
     /// The pages, fetched one at a time as the stream is polled.
-    pub fn pages(self) -> BoxStream<Result<P, Error>> {
+    pub fn pages(self) -> Listing<P> {
+        Listing::new(futures_util::StreamExt::map(self.pages_with_response(), |page| page.map(|r| r.value)))
+    }
+
+    /// The pages with their status, headers, correlation id and attempt count
+    /// ([`Response`](crate::Response)), fetched one at a time as the stream is polled.
+    pub fn pages_with_response(self) -> Listing<crate::Response<P>> {
         let this = Arc::new(self);
         let state = State { next: Next::Request(PageRequest::First), seen: HashSet::new(), fetched: 0, page: 0 };
-        Box::pin(stream::unfold(state, move |mut state| {
+        Listing::new(stream::unfold(state, move |mut state| {
             let this = this.clone();
             async move {
                 if this.max_pages.is_some_and(|m| state.fetched >= m) {
@@ -119,13 +159,13 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
                     Ok(p) => p,
                     Err(e) => return Some((Err(e), state)),
                 };
-                let page: P = match send_json(&*this.executor, parts).await {
-                    Ok(r) => r.value,
+                let page: crate::Response<P> = match send_json(&*this.executor, parts).await {
+                    Ok(r) => r,
                     Err(e) => return Some((Err(e), state)),
                 };
                 state.fetched += 1;
                 state.page += 1;
-                let info = (this.info)(&page);
+                let info = (this.info)(&page.value);
                 state.next = this.next_after(&info, &mut state);
                 Some((Ok(page), state))
             }
@@ -133,9 +173,9 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
     }
 
     /// The items of every page, in order.
-    pub fn items(self) -> BoxStream<Result<I, Error>> {
+    pub fn items(self) -> Listing<I> {
         let items = self.items;
-        Box::pin(Items { pages: self.pages(), items, current: Vec::new().into_iter() })
+        Listing::new(Items { pages: self.pages(), items, current: Vec::new().into_iter() })
     }
 
     fn next_after(&self, info: &PageInfo, state: &mut State) -> Next {
@@ -169,7 +209,7 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
 /// The items of a stream of pages: each page's items are handed out one by one straight from
 /// the page's vector (items can be kilobytes each; they are moved once, not collected again).
 struct Items<P, I> {
-    pages: BoxStream<Result<P, Error>>,
+    pages: Listing<P>,
     items: fn(P) -> Vec<I>,
     current: std::vec::IntoIter<I>,
 }
@@ -186,7 +226,7 @@ impl<P, I> Stream for Items<P, I> {
             if let Some(item) = this.current.next() {
                 return std::task::Poll::Ready(Some(Ok(item)));
             }
-            match std::task::ready!(this.pages.as_mut().poll_next(cx)) {
+            match std::task::ready!(Pin::new(&mut this.pages).poll_next(cx)) {
                 Some(Ok(page)) => this.current = (this.items)(page).into_iter(),
                 Some(Err(e)) => return std::task::Poll::Ready(Some(Err(e))),
                 None => return std::task::Poll::Ready(None),

@@ -2,7 +2,6 @@
 
 use futures_util::TryStreamExt;
 use genesys_cloud::core::http::Method;
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{Retry, Timeouts};
 use genesys_cloud::{Client, ErrorKind};
 use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};
@@ -204,7 +203,6 @@ async fn pkce_and_authorization_code_flows() {
 
 #[tokio::test]
 async fn a_fault_can_be_ordered_for_one_request() {
-    use genesys_cloud::core::Operation as _;
     let mock = MockServer::start().await.unwrap();
     let c = client(&mock);
     let e = c.users().get_users_me().with_header("x-mock-fault", "418").without_retry().send().await.unwrap_err();

@@ -23,17 +23,16 @@ pub use genesys_cloud_config::{LogFormat, LogLevel};
 /// Logging settings: the `[logging]` section of the configuration.
 pub use genesys_cloud_config::Logging as LogSettings;
 
-struct Sink {
-    path: PathBuf,
-    file: Option<std::fs::File>,
-}
-
 /// Shared, swappable logging settings: every request reads them once, so a change applies
 /// from the next request on.
+///
+/// Lines are written by a thread of their own (started with the first line), fed through a
+/// channel: a request never waits for a file or the console. The last handle's drop (the
+/// client's) writes out every line still queued; [`flush`](Self::flush) does so on demand.
 #[derive(Clone)]
 pub struct LogHandle {
     settings: Arc<ArcSwap<LogSettings>>,
-    sink: Arc<Mutex<Option<Sink>>>,
+    writer: Arc<Writer>,
 }
 
 impl std::fmt::Debug for LogHandle {
@@ -42,10 +41,93 @@ impl std::fmt::Debug for LogHandle {
     }
 }
 
+/// What the writer thread is told.
+enum Message {
+    Line { console: bool, file: Option<PathBuf>, line: String },
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// The writer thread and its channel, started with the first line.
+#[derive(Default)]
+struct Writer {
+    started: Mutex<Option<(std::sync::mpsc::Sender<Message>, std::thread::JoinHandle<()>)>>,
+}
+
+impl Writer {
+    fn send(&self, message: Message) -> bool {
+        let mut started = self.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if started.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            match std::thread::Builder::new().name("genesys-cloud-log".into()).spawn(move || write_lines(rx)) {
+                Ok(thread) => *started = Some((tx, thread)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the log writer thread");
+                    return false;
+                }
+            }
+        }
+        started.as_ref().is_some_and(|(tx, _)| tx.send(message).is_ok())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let started = self.started.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some((tx, thread)) = started {
+            // The channel closes; the thread writes what is queued, then ends.
+            drop(tx);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: appends each line to its file (kept open while the path stays the
+/// same) or the console, and flushes whenever the queue is empty.
+fn write_lines(rx: std::sync::mpsc::Receiver<Message>) {
+    let mut open: Option<(PathBuf, Option<std::io::BufWriter<std::fs::File>>)> = None;
+    let flush = |open: &mut Option<(PathBuf, Option<std::io::BufWriter<std::fs::File>>)>| {
+        if let Some((_, Some(f))) = open {
+            let _ = f.flush();
+        }
+    };
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Line { console, file, line } => {
+                    if console {
+                        eprintln!("{line}");
+                    }
+                    if let Some(path) = file {
+                        if open.as_ref().is_none_or(|(p, _)| *p != path) {
+                            flush(&mut open);
+                            let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+                            if let Err(e) = &file {
+                                tracing::warn!(path = %path.display(), error = %e, "cannot open the log file");
+                            }
+                            open = Some((path, file.ok().map(std::io::BufWriter::new)));
+                        }
+                        if let Some((_, Some(f))) = &mut open {
+                            let _ = writeln!(f, "{line}");
+                        }
+                    }
+                }
+                Message::Flush(done) => {
+                    flush(&mut open);
+                    let _ = done.send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        flush(&mut open);
+    }
+    flush(&mut open);
+}
+
 impl LogHandle {
     /// A handle with these settings.
     pub fn new(settings: LogSettings) -> Self {
-        Self { settings: Arc::new(ArcSwap::from_pointee(settings)), sink: Arc::default() }
+        Self { settings: Arc::new(ArcSwap::from_pointee(settings)), writer: Arc::default() }
     }
 
     /// The current settings.
@@ -58,22 +140,24 @@ impl LogHandle {
         self.settings.store(Arc::new(settings));
     }
 
-    fn write(&self, settings: &Arc<LogSettings>, line: &str) {
-        if settings.to_console {
-            eprintln!("{line}");
+    /// Waits until every line logged so far is written to its file (at most 5 s). It blocks:
+    /// call it outside async code, or from `spawn_blocking`.
+    pub fn flush(&self) {
+        let started = self.writer.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some();
+        if !started {
+            return;
         }
-        let Some(path) = &settings.file else { return };
-        let mut sink = self.sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if sink.as_ref().is_none_or(|s| &s.path != path) {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
-            if let Err(e) = &file {
-                tracing::warn!(path = %path.display(), error = %e, "cannot open the log file");
-            }
-            *sink = Some(Sink { path: path.clone(), file: file.ok() });
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if self.writer.send(Message::Flush(done)) {
+            let _ = wait.recv_timeout(std::time::Duration::from_secs(5));
         }
-        if let Some(Sink { file: Some(f), .. }) = &mut *sink {
-            let _ = writeln!(f, "{line}");
+    }
+
+    fn write(&self, settings: &Arc<LogSettings>, line: String) {
+        if !settings.to_console && settings.file.is_none() {
+            return;
         }
+        self.writer.send(Message::Line { console: settings.to_console, file: settings.file.clone(), line });
     }
 }
 
@@ -204,7 +288,7 @@ impl AttemptLog {
                 // Token requests carry secrets in both bodies: never logged.
                 let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
                 let line = entry(&settings, &req, result, (op, attempt), correlation, elapsed, secret_bodies);
-                handle.write(&settings, &line);
+                handle.write(&settings, line);
             }
         }
     }

@@ -28,7 +28,6 @@
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use genesys_cloud::prelude::*;
 use genesys_cloud::Client;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};

@@ -1,12 +1,16 @@
 //! The Rust SDK for the Genesys Cloud Platform API v2.
 //!
-//! ```ignore
-//! use genesys_cloud::prelude::*;
+//! ```no_run
+//! use genesys_cloud::Client;
 //!
-//! let client = genesys_cloud::Client::builder().client_credentials(id, secret).build()?;
+//! # async fn run(id: &str, secret: &str) -> genesys_cloud::Result<()> {
+//! let client = Client::builder().client_credentials(id, secret).build()?;
 //! let me = client.users().get_users_me().expand(["presence"]).send().await?;
 //! let mut queues = client.routing().get_routing_queues().page_size(100).into_paginator().items();
-//! while let Some(queue) = queues.try_next().await? { println!("{:?}", queue.name); }
+//! while let Some(queue) = queues.try_next().await? {
+//!     println!("{:?}", queue.name);
+//! }
+//! # Ok(()) }
 //! ```
 //!
 //! - [`Client`] is cheap to clone, `Send + Sync`, and holds everything it uses: there are no
@@ -42,10 +46,20 @@ pub use genesys_cloud_core::{Error, ErrorKind, Response, Result};
 mod raw;
 pub use raw::{Raw, RawRequest};
 
-/// The traits a call needs in scope: tag accessors ([`api::Tags`]), per-call options
-/// ([`core::Operation`]), the model helpers ([`models::Model`]), and the stream methods a
-/// paginator's streams are read with (`try_next()`, `next()`, `try_collect()`, from
-/// [`futures::TryStreamExt`] and [`futures::StreamExt`]), so no other dependency is needed.
+/// The README's code blocks, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
+// `client.users()`, `client.routing()`, …: one inherent accessor per tag, generated.
+#[path = "generated/tags.rs"]
+mod tags;
+
+/// Traits for code generic over what ordinary use reaches through inherent methods: the tag
+/// accessors trait ([`api::Tags`]), per-call options ([`core::Operation`]), the model helpers
+/// ([`models::Model`]), and the stream combinators of [`futures::TryStreamExt`] and
+/// [`futures::StreamExt`] (`try_collect()`, `next()`, …) for a paginator's streams.
+/// Calling operations and reading listings with `try_next()` needs none of them.
 pub mod prelude {
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
     pub use genesys_cloud_api::Tags as _;
@@ -76,6 +90,8 @@ struct Inner {
     proxy: Option<transport::ProxyConfig>,
     /// Kept so the configuration watcher lives exactly as long as the client.
     config: Option<config::ConfigHandle>,
+    /// The HTTP log, for [`Client::flush_logs`].
+    logs: transport::LogHandle,
 }
 
 impl fmt::Debug for Client {
@@ -122,6 +138,14 @@ impl Client {
                 "the client has no grant to log in with (it was given a token or a token provider)",
             )),
         }
+    }
+
+    /// Waits until every HTTP log line of this client so far is written (lines are written
+    /// by a thread of their own, off the request path; dropping the last clone of the client
+    /// writes out the rest). It blocks for at most 5 s: call it outside async code or from
+    /// `spawn_blocking`.
+    pub fn flush_logs(&self) {
+        self.inner.logs.flush();
     }
 
     /// The escape hatch: any method, any path under the API host, any JSON.
@@ -512,6 +536,6 @@ impl ClientBuilder {
             });
         }
         let executor: core::SharedExecutor = Arc::new(transport);
-        Ok(Client { inner: Arc::new(Inner { executor, tokens, tls, proxy, config: self.config }) })
+        Ok(Client { inner: Arc::new(Inner { executor, tokens, tls, proxy, config: self.config, logs }) })
     }
 }

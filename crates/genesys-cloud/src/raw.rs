@@ -121,3 +121,5 @@ impl Operation for RawRequest {
         &mut self.options
     }
 }
+
+genesys_cloud_core::call_options!(RawRequest);

@@ -130,6 +130,7 @@ impl ::genesys_cloud_core::Operation for DeleteAssistant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAssistant);
 impl DeleteAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
@@ -173,6 +174,7 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAssistantQueue);
 impl DeleteAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id }
@@ -217,6 +219,7 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAssistantQueues);
 impl DeleteAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_ids: ::std::option::Option::None }
@@ -267,6 +270,7 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantsAgentchecklist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAssistantsAgentchecklist);
 impl DeleteAssistantsAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id }
@@ -312,6 +316,7 @@ impl ::genesys_cloud_core::Operation for GetAssistant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistant);
 impl GetAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
@@ -380,6 +385,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantQueue);
 impl GetAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None }
@@ -433,6 +439,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantQueueUsersJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantQueueUsersJob);
 impl GetAssistantQueueUsersJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, job_id }
@@ -483,6 +490,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantQueues);
 impl GetAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -576,6 +584,7 @@ impl ::genesys_cloud_core::Operation for GetAssistants {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistants);
 impl GetAssistants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -677,6 +686,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantsAgentchecklist);
 impl GetAssistantsAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id }
@@ -728,6 +738,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantsAgentchecklists);
 impl GetAssistantsAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name_prefix: ::std::option::Option::None, language: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, agent_checklist_ids: ::std::option::Option::None }
@@ -844,6 +855,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklistsLanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantsAgentchecklistsLanguages);
 impl GetAssistantsAgentchecklistsLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -891,6 +903,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantsQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantsQueues);
 impl GetAssistantsQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -985,6 +998,7 @@ impl ::genesys_cloud_core::Operation for PatchAssistant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAssistant);
 impl PatchAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::Assistant) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
@@ -1031,6 +1045,7 @@ impl ::genesys_cloud_core::Operation for PatchAssistantQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAssistantQueues);
 impl PatchAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::std::vec::Vec<::models::AssistantQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
@@ -1088,6 +1103,7 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersBulkAdd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistantQueueUsersBulkAdd);
 impl PostAssistantQueueUsersBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersBulkAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1134,6 +1150,7 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersBulkRemove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistantQueueUsersBulkRemove);
 impl PostAssistantQueueUsersBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersBulkRemoveRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1180,6 +1197,7 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistantQueueUsersJobs);
 impl PostAssistantQueueUsersJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersJobsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1227,6 +1245,7 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistantQueueUsersQuery);
 impl PostAssistantQueueUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None, body }
@@ -1279,6 +1298,7 @@ impl ::genesys_cloud_core::Operation for PostAssistants {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistants);
 impl PostAssistants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Assistant) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1321,6 +1341,7 @@ impl ::genesys_cloud_core::Operation for PostAssistantsAgentchecklists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistantsAgentchecklists);
 impl PostAssistantsAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentChecklist) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1365,6 +1386,7 @@ impl ::genesys_cloud_core::Operation for PutAssistantQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAssistantQueue);
 impl PutAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1410,6 +1432,7 @@ impl ::genesys_cloud_core::Operation for PutAssistantsAgentchecklist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAssistantsAgentchecklist);
 impl PutAssistantsAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String, body: ::models::AgentChecklist) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id, body }

@@ -50,6 +50,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantCopilot {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantCopilot);
 impl GetAssistantCopilot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
@@ -92,6 +93,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantsCopilotFeaturesupport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantsCopilotFeaturesupport);
 impl GetAssistantsCopilotFeaturesupport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
@@ -142,6 +144,7 @@ impl ::genesys_cloud_core::Operation for PutAssistantCopilot {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAssistantCopilot);
 impl PutAssistantCopilot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::Copilot) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }

@@ -54,6 +54,7 @@ impl ::genesys_cloud_core::Operation for DeleteUsersAgentuiAgentsAutoanswerAgent
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -96,6 +97,7 @@ impl ::genesys_cloud_core::Operation for GetUsersAgentuiAgentsAutoanswerAgentIdS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -139,6 +141,7 @@ impl ::genesys_cloud_core::Operation for PatchUsersAgentuiAgentsAutoanswerAgentI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -183,6 +186,7 @@ impl ::genesys_cloud_core::Operation for PutUsersAgentuiAgentsAutoanswerAgentIdS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }

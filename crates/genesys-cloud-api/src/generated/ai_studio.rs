@@ -150,6 +150,7 @@ impl ::genesys_cloud_core::Operation for DeleteAgenticVirtualagentJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAgenticVirtualagentJobs);
 impl DeleteAgenticVirtualagentJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -192,6 +193,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsSummariesSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsSummariesSetting);
 impl DeleteConversationsSummariesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id }
@@ -234,6 +236,7 @@ impl ::genesys_cloud_core::Operation for DeleteGuideJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteGuideJobs);
 impl DeleteGuideJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id }
@@ -276,6 +279,7 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAgenticVirtualagent);
 impl GetAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -319,6 +323,7 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagentJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAgenticVirtualagentJob);
 impl GetAgenticVirtualagentJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, job_id }
@@ -370,6 +375,7 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAgenticVirtualagents);
 impl GetAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -479,6 +485,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsSummariesSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsSummariesSetting);
 impl GetConversationsSummariesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id }
@@ -528,6 +535,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsSummariesSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsSummariesSettings);
 impl GetConversationsSummariesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -629,6 +637,7 @@ impl ::genesys_cloud_core::Operation for GetGuide {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGuide);
 impl GetGuide {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id }
@@ -672,6 +681,7 @@ impl ::genesys_cloud_core::Operation for GetGuideJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGuideJob);
 impl GetGuideJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, job_id }
@@ -716,6 +726,7 @@ impl ::genesys_cloud_core::Operation for GetGuideVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGuideVersion);
 impl GetGuideVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id }
@@ -761,6 +772,7 @@ impl ::genesys_cloud_core::Operation for GetGuideVersionJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGuideVersionJob);
 impl GetGuideVersionJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, job_id }
@@ -813,6 +825,7 @@ impl ::genesys_cloud_core::Operation for GetGuides {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGuides);
 impl GetGuides {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -922,6 +935,7 @@ impl ::genesys_cloud_core::Operation for GetGuidesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGuidesJob);
 impl GetGuidesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -965,6 +979,7 @@ impl ::genesys_cloud_core::Operation for PatchAgenticVirtualagent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAgenticVirtualagent);
 impl PatchAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, body: ::models::UpdateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, body }
@@ -1009,6 +1024,7 @@ impl ::genesys_cloud_core::Operation for PatchGuide {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchGuide);
 impl PatchGuide {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, body: ::models::UpdateGuide) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, body }
@@ -1054,6 +1070,7 @@ impl ::genesys_cloud_core::Operation for PatchGuideVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchGuideVersion);
 impl PatchGuideVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, body: ::models::UpdateGuideVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, body }
@@ -1100,6 +1117,7 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagentVersionJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAgenticVirtualagentVersionJobs);
 impl PostAgenticVirtualagentVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, version_id: ::std::string::String, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, version_id, body }
@@ -1144,6 +1162,7 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAgenticVirtualagents);
 impl PostAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1186,6 +1205,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsSummariesPreview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsSummariesPreview);
 impl PostConversationsSummariesPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummarySettingWithTranscript) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1228,6 +1248,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsSummariesSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsSummariesSettings);
 impl PostConversationsSummariesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummarySetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1272,6 +1293,7 @@ impl ::genesys_cloud_core::Operation for PostGuideSessionTurns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuideSessionTurns);
 impl PostGuideSessionTurns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, guide_session_id: ::std::string::String, body: ::models::GuideSessionTurnRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, guide_session_id, body }
@@ -1318,6 +1340,7 @@ impl ::genesys_cloud_core::Operation for PostGuideVersionJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuideVersionJobs);
 impl PostGuideVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, body: ::models::GuideVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, body }
@@ -1363,6 +1386,7 @@ impl ::genesys_cloud_core::Operation for PostGuideVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuideVersions);
 impl PostGuideVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, body: ::std::option::Option::None }
@@ -1413,6 +1437,7 @@ impl ::genesys_cloud_core::Operation for PostGuides {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuides);
 impl PostGuides {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateGuide) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1455,6 +1480,7 @@ impl ::genesys_cloud_core::Operation for PostGuidesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuidesJobs);
 impl PostGuidesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenerateGuideContentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1497,6 +1523,7 @@ impl ::genesys_cloud_core::Operation for PostGuidesUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuidesUploads);
 impl PostGuidesUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1540,6 +1567,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsSummariesSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsSummariesSetting);
 impl PutConversationsSummariesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String, body: ::models::SummarySetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id, body }

@@ -98,6 +98,7 @@ impl ::genesys_cloud_core::Operation for DeleteAlertingAlert {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAlertingAlert);
 impl DeleteAlertingAlert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id }
@@ -139,6 +140,7 @@ impl ::genesys_cloud_core::Operation for DeleteAlertingAlertsAll {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAlertingAlertsAll);
 impl DeleteAlertingAlertsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -180,6 +182,7 @@ impl ::genesys_cloud_core::Operation for DeleteAlertingRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAlertingRule);
 impl DeleteAlertingRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -222,6 +225,7 @@ impl ::genesys_cloud_core::Operation for GetAlertingAlert {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAlertingAlert);
 impl GetAlertingAlert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id }
@@ -264,6 +268,7 @@ impl ::genesys_cloud_core::Operation for GetAlertingRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAlertingRule);
 impl GetAlertingRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -307,6 +312,7 @@ impl ::genesys_cloud_core::Operation for PatchAlertingAlert {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAlertingAlert);
 impl PatchAlertingAlert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id, body: ::std::option::Option::None }
@@ -357,6 +363,7 @@ impl ::genesys_cloud_core::Operation for PatchAlertingAlertsAll {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAlertingAlertsAll);
 impl PatchAlertingAlertsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -406,6 +413,7 @@ impl ::genesys_cloud_core::Operation for PatchAlertingAlertsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAlertingAlertsBulk);
 impl PatchAlertingAlertsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonAlertBulkUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -448,6 +456,7 @@ impl ::genesys_cloud_core::Operation for PatchAlertingRulesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAlertingRulesBulk);
 impl PatchAlertingRulesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonRuleBulkUpdateNotificationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -492,6 +501,7 @@ impl ::genesys_cloud_core::Operation for PostAlertingAlertsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAlertingAlertsQuery);
 impl PostAlertingAlertsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -553,6 +563,7 @@ impl ::genesys_cloud_core::Operation for PostAlertingRules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAlertingRules);
 impl PostAlertingRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -595,6 +606,7 @@ impl ::genesys_cloud_core::Operation for PostAlertingRulesBulkRemove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAlertingRulesBulkRemove);
 impl PostAlertingRulesBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonRuleBulkDeleteRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -639,6 +651,7 @@ impl ::genesys_cloud_core::Operation for PostAlertingRulesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAlertingRulesQuery);
 impl PostAlertingRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -701,6 +714,7 @@ impl ::genesys_cloud_core::Operation for PutAlertingAlert {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAlertingAlert);
 impl PutAlertingAlert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id, body: ::std::option::Option::None }
@@ -752,6 +766,7 @@ impl ::genesys_cloud_core::Operation for PutAlertingRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAlertingRule);
 impl PutAlertingRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, body: ::models::ModifiableRuleProperties) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body }

@@ -591,6 +591,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsActionsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsActionsAggregatesJob);
 impl DeleteAnalyticsActionsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -633,6 +634,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsAgentcopilotsAggregatesJ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsAgentcopilotsAggregatesJob);
 impl DeleteAnalyticsAgentcopilotsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -677,6 +679,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsAgentutilizationsAggrega
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsAgentutilizationsAggregatesJob);
 impl DeleteAnalyticsAgentutilizationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -719,6 +722,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsBotsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsBotsAggregatesJob);
 impl DeleteAnalyticsBotsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -761,6 +765,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsCasemanagementAggregates
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsCasemanagementAggregatesJob);
 impl DeleteAnalyticsCasemanagementAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -803,6 +808,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsAggregatesJ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsConversationsAggregatesJob);
 impl DeleteAnalyticsConversationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -845,6 +851,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsDetailsJob 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsConversationsDetailsJob);
 impl DeleteAnalyticsConversationsDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -887,6 +894,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsCopilotsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsCopilotsAggregatesJob);
 impl DeleteAnalyticsCopilotsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -929,6 +937,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsEvaluationsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsEvaluationsAggregatesJob);
 impl DeleteAnalyticsEvaluationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -971,6 +980,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsFlowexecutionsAggregates
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsFlowexecutionsAggregatesJob);
 impl DeleteAnalyticsFlowexecutionsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1013,6 +1023,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsFlowsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsFlowsAggregatesJob);
 impl DeleteAnalyticsFlowsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1055,6 +1066,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsJourneysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsJourneysAggregatesJob);
 impl DeleteAnalyticsJourneysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1097,6 +1109,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsKnowledgeAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsKnowledgeAggregatesJob);
 impl DeleteAnalyticsKnowledgeAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1139,6 +1152,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsResolutionsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsResolutionsAggregatesJob);
 impl DeleteAnalyticsResolutionsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1181,6 +1195,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsSummariesAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsSummariesAggregatesJob);
 impl DeleteAnalyticsSummariesAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1223,6 +1238,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsSurveysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsSurveysAggregatesJob);
 impl DeleteAnalyticsSurveysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1265,6 +1281,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsTaskmanagementAggregates
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsTaskmanagementAggregatesJob);
 impl DeleteAnalyticsTaskmanagementAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1307,6 +1324,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsTranscriptsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsTranscriptsAggregatesJob);
 impl DeleteAnalyticsTranscriptsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1349,6 +1367,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsUsersAggregatesJob);
 impl DeleteAnalyticsUsersAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1391,6 +1410,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersDetailsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsUsersDetailsJob);
 impl DeleteAnalyticsUsersDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1433,6 +1453,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsActionsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsActionsAggregatesJob);
 impl GetAnalyticsActionsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1476,6 +1497,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsActionsAggregatesJobResults
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsActionsAggregatesJobResults);
 impl GetAnalyticsActionsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -1526,6 +1548,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsAgentStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsAgentStatus);
 impl GetAnalyticsAgentStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1568,6 +1591,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsAgentcopilotsAggregatesJob 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsAgentcopilotsAggregatesJob);
 impl GetAnalyticsAgentcopilotsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1611,6 +1635,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsAgentcopilotsAggregatesJobR
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsAgentcopilotsAggregatesJobResults);
 impl GetAnalyticsAgentcopilotsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -1663,6 +1688,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsAgentutilizationsAggregates
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsAgentutilizationsAggregatesJob);
 impl GetAnalyticsAgentutilizationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1708,6 +1734,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsAgentutilizationsAggregates
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsAgentutilizationsAggregatesJobResults);
 impl GetAnalyticsAgentutilizationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -1767,6 +1794,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsBotflowDivisionsReportingtu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsBotflowDivisionsReportingturns);
 impl GetAnalyticsBotflowDivisionsReportingturns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, action_id: ::std::option::Option::None, session_id: ::std::option::Option::None, language: ::std::option::Option::None, ask_action_results: ::std::option::Option::None }
@@ -1887,6 +1915,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsBotflowReportingturns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsBotflowReportingturns);
 impl GetAnalyticsBotflowReportingturns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, action_id: ::std::option::Option::None, session_id: ::std::option::Option::None, language: ::std::option::Option::None, ask_action_results: ::std::option::Option::None }
@@ -2004,6 +2033,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsBotflowSessions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsBotflowSessions);
 impl GetAnalyticsBotflowSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, bot_result_categories: ::std::option::Option::None, end_language: ::std::option::Option::None }
@@ -2098,6 +2128,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsBotsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsBotsAggregatesJob);
 impl GetAnalyticsBotsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2141,6 +2172,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsBotsAggregatesJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsBotsAggregatesJobResults);
 impl GetAnalyticsBotsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2191,6 +2223,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsCasemanagementAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsCasemanagementAggregatesJob);
 impl GetAnalyticsCasemanagementAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2234,6 +2267,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsCasemanagementAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsCasemanagementAggregatesJobResults);
 impl GetAnalyticsCasemanagementAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2284,6 +2318,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationDetails);
 impl GetAnalyticsConversationDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2326,6 +2361,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJob 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsAggregatesJob);
 impl GetAnalyticsConversationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2369,6 +2405,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJobR
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsAggregatesJobResults);
 impl GetAnalyticsConversationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2419,6 +2456,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetails);
 impl GetAnalyticsConversationsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2468,6 +2506,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJob);
 impl GetAnalyticsConversationsDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2512,6 +2551,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobResu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJobResults);
 impl GetAnalyticsConversationsDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2569,6 +2609,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobsAva
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJobsAvailability);
 impl GetAnalyticsConversationsDetailsJobsAvailability {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2610,6 +2651,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsCopilotsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsCopilotsAggregatesJob);
 impl GetAnalyticsCopilotsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2653,6 +2695,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsCopilotsAggregatesJobResult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsCopilotsAggregatesJobResults);
 impl GetAnalyticsCopilotsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2703,6 +2746,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsDataextractionDownload {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsDataextractionDownload);
 impl GetAnalyticsDataextractionDownload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id }
@@ -2752,6 +2796,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsDataextractionDownloadsMeta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsDataextractionDownloadsMetadata);
 impl GetAnalyticsDataextractionDownloadsMetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, data_schema: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -2852,6 +2897,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsDataretentionSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsDataretentionSettings);
 impl GetAnalyticsDataretentionSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2893,6 +2939,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsEvaluationsAggregatesJob);
 impl GetAnalyticsEvaluationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2936,6 +2983,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJobRes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsEvaluationsAggregatesJobResults);
 impl GetAnalyticsEvaluationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2986,6 +3034,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsFlowexecutionsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsFlowexecutionsAggregatesJob);
 impl GetAnalyticsFlowexecutionsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3029,6 +3078,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsFlowexecutionsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsFlowexecutionsAggregatesJobResults);
 impl GetAnalyticsFlowexecutionsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -3079,6 +3129,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsFlowsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsFlowsAggregatesJob);
 impl GetAnalyticsFlowsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3122,6 +3173,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsFlowsAggregatesJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsFlowsAggregatesJobResults);
 impl GetAnalyticsFlowsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -3172,6 +3224,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsJourneysAggregatesJob);
 impl GetAnalyticsJourneysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3215,6 +3268,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJobResult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsJourneysAggregatesJobResults);
 impl GetAnalyticsJourneysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -3265,6 +3319,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsKnowledgeAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsKnowledgeAggregatesJob);
 impl GetAnalyticsKnowledgeAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3308,6 +3363,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsKnowledgeAggregatesJobResul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsKnowledgeAggregatesJobResults);
 impl GetAnalyticsKnowledgeAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -3358,6 +3414,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingDashboardsUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingDashboardsUser);
 impl GetAnalyticsReportingDashboardsUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3407,6 +3464,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingDashboardsUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingDashboardsUsers);
 impl GetAnalyticsReportingDashboardsUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, state: ::std::option::Option::None, deleted_only: ::std::option::Option::None }
@@ -3511,6 +3569,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingExports);
 impl GetAnalyticsReportingExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3581,6 +3640,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingExportsMetadata {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingExportsMetadata);
 impl GetAnalyticsReportingExportsMetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3633,6 +3693,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingSettings);
 impl GetAnalyticsReportingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3682,6 +3743,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingSettingsDashboards
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingSettingsDashboardsQuery);
 impl GetAnalyticsReportingSettingsDashboardsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dashboard_type: ::std::option::Option::None, dashboard_access_filter: ::std::option::Option::None, name: ::std::option::Option::None, dashboard_state: ::std::option::Option::None, sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3802,6 +3864,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsReportingSettingsUserDashbo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsReportingSettingsUserDashboards);
 impl GetAnalyticsReportingSettingsUserDashboards {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, public_only: ::std::option::Option::None, favorite_only: ::std::option::Option::None, deleted_only: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3912,6 +3975,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsResolutionsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsResolutionsAggregatesJob);
 impl GetAnalyticsResolutionsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3955,6 +4019,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsResolutionsAggregatesJobRes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsResolutionsAggregatesJobResults);
 impl GetAnalyticsResolutionsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -4005,6 +4070,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSummariesAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsSummariesAggregatesJob);
 impl GetAnalyticsSummariesAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -4048,6 +4114,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSummariesAggregatesJobResul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsSummariesAggregatesJobResults);
 impl GetAnalyticsSummariesAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -4098,6 +4165,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsSurveysAggregatesJob);
 impl GetAnalyticsSurveysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -4141,6 +4209,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJobResults
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsSurveysAggregatesJobResults);
 impl GetAnalyticsSurveysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -4191,6 +4260,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsTaskmanagementAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsTaskmanagementAggregatesJob);
 impl GetAnalyticsTaskmanagementAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -4234,6 +4304,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsTaskmanagementAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsTaskmanagementAggregatesJobResults);
 impl GetAnalyticsTaskmanagementAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -4284,6 +4355,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsTranscriptsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsTranscriptsAggregatesJob);
 impl GetAnalyticsTranscriptsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -4327,6 +4399,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsTranscriptsAggregatesJobRes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsTranscriptsAggregatesJobResults);
 impl GetAnalyticsTranscriptsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -4377,6 +4450,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersAggregatesJob);
 impl GetAnalyticsUsersAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -4420,6 +4494,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersAggregatesJobResults);
 impl GetAnalyticsUsersAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -4470,6 +4545,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersDetailsJob);
 impl GetAnalyticsUsersDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -4514,6 +4590,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersDetailsJobResults);
 impl GetAnalyticsUsersDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4571,6 +4648,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobsAvailabilit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersDetailsJobsAvailability);
 impl GetAnalyticsUsersDetailsJobsAvailability {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4612,6 +4690,7 @@ impl ::genesys_cloud_core::Operation for PatchAnalyticsReportingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAnalyticsReportingSettings);
 impl PatchAnalyticsReportingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AnalyticsReportingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4654,6 +4733,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsActionsAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsActionsAggregatesJobs);
 impl PostAnalyticsActionsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ActionAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4696,6 +4776,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsActionsAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsActionsAggregatesQuery);
 impl PostAnalyticsActionsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ActionAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4738,6 +4819,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsAgentcopilotsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsAgentcopilotsAggregatesJobs);
 impl PostAnalyticsAgentcopilotsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentCopilotAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4780,6 +4862,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsAgentcopilotsAggregatesQue
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsAgentcopilotsAggregatesQuery);
 impl PostAnalyticsAgentcopilotsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentCopilotAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4823,6 +4906,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsAgentsStatusCounts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsAgentsStatusCounts);
 impl PostAnalyticsAgentsStatusCounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentStateCountsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_by: ::std::option::Option::None, body }
@@ -4873,6 +4957,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsAgentsStatusQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsAgentsStatusQuery);
 impl PostAnalyticsAgentsStatusQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentStateQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4917,6 +5002,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsAgentutilizationsAggregate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsAgentutilizationsAggregatesJobs);
 impl PostAnalyticsAgentutilizationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentUtilizationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4961,6 +5047,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsAgentutilizationsAggregate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsAgentutilizationsAggregatesQuery);
 impl PostAnalyticsAgentutilizationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentUtilizationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5003,6 +5090,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsBotsAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsBotsAggregatesJobs);
 impl PostAnalyticsBotsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BotAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5045,6 +5133,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsBotsAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsBotsAggregatesQuery);
 impl PostAnalyticsBotsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BotAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5087,6 +5176,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsCasemanagementAggregatesJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsCasemanagementAggregatesJobs);
 impl PostAnalyticsCasemanagementAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseManagementAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5129,6 +5219,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsCasemanagementAggregatesQu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsCasemanagementAggregatesQuery);
 impl PostAnalyticsCasemanagementAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseManagementAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5172,6 +5263,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationDetailsPropert
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationDetailsProperties);
 impl PostAnalyticsConversationDetailsProperties {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::PropertyIndexRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -5217,6 +5309,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsActivityQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsActivityQuery);
 impl PostAnalyticsConversationsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -5275,6 +5368,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsAggregatesJobs);
 impl PostAnalyticsConversationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5317,6 +5411,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesQue
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsAggregatesQuery);
 impl PostAnalyticsConversationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5359,6 +5454,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsDetailsJobs);
 impl PostAnalyticsConversationsDetailsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5401,6 +5497,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsQuery 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsDetailsQuery);
 impl PostAnalyticsConversationsDetailsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5443,6 +5540,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsCopilotsAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsCopilotsAggregatesJobs);
 impl PostAnalyticsCopilotsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CopilotAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5485,6 +5583,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsCopilotsAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsCopilotsAggregatesQuery);
 impl PostAnalyticsCopilotsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CopilotAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5527,6 +5626,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsDataextractionDownloadsBul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsDataextractionDownloadsBulk);
 impl PostAnalyticsDataextractionDownloadsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DownloadServiceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5569,6 +5669,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsEvaluationsAggregatesJobs);
 impl PostAnalyticsEvaluationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5611,6 +5712,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsEvaluationsAggregatesQuery);
 impl PostAnalyticsEvaluationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5653,6 +5755,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowexecutionsAggregatesJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowexecutionsAggregatesJobs);
 impl PostAnalyticsFlowexecutionsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5695,6 +5798,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowexecutionsAggregatesQu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowexecutionsAggregatesQuery);
 impl PostAnalyticsFlowexecutionsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5739,6 +5843,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsActivityQuery);
 impl PostAnalyticsFlowsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -5797,6 +5902,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsAggregatesJobs);
 impl PostAnalyticsFlowsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5839,6 +5945,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsAggregatesQuery);
 impl PostAnalyticsFlowsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5881,6 +5988,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsObservationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsObservationsQuery);
 impl PostAnalyticsFlowsObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5923,6 +6031,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsJourneysAggregatesJobs);
 impl PostAnalyticsJourneysAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5965,6 +6074,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsJourneysAggregatesQuery);
 impl PostAnalyticsJourneysAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6007,6 +6117,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsKnowledgeAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsKnowledgeAggregatesJobs);
 impl PostAnalyticsKnowledgeAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6049,6 +6160,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsKnowledgeAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsKnowledgeAggregatesQuery);
 impl PostAnalyticsKnowledgeAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6091,6 +6203,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsQueuesObservationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsQueuesObservationsQuery);
 impl PostAnalyticsQueuesObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueueObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6133,6 +6246,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsRatelimitsAggregatesQuery 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsRatelimitsAggregatesQuery);
 impl PostAnalyticsRatelimitsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RateLimitAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6175,6 +6289,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsReportingDashboardsUsersBu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsReportingDashboardsUsersBulkRemove);
 impl PostAnalyticsReportingDashboardsUsersBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6217,6 +6332,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsReportingExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsReportingExports);
 impl PostAnalyticsReportingExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ReportingExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6259,6 +6375,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsReportingSettingsDashboard
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsReportingSettingsDashboardsBulkRemove);
 impl PostAnalyticsReportingSettingsDashboardsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DashboardConfigurationBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6303,6 +6420,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsReportingSettingsDashboard
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsReportingSettingsDashboardsQuery);
 impl PostAnalyticsReportingSettingsDashboardsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DashboardConfigurationQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6357,6 +6475,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsResolutionsAggregatesJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsResolutionsAggregatesJobs);
 impl PostAnalyticsResolutionsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResolutionAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6399,6 +6518,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsResolutionsAggregatesQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsResolutionsAggregatesQuery);
 impl PostAnalyticsResolutionsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResolutionAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6443,6 +6563,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsRoutingActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsRoutingActivityQuery);
 impl PostAnalyticsRoutingActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -6501,6 +6622,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSummariesAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsSummariesAggregatesJobs);
 impl PostAnalyticsSummariesAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummaryAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6543,6 +6665,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSummariesAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsSummariesAggregatesQuery);
 impl PostAnalyticsSummariesAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummaryAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6585,6 +6708,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsSurveysAggregatesJobs);
 impl PostAnalyticsSurveysAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6627,6 +6751,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsSurveysAggregatesQuery);
 impl PostAnalyticsSurveysAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6669,6 +6794,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTaskmanagementAggregatesJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTaskmanagementAggregatesJobs);
 impl PostAnalyticsTaskmanagementAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6711,6 +6837,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTaskmanagementAggregatesQu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTaskmanagementAggregatesQuery);
 impl PostAnalyticsTaskmanagementAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6755,6 +6882,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTaskmanagementMetricsQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTaskmanagementMetricsQuery);
 impl PostAnalyticsTaskmanagementMetricsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -6815,6 +6943,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTeamsActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTeamsActivityQuery);
 impl PostAnalyticsTeamsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -6873,6 +7002,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTranscriptsAggregatesJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTranscriptsAggregatesJobs);
 impl PostAnalyticsTranscriptsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6915,6 +7045,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTranscriptsAggregatesQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTranscriptsAggregatesQuery);
 impl PostAnalyticsTranscriptsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6959,6 +7090,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersActivityQuery);
 impl PostAnalyticsUsersActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -7017,6 +7149,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersAggregatesJobs);
 impl PostAnalyticsUsersAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7059,6 +7192,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersAggregatesQuery);
 impl PostAnalyticsUsersAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7101,6 +7235,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersDetailsJobs);
 impl PostAnalyticsUsersDetailsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncUserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7143,6 +7278,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersDetailsQuery);
 impl PostAnalyticsUsersDetailsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7185,6 +7321,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersObservationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersObservationsQuery);
 impl PostAnalyticsUsersObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7227,6 +7364,7 @@ impl ::genesys_cloud_core::Operation for PutAnalyticsDataretentionSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAnalyticsDataretentionSettings);
 impl PutAnalyticsDataretentionSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateAnalyticsDataRetentionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -643,6 +643,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectEmergencygroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectEmergencygroup);
 impl DeleteArchitectEmergencygroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id }
@@ -685,6 +686,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammar {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectGrammar);
 impl DeleteArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id }
@@ -728,6 +730,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectGrammarLanguage);
 impl DeleteArchitectGrammarLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -772,6 +775,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguageFilesDtmf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectGrammarLanguageFilesDtmf);
 impl DeleteArchitectGrammarLanguageFilesDtmf {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -816,6 +820,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguageFilesVoic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectGrammarLanguageFilesVoice);
 impl DeleteArchitectGrammarLanguageFilesVoice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -859,6 +864,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectIvr {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectIvr);
 impl DeleteArchitectIvr {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
@@ -902,6 +908,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPrompt {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectPrompt);
 impl DeleteArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, all_resources: ::std::option::Option::None }
@@ -953,6 +960,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPromptResource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectPromptResource);
 impl DeleteArchitectPromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -997,6 +1005,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPromptResourceAudio {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectPromptResourceAudio);
 impl DeleteArchitectPromptResourceAudio {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -1040,6 +1049,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPrompts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectPrompts);
 impl DeleteArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1090,6 +1100,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectSchedule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectSchedule);
 impl DeleteArchitectSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id }
@@ -1132,6 +1143,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectSchedulegroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectSchedulegroup);
 impl DeleteArchitectSchedulegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id }
@@ -1175,6 +1187,7 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectSystempromptResource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteArchitectSystempromptResource);
 impl DeleteArchitectSystempromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -1218,6 +1231,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlow);
 impl DeleteFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
@@ -1260,6 +1274,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlowInstancesSettingsLoglevels);
 impl DeleteFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
@@ -1302,6 +1317,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlows {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlows);
 impl DeleteFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1353,6 +1369,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsDatatable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlowsDatatable);
 impl DeleteFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, force: ::std::option::Option::None }
@@ -1404,6 +1421,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsDatatableRow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlowsDatatableRow);
 impl DeleteFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id }
@@ -1446,6 +1464,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsInstancesSettingsLoglevelsDe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlowsInstancesSettingsLoglevelsDefault);
 impl DeleteFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1487,6 +1506,7 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsMilestone {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFlowsMilestone);
 impl DeleteFlowsMilestone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id }
@@ -1538,6 +1558,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytracking {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytracking);
 impl GetArchitectDependencytracking {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None }
@@ -1655,6 +1676,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingBuild {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingBuild);
 impl GetArchitectDependencytrackingBuild {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1703,6 +1725,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingConsumedr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingConsumedresources);
 impl GetArchitectDependencytrackingConsumedresources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1815,6 +1838,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingConsuming
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingConsumingresources);
 impl GetArchitectDependencytrackingConsumingresources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, version: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, flow_filter: ::std::option::Option::None }
@@ -1934,6 +1958,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingDeletedre
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingDeletedresourceconsumers);
 impl GetArchitectDependencytrackingDeletedresourceconsumers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, flow_filter: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2050,6 +2075,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingObject {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingObject);
 impl GetArchitectDependencytrackingObject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None, consumed_resource_request: ::std::option::Option::None }
@@ -2156,6 +2182,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingType {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingType);
 impl GetArchitectDependencytrackingType {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id }
@@ -2201,6 +2228,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingTypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingTypes);
 impl GetArchitectDependencytrackingTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2277,6 +2305,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingUpdatedre
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectDependencytrackingUpdatedresourceconsumers);
 impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2378,6 +2407,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectEmergencygroup);
 impl GetArchitectEmergencygroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id }
@@ -2426,6 +2456,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectEmergencygroups);
 impl GetArchitectEmergencygroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -2527,6 +2558,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroupsDivisionview
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectEmergencygroupsDivisionviews);
 impl GetArchitectEmergencygroupsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -2637,6 +2669,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectGrammar {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectGrammar);
 impl GetArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, include_file_urls: ::std::option::Option::None }
@@ -2688,6 +2721,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectGrammarLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectGrammarLanguage);
 impl GetArchitectGrammarLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -2741,6 +2775,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectGrammars {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectGrammars);
 impl GetArchitectGrammars {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_file_urls: ::std::option::Option::None }
@@ -2866,6 +2901,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvr {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectIvr);
 impl GetArchitectIvr {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
@@ -2908,6 +2944,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvrIdentityresolution {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectIvrIdentityresolution);
 impl GetArchitectIvrIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
@@ -2959,6 +2996,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvrs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectIvrs);
 impl GetArchitectIvrs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, dnis: ::std::option::Option::None, schedule_group: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3084,6 +3122,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvrsDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectIvrsDivisionviews);
 impl GetArchitectIvrsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3196,6 +3235,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectPrompt {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectPrompt);
 impl GetArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -3270,6 +3310,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectPromptHistoryHistoryId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectPromptHistoryHistoryId);
 impl GetArchitectPromptHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -3366,6 +3407,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectPromptResource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectPromptResource);
 impl GetArchitectPromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -3413,6 +3455,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectPromptResources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectPromptResources);
 impl GetArchitectPromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3495,6 +3538,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectPrompts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectPrompts);
 impl GetArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3636,6 +3680,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSchedule);
 impl GetArchitectSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id }
@@ -3678,6 +3723,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSchedulegroup);
 impl GetArchitectSchedulegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id }
@@ -3728,6 +3774,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSchedulegroups);
 impl GetArchitectSchedulegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, schedule_ids: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3845,6 +3892,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroupsDivisionviews
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSchedulegroupsDivisionviews);
 impl GetArchitectSchedulegroupsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3961,6 +4009,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSchedules);
 impl GetArchitectSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4070,6 +4119,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulesDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSchedulesDivisionviews);
 impl GetArchitectSchedulesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4182,6 +4232,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystemprompt {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSystemprompt);
 impl GetArchitectSystemprompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -4256,6 +4307,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystempromptHistoryHistoryI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSystempromptHistoryHistoryId);
 impl GetArchitectSystempromptHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -4352,6 +4404,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystempromptResource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSystempromptResource);
 impl GetArchitectSystempromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -4401,6 +4454,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystempromptResources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSystempromptResources);
 impl GetArchitectSystempromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4498,6 +4552,7 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystemprompts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetArchitectSystemprompts);
 impl GetArchitectSystemprompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -4632,6 +4687,7 @@ impl ::genesys_cloud_core::Operation for GetFlow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlow);
 impl GetFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
@@ -4690,6 +4746,7 @@ impl ::genesys_cloud_core::Operation for GetFlowHistoryHistoryId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowHistoryHistoryId);
 impl GetFlowHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -4786,6 +4843,7 @@ impl ::genesys_cloud_core::Operation for GetFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowInstancesSettingsLoglevels);
 impl GetFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None }
@@ -4837,6 +4895,7 @@ impl ::genesys_cloud_core::Operation for GetFlowLatestconfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowLatestconfiguration);
 impl GetFlowLatestconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
@@ -4889,6 +4948,7 @@ impl ::genesys_cloud_core::Operation for GetFlowVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowVersion);
 impl GetFlowVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
@@ -4942,6 +5002,7 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionConfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowVersionConfiguration);
 impl GetFlowVersionConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
@@ -4995,6 +5056,7 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionHealth {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowVersionHealth);
 impl GetFlowVersionHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, language: ::std::option::Option::None }
@@ -5049,6 +5111,7 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionIntentHealth {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowVersionIntentHealth);
 impl GetFlowVersionIntentHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, language: ::std::option::Option::None }
@@ -5106,6 +5169,7 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionIntentUtteranceHealth {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowVersionIntentUtteranceHealth);
 impl GetFlowVersionIntentUtteranceHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String, utterance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, utterance_id, language: ::std::option::Option::None }
@@ -5165,6 +5229,7 @@ impl ::genesys_cloud_core::Operation for GetFlowVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowVersions);
 impl GetFlowVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None }
@@ -5264,6 +5329,7 @@ impl ::genesys_cloud_core::Operation for GetFlows {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlows);
 impl GetFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, editable_by: ::std::option::Option::None, locked_by: ::std::option::Option::None, locked_by_client_id: ::std::option::Option::None, secure: ::std::option::Option::None, deleted: ::std::option::Option::None, include_schemas: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -5478,6 +5544,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatable);
 impl GetFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
@@ -5529,6 +5596,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableExportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatableExportJob);
 impl GetFlowsDatatableExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, export_job_id }
@@ -5573,6 +5641,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableImportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatableImportJob);
 impl GetFlowsDatatableImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, import_job_id }
@@ -5620,6 +5689,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableImportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatableImportJobs);
 impl GetFlowsDatatableImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -5692,6 +5762,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableRow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatableRow);
 impl GetFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, showbrief: ::std::option::Option::None }
@@ -5749,6 +5820,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableRows {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatableRows);
 impl GetFlowsDatatableRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, showbrief: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5843,6 +5915,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatables {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatables);
 impl GetFlowsDatatables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -5953,6 +6026,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatablesDivisionview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatablesDivisionview);
 impl GetFlowsDatatablesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
@@ -6011,6 +6085,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatablesDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDatatablesDivisionviews);
 impl GetFlowsDatatablesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -6133,6 +6208,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsDivisionviews);
 impl GetFlowsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None, include_schemas: ::std::option::Option::None }
@@ -6282,6 +6358,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsExecution {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsExecution);
 impl GetFlowsExecution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_execution_id }
@@ -6325,6 +6402,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsExportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsExportJob);
 impl GetFlowsExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -6376,6 +6454,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstance {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstance);
 impl GetFlowsInstance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, instance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), instance_id, expand: ::std::option::Option::None }
@@ -6426,6 +6505,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstancesJob);
 impl GetFlowsInstancesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -6468,6 +6548,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesQuerycapabilities {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstancesQuerycapabilities);
 impl GetFlowsInstancesQuerycapabilities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -6516,6 +6597,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsExecutiondata 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsExecutiondata);
 impl GetFlowsInstancesSettingsExecutiondata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6561,6 +6643,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsLoglevels);
 impl GetFlowsInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -6637,6 +6720,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevelsChara
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsLoglevelsCharacteristics);
 impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6678,6 +6762,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevelsDefau
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsLoglevelsDefault);
 impl GetFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -6728,6 +6813,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsJob);
 impl GetFlowsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -6784,6 +6870,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsLookup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsLookup);
 impl GetFlowsLookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6878,6 +6965,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsMilestone {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsMilestone);
 impl GetFlowsMilestone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id }
@@ -6930,6 +7018,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsMilestones {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsMilestones);
 impl GetFlowsMilestones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7063,6 +7152,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsMilestonesDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsMilestonesDivisionviews);
 impl GetFlowsMilestonesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7172,6 +7262,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsOutcome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsOutcome);
 impl GetFlowsOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_outcome_id }
@@ -7224,6 +7315,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsOutcomes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsOutcomes);
 impl GetFlowsOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7357,6 +7449,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsOutcomesDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsOutcomesDivisionviews);
 impl GetFlowsOutcomesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7469,6 +7562,7 @@ impl ::genesys_cloud_core::Operation for GetFlowsValidateJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFlowsValidateJob);
 impl GetFlowsValidateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -7520,6 +7614,7 @@ impl ::genesys_cloud_core::Operation for PatchArchitectGrammar {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchArchitectGrammar);
 impl PatchArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, body: ::std::option::Option::None }
@@ -7572,6 +7667,7 @@ impl ::genesys_cloud_core::Operation for PatchArchitectGrammarLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchArchitectGrammarLanguage);
 impl PatchArchitectGrammarLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body: ::std::option::Option::None }
@@ -7623,6 +7719,7 @@ impl ::genesys_cloud_core::Operation for PatchFlowsInstancesSettingsExecutiondat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchFlowsInstancesSettingsExecutiondata);
 impl PatchFlowsInstancesSettingsExecutiondata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7664,6 +7761,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectDependencytrackingBuild {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectDependencytrackingBuild);
 impl PostArchitectDependencytrackingBuild {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7705,6 +7803,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectEmergencygroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectEmergencygroups);
 impl PostArchitectEmergencygroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmergencyGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7749,6 +7848,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguageFilesDtmf {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectGrammarLanguageFilesDtmf);
 impl PostArchitectGrammarLanguageFilesDtmf {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String, body: ::models::GrammarFileUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body }
@@ -7795,6 +7895,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguageFilesVoice 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectGrammarLanguageFilesVoice);
 impl PostArchitectGrammarLanguageFilesVoice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String, body: ::models::GrammarFileUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body }
@@ -7840,6 +7941,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectGrammarLanguages);
 impl PostArchitectGrammarLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, body: ::models::GrammarLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, body }
@@ -7883,6 +7985,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammars {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectGrammars);
 impl PostArchitectGrammars {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Grammar) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7925,6 +8028,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectIvrs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectIvrs);
 impl PostArchitectIvrs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IVR) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7967,6 +8071,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectPromptHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectPromptHistory);
 impl PostArchitectPromptHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id }
@@ -8012,6 +8117,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectPromptResourceUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectPromptResourceUploads);
 impl PostArchitectPromptResourceUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -8056,6 +8162,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectPromptResources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectPromptResources);
 impl PostArchitectPromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::PromptAssetCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
@@ -8099,6 +8206,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectPrompts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectPrompts);
 impl PostArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Prompt) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8141,6 +8249,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectSchedulegroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectSchedulegroups);
 impl PostArchitectSchedulegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScheduleGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8183,6 +8292,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectSchedules);
 impl PostArchitectSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Schedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8225,6 +8335,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectSystempromptHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectSystempromptHistory);
 impl PostArchitectSystempromptHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id }
@@ -8270,6 +8381,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectSystempromptResourceUpload
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectSystempromptResourceUploads);
 impl PostArchitectSystempromptResourceUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -8314,6 +8426,7 @@ impl ::genesys_cloud_core::Operation for PostArchitectSystempromptResources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostArchitectSystempromptResources);
 impl PostArchitectSystempromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::SystemPromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
@@ -8357,6 +8470,7 @@ impl ::genesys_cloud_core::Operation for PostFlowHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowHistory);
 impl PostFlowHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
@@ -8401,6 +8515,7 @@ impl ::genesys_cloud_core::Operation for PostFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowInstancesSettingsLoglevels);
 impl PostFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
@@ -8453,6 +8568,7 @@ impl ::genesys_cloud_core::Operation for PostFlowVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowVersions);
 impl PostFlowVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, body }
@@ -8497,6 +8613,7 @@ impl ::genesys_cloud_core::Operation for PostFlows {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlows);
 impl PostFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None, body }
@@ -8547,6 +8664,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsCheckin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsActionsCheckin);
 impl PostFlowsActionsCheckin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8597,6 +8715,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsCheckout {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsActionsCheckout);
 impl PostFlowsActionsCheckout {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8647,6 +8766,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsDeactivate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsActionsDeactivate);
 impl PostFlowsActionsDeactivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8698,6 +8818,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsPublish {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsActionsPublish);
 impl PostFlowsActionsPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None, version: ::std::option::Option::None }
@@ -8756,6 +8877,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsRevert {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsActionsRevert);
 impl PostFlowsActionsRevert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8806,6 +8928,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsUnlock {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsActionsUnlock);
 impl PostFlowsActionsUnlock {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8856,6 +8979,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableExportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsDatatableExportJobs);
 impl PostFlowsDatatableExportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id }
@@ -8899,6 +9023,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableImportCsvJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsDatatableImportCsvJobs);
 impl PostFlowsDatatableImportCsvJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTableImportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
@@ -8944,6 +9069,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableImportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsDatatableImportJobs);
 impl PostFlowsDatatableImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTableImportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
@@ -8988,6 +9114,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableRows {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsDatatableRows);
 impl PostFlowsDatatableRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
@@ -9031,6 +9158,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatables {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsDatatables);
 impl PostFlowsDatatables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9073,6 +9201,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsExecutions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsExecutions);
 impl PostFlowsExecutions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionLaunchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9115,6 +9244,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsExportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsExportJobs);
 impl PostFlowsExportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RegisterArchitectExportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9158,6 +9288,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsInstancesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsInstancesJobs);
 impl PostFlowsInstancesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -9212,6 +9343,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsInstancesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsInstancesQuery);
 impl PostFlowsInstancesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), index_only: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -9282,6 +9414,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsJobs);
 impl PostFlowsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -9331,6 +9464,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsMilestones {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsMilestones);
 impl PostFlowsMilestones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -9380,6 +9514,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsOutcomes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsOutcomes);
 impl PostFlowsOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -9431,6 +9566,7 @@ impl ::genesys_cloud_core::Operation for PostFlowsValidateJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostFlowsValidateJobs);
 impl PostFlowsValidateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RegisterArchitectValidateJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9474,6 +9610,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectEmergencygroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectEmergencygroup);
 impl PutArchitectEmergencygroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String, body: ::models::EmergencyGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id, body }
@@ -9518,6 +9655,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectIvr {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectIvr);
 impl PutArchitectIvr {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String, body: ::models::IVR) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id, body }
@@ -9562,6 +9700,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectIvrIdentityresolution {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectIvrIdentityresolution);
 impl PutArchitectIvrIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String, body: ::models::IVRIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id, body }
@@ -9606,6 +9745,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectPrompt {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectPrompt);
 impl PutArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::Prompt) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
@@ -9651,6 +9791,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectPromptResource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectPromptResource);
 impl PutArchitectPromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String, body: ::models::PromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code, body }
@@ -9696,6 +9837,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectSchedule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectSchedule);
 impl PutArchitectSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String, body: ::models::Schedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id, body }
@@ -9740,6 +9882,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectSchedulegroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectSchedulegroup);
 impl PutArchitectSchedulegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String, body: ::models::ScheduleGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id, body }
@@ -9785,6 +9928,7 @@ impl ::genesys_cloud_core::Operation for PutArchitectSystempromptResource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutArchitectSystempromptResource);
 impl PutArchitectSystempromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String, body: ::models::SystemPromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code, body }
@@ -9830,6 +9974,7 @@ impl ::genesys_cloud_core::Operation for PutFlow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlow);
 impl PutFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, body }
@@ -9875,6 +10020,7 @@ impl ::genesys_cloud_core::Operation for PutFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlowInstancesSettingsLoglevels);
 impl PutFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
@@ -9928,6 +10074,7 @@ impl ::genesys_cloud_core::Operation for PutFlowsDatatable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlowsDatatable);
 impl PutFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None, body }
@@ -9981,6 +10128,7 @@ impl ::genesys_cloud_core::Operation for PutFlowsDatatableRow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlowsDatatableRow);
 impl PutFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, body: ::std::option::Option::None }
@@ -10033,6 +10181,7 @@ impl ::genesys_cloud_core::Operation for PutFlowsInstancesSettingsLoglevelsDefau
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlowsInstancesSettingsLoglevelsDefault);
 impl PutFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -10084,6 +10233,7 @@ impl ::genesys_cloud_core::Operation for PutFlowsMilestone {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlowsMilestone);
 impl PutFlowsMilestone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id, body: ::std::option::Option::None }
@@ -10135,6 +10285,7 @@ impl ::genesys_cloud_core::Operation for PutFlowsOutcome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFlowsOutcome);
 impl PutFlowsOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_outcome_id, body: ::std::option::Option::None }

@@ -59,6 +59,7 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantVariation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAssistantVariation);
 impl DeleteAssistantVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id }
@@ -103,6 +104,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantVariation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantVariation);
 impl GetAssistantVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id }
@@ -148,6 +150,7 @@ impl ::genesys_cloud_core::Operation for GetAssistantVariations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAssistantVariations);
 impl GetAssistantVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
@@ -203,6 +206,7 @@ impl ::genesys_cloud_core::Operation for PostAssistantVariations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAssistantVariations);
 impl PostAssistantVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::AssistantCopilotVariation) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
@@ -248,6 +252,7 @@ impl ::genesys_cloud_core::Operation for PutAssistantVariation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAssistantVariation);
 impl PutAssistantVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String, body: ::models::AssistantCopilotVariation) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id, body }

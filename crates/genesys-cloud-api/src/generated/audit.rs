@@ -65,6 +65,7 @@ impl ::genesys_cloud_core::Operation for GetAuditsQueryRealtimeServicemapping {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuditsQueryRealtimeServicemapping);
 impl GetAuditsQueryRealtimeServicemapping {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -105,6 +106,7 @@ impl ::genesys_cloud_core::Operation for GetAuditsQueryServicemapping {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuditsQueryServicemapping);
 impl GetAuditsQueryServicemapping {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -146,6 +148,7 @@ impl ::genesys_cloud_core::Operation for GetAuditsQueryTransactionId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuditsQueryTransactionId);
 impl GetAuditsQueryTransactionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id }
@@ -194,6 +197,7 @@ impl ::genesys_cloud_core::Operation for GetAuditsQueryTransactionIdResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuditsQueryTransactionIdResults);
 impl GetAuditsQueryTransactionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, allow_redirect: ::std::option::Option::None }
@@ -280,6 +284,7 @@ impl ::genesys_cloud_core::Operation for PostAuditsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuditsQuery);
 impl PostAuditsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -323,6 +328,7 @@ impl ::genesys_cloud_core::Operation for PostAuditsQueryRealtime {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuditsQueryRealtime);
 impl PostAuditsQueryRealtime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditRealtimeQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -374,6 +380,7 @@ impl ::genesys_cloud_core::Operation for PostAuditsQueryRealtimeRelated {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuditsQueryRealtimeRelated);
 impl PostAuditsQueryRealtimeRelated {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditRealtimeRelatedRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }

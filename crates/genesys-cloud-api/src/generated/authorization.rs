@@ -277,6 +277,7 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationDivision {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAuthorizationDivision);
 impl DeleteAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
@@ -328,6 +329,7 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationPoliciesTargetSubjec
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAuthorizationPoliciesTargetSubjectSubjectId);
 impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, subject_id }
@@ -371,6 +373,7 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAuthorizationRole);
 impl DeleteAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id }
@@ -415,6 +418,7 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationSubjectDivisionRole 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAuthorizationSubjectDivisionRole);
 impl DeleteAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id }
@@ -460,6 +464,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivision {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivision);
 impl GetAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
@@ -514,6 +519,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionGrants {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionGrants);
 impl GetAuthorizationDivisionGrants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -594,6 +600,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisions);
 impl GetAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -722,6 +729,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsDeleted {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsDeleted);
 impl GetAuthorizationDivisionsDeleted {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -790,6 +798,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsHome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsHome);
 impl GetAuthorizationDivisionsHome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -830,6 +839,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsLimit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsLimit);
 impl GetAuthorizationDivisionsLimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -877,6 +887,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsQuery);
 impl GetAuthorizationDivisionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -972,6 +983,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedMe);
 impl GetAuthorizationDivisionspermittedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -1034,6 +1046,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPaged
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedPagedMe);
 impl GetAuthorizationDivisionspermittedPagedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1118,6 +1131,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPaged
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedPagedSubjectId);
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1202,6 +1216,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPermissions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPermissions);
 impl GetAuthorizationPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_type: ::std::option::Option::None, query: ::std::option::Option::None }
@@ -1290,6 +1305,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPolicies {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPolicies);
 impl GetAuthorizationPolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1363,6 +1379,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesSubjectSubjectI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPoliciesSubjectSubjectId);
 impl GetAuthorizationPoliciesSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1437,6 +1454,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTarget {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPoliciesTarget);
 impl GetAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1508,6 +1526,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTargetSubjectSu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPoliciesTargetSubjectSubjectId);
 impl GetAuthorizationPoliciesTargetSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, subject_id }
@@ -1550,6 +1569,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTargets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPoliciesTargets);
 impl GetAuthorizationPoliciesTargets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1591,6 +1611,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPolicy);
 impl GetAuthorizationPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -1633,6 +1654,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPolicyAttributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationPolicyAttributes);
 impl GetAuthorizationPolicyAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -1674,6 +1696,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationProducts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationProducts);
 impl GetAuthorizationProducts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1717,6 +1740,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationRole);
 impl GetAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, user_count: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1776,6 +1800,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoleComparedefaultRight
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationRoleComparedefaultRightRoleId);
 impl GetAuthorizationRoleComparedefaultRightRoleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, left_role_id: ::std::string::String, right_role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), left_role_id, right_role_id }
@@ -1827,6 +1852,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoleSubjectgrants {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationRoleSubjectgrants);
 impl GetAuthorizationRoleSubjectgrants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -1933,6 +1959,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoleUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationRoleUsers);
 impl GetAuthorizationRoleUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2015,6 +2042,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationRoles);
 impl GetAuthorizationRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, default_role_id: ::std::option::Option::None, user_count: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -2155,6 +2183,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRolesSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationRolesSettings);
 impl GetAuthorizationRolesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2195,6 +2224,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationSettings);
 impl GetAuthorizationSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2238,6 +2268,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubject {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationSubject);
 impl GetAuthorizationSubject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
@@ -2297,6 +2328,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationSubjectsMe);
 impl GetAuthorizationSubjectsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
@@ -2354,6 +2386,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsRolecounts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationSubjectsRolecounts);
 impl GetAuthorizationSubjectsRolecounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2403,6 +2436,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoles);
 impl GetUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id }
@@ -2446,6 +2480,7 @@ impl ::genesys_cloud_core::Operation for PatchAuthorizationRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAuthorizationRole);
 impl PatchAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::DomainOrganizationRole) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -2489,6 +2524,7 @@ impl ::genesys_cloud_core::Operation for PatchAuthorizationSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAuthorizationSettings);
 impl PatchAuthorizationSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthorizationSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2533,6 +2569,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionObject {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationDivisionObject);
 impl PostAuthorizationDivisionObject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, object_type: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_type, body }
@@ -2578,6 +2615,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionRestore {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationDivisionRestore);
 impl PostAuthorizationDivisionRestore {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
@@ -2621,6 +2659,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationDivisions);
 impl PostAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2665,6 +2704,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationPoliciesTarget {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationPoliciesTarget);
 impl PostAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
@@ -2717,6 +2757,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationPoliciesTargetValidate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationPoliciesTargetValidate);
 impl PostAuthorizationPoliciesTargetValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, body }
@@ -2761,6 +2802,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationPolicySimulate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationPolicySimulate);
 impl PostAuthorizationPolicySimulate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::PolicyTestPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -2806,6 +2848,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationRole);
 impl PostAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::SubjectDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, subject_type: ::std::option::Option::None, body }
@@ -2859,6 +2902,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRoleComparedefaultRigh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationRoleComparedefaultRightRoleId);
 impl PostAuthorizationRoleComparedefaultRightRoleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, left_role_id: ::std::string::String, right_role_id: ::std::string::String, body: ::models::DomainOrganizationRole) -> Self {
         Self { executor, options: ::std::default::Default::default(), left_role_id, right_role_id, body }
@@ -2903,6 +2947,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationRoles);
 impl PostAuthorizationRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DomainOrganizationRoleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2947,6 +2992,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRolesDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationRolesDefault);
 impl PostAuthorizationRolesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force: ::std::option::Option::None }
@@ -3010,6 +3056,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkadd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkadd);
 impl PostAuthorizationSubjectBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
@@ -3062,6 +3109,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkremove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkremove);
 impl PostAuthorizationSubjectBulkremove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
@@ -3107,6 +3155,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkreplace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkreplace);
 impl PostAuthorizationSubjectBulkreplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
@@ -3161,6 +3210,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectDivisionRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectDivisionRole);
 impl PostAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
@@ -3214,6 +3264,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationDivision {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationDivision);
 impl PutAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
@@ -3259,6 +3310,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationPoliciesTarget {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationPoliciesTarget);
 impl PutAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
@@ -3312,6 +3364,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationPolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationPolicy);
 impl PutAuthorizationPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, skip_lockout_check: ::std::option::Option::None, body }
@@ -3364,6 +3417,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationRole);
 impl PutAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::DomainOrganizationRoleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -3408,6 +3462,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRoleUsersAdd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationRoleUsersAdd);
 impl PutAuthorizationRoleUsersAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -3452,6 +3507,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRoleUsersRemove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationRoleUsersRemove);
 impl PutAuthorizationRoleUsersRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -3497,6 +3553,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRolesDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationRolesDefault);
 impl PutAuthorizationRolesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::DomainOrganizationRole>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3551,6 +3608,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRolesSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationRolesSettings);
 impl PutAuthorizationRolesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoleSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3594,6 +3652,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoles);
 impl PutUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }

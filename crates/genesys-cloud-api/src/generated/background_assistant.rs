@@ -48,6 +48,7 @@ impl ::genesys_cloud_core::Operation for PostBackgroundassistantToken {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBackgroundassistantToken);
 impl PostBackgroundassistantToken {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -97,6 +98,7 @@ impl ::genesys_cloud_core::Operation for PostScreenrecordingToken {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostScreenrecordingToken);
 impl PostScreenrecordingToken {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

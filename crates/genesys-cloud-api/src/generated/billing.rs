@@ -72,6 +72,7 @@ impl ::genesys_cloud_core::Operation for GetBillingContract {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingContract);
 impl GetBillingContract {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contract_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contract_id }
@@ -117,6 +118,7 @@ impl ::genesys_cloud_core::Operation for GetBillingContractBillingperiod {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingContractBillingperiod);
 impl GetBillingContractBillingperiod {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contract_id: ::std::string::String, billing_period_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contract_id, billing_period_id }
@@ -170,6 +172,7 @@ impl ::genesys_cloud_core::Operation for GetBillingContracts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingContracts);
 impl GetBillingContracts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, external_number: ::std::option::Option::None }
@@ -281,6 +284,7 @@ impl ::genesys_cloud_core::Operation for GetBillingContractsInvoiceDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingContractsInvoiceDocument);
 impl GetBillingContractsInvoiceDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id }
@@ -330,6 +334,7 @@ impl ::genesys_cloud_core::Operation for GetBillingContractsInvoiceLines {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingContractsInvoiceLines);
 impl GetBillingContractsInvoiceLines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -417,6 +422,7 @@ impl ::genesys_cloud_core::Operation for GetBillingContractsInvoices {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingContractsInvoices);
 impl GetBillingContractsInvoices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, payment_status: ::std::option::Option::None }
@@ -519,6 +525,7 @@ impl ::genesys_cloud_core::Operation for GetBillingReportsBillableusage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingReportsBillableusage);
 impl GetBillingReportsBillableusage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_date: ::std::option::Option::None, end_date: ::std::option::Option::None }
@@ -579,6 +586,7 @@ impl ::genesys_cloud_core::Operation for GetBillingTrusteebillingoverviewTrustor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBillingTrusteebillingoverviewTrustorOrgId);
 impl GetBillingTrusteebillingoverviewTrustorOrgId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, billing_period_index: ::std::option::Option::None }

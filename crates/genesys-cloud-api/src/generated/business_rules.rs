@@ -223,6 +223,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontable);
 impl DeleteBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, force_delete: ::std::option::Option::None }
@@ -274,6 +275,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableExport 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableExport);
 impl DeleteBusinessrulesDecisiontableExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, export_job_id }
@@ -318,6 +320,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableImport 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableImport);
 impl DeleteBusinessrulesDecisiontableImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id }
@@ -362,6 +365,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableVersion);
 impl DeleteBusinessrulesDecisiontableVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -406,6 +410,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableVersionRow);
 impl DeleteBusinessrulesDecisiontableVersionRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id }
@@ -450,6 +455,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableVersionSnapshot);
 impl DeleteBusinessrulesDecisiontableVersionSnapshot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -492,6 +498,7 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteBusinessrulesSchema);
 impl DeleteBusinessrulesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -534,6 +541,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontable);
 impl GetBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id }
@@ -577,6 +585,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableExport);
 impl GetBusinessrulesDecisiontableExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, export_job_id }
@@ -624,6 +633,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableExports);
 impl GetBusinessrulesDecisiontableExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -695,6 +705,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableImport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableImport);
 impl GetBusinessrulesDecisiontableImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id }
@@ -742,6 +753,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableImports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableImports);
 impl GetBusinessrulesDecisiontableImports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -813,6 +825,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersion);
 impl GetBusinessrulesDecisiontableVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -857,6 +870,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersionRow
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersionRow);
 impl GetBusinessrulesDecisiontableVersionRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id }
@@ -905,6 +919,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersionRow
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersionRows);
 impl GetBusinessrulesDecisiontableVersionRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -981,6 +996,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersions);
 impl GetBusinessrulesDecisiontableVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, has_snapshot: ::std::option::Option::None }
@@ -1072,6 +1088,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontables {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontables);
 impl GetBusinessrulesDecisiontables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -1165,6 +1182,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontablesSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontablesSearch);
 impl GetBusinessrulesDecisiontablesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, schema_id: ::std::option::Option::None, name: ::std::option::Option::None, with_published_version: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -1274,6 +1292,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesSchema);
 impl GetBusinessrulesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1317,6 +1336,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemaVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesSchemaVersion);
 impl GetBusinessrulesSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, schema_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, schema_version }
@@ -1365,6 +1385,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemaVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesSchemaVersions);
 impl GetBusinessrulesSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1444,6 +1465,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesSchemas);
 impl GetBusinessrulesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1497,6 +1519,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemasCoretype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesSchemasCoretype);
 impl GetBusinessrulesSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -1538,6 +1561,7 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemasCoretypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetBusinessrulesSchemasCoretypes);
 impl GetBusinessrulesSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1580,6 +1604,7 @@ impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchBusinessrulesDecisiontable);
 impl PatchBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::UpdateDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1625,6 +1650,7 @@ impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontableImport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchBusinessrulesDecisiontableImport);
 impl PatchBusinessrulesDecisiontableImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String, body: ::models::UpdateDecisionTableImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id, body }
@@ -1671,6 +1697,7 @@ impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontableVersion 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchBusinessrulesDecisiontableVersion);
 impl PatchBusinessrulesDecisiontableVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::UpdateDecisionTableVersionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -1715,6 +1742,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableExecute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableExecute);
 impl PostBusinessrulesDecisiontableExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::DecisionTableExecutionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1759,6 +1787,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableExports);
 impl PostBusinessrulesDecisiontableExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::DecisionTableExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1803,6 +1832,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableImports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableImports);
 impl PostBusinessrulesDecisiontableImports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::CreateDecisionTableImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1848,6 +1878,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionCopy);
 impl PostBusinessrulesDecisiontableVersionCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CopyDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -1893,6 +1924,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionEx
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionExecute);
 impl PostBusinessrulesDecisiontableVersionExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::DecisionTableExecutionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -1938,6 +1970,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRollback);
 impl PostBusinessrulesDecisiontableVersionRollback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body: ::std::option::Option::None }
@@ -1990,6 +2023,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRows);
 impl PostBusinessrulesDecisiontableVersionRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CreateDecisionTableRowRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2035,6 +2069,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsBulkAdd);
 impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkAddDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2080,6 +2115,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsBulkRemove);
 impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkDeleteDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2125,6 +2161,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsBulkUpdate);
 impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkUpdateDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2174,6 +2211,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsSearch);
 impl PostBusinessrulesDecisiontableVersionRowsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::SearchDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -2247,6 +2285,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionSn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionSnapshot);
 impl PostBusinessrulesDecisiontableVersionSnapshot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CreateDecisionTableSnapshotRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2291,6 +2330,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionSy
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionSync);
 impl PostBusinessrulesDecisiontableVersionSync {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -2334,6 +2374,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersions 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersions);
 impl PostBusinessrulesDecisiontableVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body: ::std::option::Option::None }
@@ -2384,6 +2425,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontables {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontables);
 impl PostBusinessrulesDecisiontables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2426,6 +2468,7 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostBusinessrulesSchemas);
 impl PostBusinessrulesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BusinessRulesSchemaCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2469,6 +2512,7 @@ impl ::genesys_cloud_core::Operation for PutBusinessrulesDecisiontableVersionPub
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutBusinessrulesDecisiontableVersionPublish);
 impl PutBusinessrulesDecisiontableVersionPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -2514,6 +2558,7 @@ impl ::genesys_cloud_core::Operation for PutBusinessrulesDecisiontableVersionRow
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutBusinessrulesDecisiontableVersionRow);
 impl PutBusinessrulesDecisiontableVersionRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String, body: ::models::PutDecisionTableRowRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id, body }
@@ -2559,6 +2604,7 @@ impl ::genesys_cloud_core::Operation for PutBusinessrulesSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutBusinessrulesSchema);
 impl PutBusinessrulesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::BusinessRulesSchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }

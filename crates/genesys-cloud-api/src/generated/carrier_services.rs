@@ -46,6 +46,7 @@ impl ::genesys_cloud_core::Operation for GetCarrierservicesIntegrationsEmergency
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCarrierservicesIntegrationsEmergencylocationsMe);
 impl GetCarrierservicesIntegrationsEmergencylocationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None }
@@ -96,6 +97,7 @@ impl ::genesys_cloud_core::Operation for PostCarrierservicesIntegrationsEmergenc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCarrierservicesIntegrationsEmergencylocationsMe);
 impl PostCarrierservicesIntegrationsEmergencylocationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

@@ -246,6 +246,7 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCasemanagementCase);
 impl DeleteCasemanagementCase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id }
@@ -289,6 +290,7 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseCommentsMeComme
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCasemanagementCaseCommentsMeCommentId);
 impl DeleteCasemanagementCaseCommentsMeCommentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, comment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, comment_id }
@@ -332,6 +334,7 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplan {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCasemanagementCaseplan);
 impl DeleteCasemanagementCaseplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -375,6 +378,7 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplanDataschema 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCasemanagementCaseplanDataschema);
 impl DeleteCasemanagementCaseplanDataschema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, schema_key_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, schema_key_name }
@@ -421,6 +425,7 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplanStageplan {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCasemanagementCaseplanStageplan);
 impl DeleteCasemanagementCaseplanStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id }
@@ -465,6 +470,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCase);
 impl GetCasemanagementCase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, expands: ::std::option::Option::None }
@@ -516,6 +522,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseAssociation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseAssociation);
 impl GetCasemanagementCaseAssociation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, association_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, association_id }
@@ -564,6 +571,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseAssociations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseAssociations);
 impl GetCasemanagementCaseAssociations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -643,6 +651,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseComment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseComment);
 impl GetCasemanagementCaseComment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, comment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, comment_id }
@@ -691,6 +700,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseComments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseComments);
 impl GetCasemanagementCaseComments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -770,6 +780,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseStage);
 impl GetCasemanagementCaseStage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id }
@@ -815,6 +826,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStageStep {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseStageStep);
 impl GetCasemanagementCaseStageStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, step_id }
@@ -865,6 +877,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStageSteps {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseStageSteps);
 impl GetCasemanagementCaseStageSteps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -949,6 +962,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseStages);
 impl GetCasemanagementCaseStages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1028,6 +1042,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseTerminateJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseTerminateJob);
 impl GetCasemanagementCaseTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, job_id }
@@ -1071,6 +1086,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplan {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplan);
 impl GetCasemanagementCaseplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -1114,6 +1130,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersion);
 impl GetCasemanagementCaseplanVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
@@ -1158,6 +1175,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionDatasch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionDataschemas);
 impl GetCasemanagementCaseplanVersionDataschemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
@@ -1202,6 +1220,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionIntakes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionIntakesettings);
 impl GetCasemanagementCaseplanVersionIntakesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
@@ -1248,6 +1267,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplan);
 impl GetCasemanagementCaseplanVersionStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, expands: ::std::option::Option::None }
@@ -1304,6 +1324,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplanStepplan);
 impl GetCasemanagementCaseplanVersionStageplanStepplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, stepplan_id, expands: ::std::option::Option::None }
@@ -1365,6 +1386,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplanStepplans);
 impl GetCasemanagementCaseplanVersionStageplanStepplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
@@ -1460,6 +1482,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplans);
 impl GetCasemanagementCaseplanVersionStageplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
@@ -1552,6 +1575,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplans {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCaseplans);
 impl GetCasemanagementCaseplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, customer_intent_id: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -1643,6 +1667,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesExternalcontact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCasesExternalcontact);
 impl GetCasemanagementCasesExternalcontact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, expands: ::std::option::Option::None }
@@ -1729,6 +1754,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesQueryJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCasesQueryJob);
 impl GetCasemanagementCasesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1771,6 +1797,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesQueryJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCasesQueryJobResults);
 impl GetCasemanagementCasesQueryJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1814,6 +1841,7 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesReference {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCasemanagementCasesReference);
 impl GetCasemanagementCasesReference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, reference_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), reference_id, expands: ::std::option::Option::None }
@@ -1865,6 +1893,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseDatedue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseDatedue);
 impl PatchCasemanagementCaseDatedue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseDateDueUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -1911,6 +1940,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseDescription {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseDescription);
 impl PatchCasemanagementCaseDescription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseDescriptionUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -1957,6 +1987,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseExternalid {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseExternalid);
 impl PatchCasemanagementCaseExternalid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseExternalIdUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2001,6 +2032,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseOwner {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseOwner);
 impl PatchCasemanagementCaseOwner {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseOwnerUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2045,6 +2077,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCasePriority {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCasePriority);
 impl PatchCasemanagementCasePriority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CasePriorityUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2089,6 +2122,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseSummary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseSummary);
 impl PatchCasemanagementCaseSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseSummaryUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2133,6 +2167,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplan {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseplan);
 impl PatchCasemanagementCaseplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::CaseplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
@@ -2178,6 +2213,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplanStageplan {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseplanStageplan);
 impl PatchCasemanagementCaseplanStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, body: ::models::StageplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, body }
@@ -2225,6 +2261,7 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplanStageplanSte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCasemanagementCaseplanStageplanStepplan);
 impl PatchCasemanagementCaseplanStageplanStepplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String, body: ::models::StepplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, stepplan_id, body }
@@ -2271,6 +2308,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseAssociations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseAssociations);
 impl PostCasemanagementCaseAssociations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseAssociationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2315,6 +2353,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseComments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseComments);
 impl PostCasemanagementCaseComments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CommentCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2358,6 +2397,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseTerminateJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseTerminateJobs);
 impl PostCasemanagementCaseTerminateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id }
@@ -2401,6 +2441,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanDataschemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplanDataschemas);
 impl PostCasemanagementCaseplanDataschemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::CaseplanDataSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
@@ -2444,6 +2485,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanPublish {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplanPublish);
 impl PostCasemanagementCaseplanPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -2490,6 +2532,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanStageplanRepo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplanStageplanReposition);
 impl PostCasemanagementCaseplanStageplanReposition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, body: ::models::StageplanReposition) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, body }
@@ -2537,6 +2580,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanStageplans {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplanStageplans);
 impl PostCasemanagementCaseplanStageplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::StageplanCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
@@ -2580,6 +2624,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplanVersions);
 impl PostCasemanagementCaseplanVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -2622,6 +2667,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplans {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplans);
 impl PostCasemanagementCaseplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseplanCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2666,6 +2712,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplansQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCaseplansQuery);
 impl PostCasemanagementCaseplansQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseplanQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2720,6 +2767,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCases {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCases);
 impl PostCasemanagementCases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2764,6 +2812,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCasesAssociationsQuer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCasesAssociationsQuery);
 impl PostCasemanagementCasesAssociationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseAssociationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2818,6 +2867,7 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCasesQueryJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCasemanagementCasesQueryJobs);
 impl PostCasemanagementCasesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseQueryJobCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2862,6 +2912,7 @@ impl ::genesys_cloud_core::Operation for PutCasemanagementCaseplanDataschema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutCasemanagementCaseplanDataschema);
 impl PutCasemanagementCaseplanDataschema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, schema_key_name: ::std::string::String, body: ::models::CaseplanDataSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, schema_key_name, body }
@@ -2907,6 +2958,7 @@ impl ::genesys_cloud_core::Operation for PutCasemanagementCaseplanIntakesettings
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutCasemanagementCaseplanIntakesettings);
 impl PutCasemanagementCaseplanIntakesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::IntakeSettingsUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }

@@ -175,6 +175,7 @@ impl ::genesys_cloud_core::Operation for DeleteChatsRoomMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteChatsRoomMessage);
 impl DeleteChatsRoomMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, message_id }
@@ -219,6 +220,7 @@ impl ::genesys_cloud_core::Operation for DeleteChatsRoomMessagesPin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteChatsRoomMessagesPin);
 impl DeleteChatsRoomMessagesPin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, pinned_message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, pinned_message_id }
@@ -263,6 +265,7 @@ impl ::genesys_cloud_core::Operation for DeleteChatsRoomParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteChatsRoomParticipant);
 impl DeleteChatsRoomParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, user_id }
@@ -307,6 +310,7 @@ impl ::genesys_cloud_core::Operation for DeleteChatsUserMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteChatsUserMessage);
 impl DeleteChatsUserMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, message_id }
@@ -351,6 +355,7 @@ impl ::genesys_cloud_core::Operation for DeleteChatsUserMessagesPin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteChatsUserMessagesPin);
 impl DeleteChatsUserMessagesPin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, pinned_message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, pinned_message_id }
@@ -393,6 +398,7 @@ impl ::genesys_cloud_core::Operation for DeleteChatsUsersMeSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteChatsUsersMeSettings);
 impl DeleteChatsUsersMeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -434,6 +440,7 @@ impl ::genesys_cloud_core::Operation for GetChatsMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsMessage);
 impl GetChatsMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
@@ -476,6 +483,7 @@ impl ::genesys_cloud_core::Operation for GetChatsRoom {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsRoom);
 impl GetChatsRoom {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid }
@@ -519,6 +527,7 @@ impl ::genesys_cloud_core::Operation for GetChatsRoomMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsRoomMessage);
 impl GetChatsRoomMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, message_ids: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, message_ids }
@@ -566,6 +575,7 @@ impl ::genesys_cloud_core::Operation for GetChatsRoomMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsRoomMessages);
 impl GetChatsRoomMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
@@ -641,6 +651,7 @@ impl ::genesys_cloud_core::Operation for GetChatsRoomParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsRoomParticipant);
 impl GetChatsRoomParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, participant_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, participant_jid }
@@ -685,6 +696,7 @@ impl ::genesys_cloud_core::Operation for GetChatsRoomParticipants {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsRoomParticipants);
 impl GetChatsRoomParticipants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, notify: ::std::option::Option::None }
@@ -734,6 +746,7 @@ impl ::genesys_cloud_core::Operation for GetChatsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsSettings);
 impl GetChatsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -779,6 +792,7 @@ impl ::genesys_cloud_core::Operation for GetChatsThreadMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsThreadMessages);
 impl GetChatsThreadMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, thread_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), thread_id, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
@@ -853,6 +867,7 @@ impl ::genesys_cloud_core::Operation for GetChatsUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsUser);
 impl GetChatsUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -896,6 +911,7 @@ impl ::genesys_cloud_core::Operation for GetChatsUserMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsUserMessage);
 impl GetChatsUserMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, message_ids: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, message_ids }
@@ -943,6 +959,7 @@ impl ::genesys_cloud_core::Operation for GetChatsUserMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsUserMessages);
 impl GetChatsUserMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
@@ -1017,6 +1034,7 @@ impl ::genesys_cloud_core::Operation for GetChatsUserSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsUserSettings);
 impl GetChatsUserSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1058,6 +1076,7 @@ impl ::genesys_cloud_core::Operation for GetChatsUsersMeSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetChatsUsersMeSettings);
 impl GetChatsUsersMeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1100,6 +1119,7 @@ impl ::genesys_cloud_core::Operation for PatchChatsRoom {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchChatsRoom);
 impl PatchChatsRoom {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, body: ::models::RoomUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, body }
@@ -1145,6 +1165,7 @@ impl ::genesys_cloud_core::Operation for PatchChatsRoomMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchChatsRoomMessage);
 impl PatchChatsRoomMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, message_id: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, message_id, body }
@@ -1189,6 +1210,7 @@ impl ::genesys_cloud_core::Operation for PatchChatsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchChatsSettings);
 impl PatchChatsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ChatSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1233,6 +1255,7 @@ impl ::genesys_cloud_core::Operation for PatchChatsUserMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchChatsUserMessage);
 impl PatchChatsUserMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, message_id: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, message_id, body }
@@ -1278,6 +1301,7 @@ impl ::genesys_cloud_core::Operation for PatchChatsUserSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchChatsUserSettings);
 impl PatchChatsUserSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ChatUserSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -1321,6 +1345,7 @@ impl ::genesys_cloud_core::Operation for PatchChatsUsersMeSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchChatsUsersMeSettings);
 impl PatchChatsUsersMeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSettingsForChat) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1364,6 +1389,7 @@ impl ::genesys_cloud_core::Operation for PostChatsRoomMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsRoomMessages);
 impl PostChatsRoomMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, body }
@@ -1408,6 +1434,7 @@ impl ::genesys_cloud_core::Operation for PostChatsRoomMessagesPins {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsRoomMessagesPins);
 impl PostChatsRoomMessagesPins {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, body: ::models::PinnedMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, body }
@@ -1452,6 +1479,7 @@ impl ::genesys_cloud_core::Operation for PostChatsRoomParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsRoomParticipant);
 impl PostChatsRoomParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, user_id }
@@ -1495,6 +1523,7 @@ impl ::genesys_cloud_core::Operation for PostChatsRooms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsRooms);
 impl PostChatsRooms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRoomRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1538,6 +1567,7 @@ impl ::genesys_cloud_core::Operation for PostChatsUserMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsUserMessages);
 impl PostChatsUserMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -1582,6 +1612,7 @@ impl ::genesys_cloud_core::Operation for PostChatsUserMessagesPins {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsUserMessagesPins);
 impl PostChatsUserMessagesPins {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::PinnedMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -1625,6 +1656,7 @@ impl ::genesys_cloud_core::Operation for PostChatsUsersMeSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostChatsUsersMeSettings);
 impl PostChatsUsersMeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserChatSettingsPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1668,6 +1700,7 @@ impl ::genesys_cloud_core::Operation for PutChatsMessageReactions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutChatsMessageReactions);
 impl PutChatsMessageReactions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String, body: ::models::ChatReactionUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, body }
@@ -1711,6 +1744,7 @@ impl ::genesys_cloud_core::Operation for PutChatsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutChatsSettings);
 impl PutChatsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ChatSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

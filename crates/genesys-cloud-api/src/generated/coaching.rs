@@ -122,6 +122,7 @@ impl ::genesys_cloud_core::Operation for DeleteCoachingAppointment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCoachingAppointment);
 impl DeleteCoachingAppointment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id }
@@ -165,6 +166,7 @@ impl ::genesys_cloud_core::Operation for DeleteCoachingAppointmentAnnotation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteCoachingAppointmentAnnotation);
 impl DeleteCoachingAppointmentAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id }
@@ -208,6 +210,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingAppointment);
 impl GetCoachingAppointment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id }
@@ -251,6 +254,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentAnnotation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingAppointmentAnnotation);
 impl GetCoachingAppointmentAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id }
@@ -298,6 +302,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentAnnotations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingAppointmentAnnotations);
 impl GetCoachingAppointmentAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -372,6 +377,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentStatuses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingAppointmentStatuses);
 impl GetCoachingAppointmentStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -454,6 +460,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingAppointments);
 impl GetCoachingAppointments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
@@ -607,6 +614,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingAppointmentsMe);
 impl GetCoachingAppointmentsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
@@ -741,6 +749,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingNotification {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingNotification);
 impl GetCoachingNotification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, expand: ::std::option::Option::None }
@@ -795,6 +804,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingNotifications {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingNotifications);
 impl GetCoachingNotifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -872,6 +882,7 @@ impl ::genesys_cloud_core::Operation for GetCoachingScheduleslotsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetCoachingScheduleslotsJob);
 impl GetCoachingScheduleslotsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -915,6 +926,7 @@ impl ::genesys_cloud_core::Operation for PatchCoachingAppointment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCoachingAppointment);
 impl PatchCoachingAppointment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::UpdateCoachingAppointmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -960,6 +972,7 @@ impl ::genesys_cloud_core::Operation for PatchCoachingAppointmentAnnotation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCoachingAppointmentAnnotation);
 impl PatchCoachingAppointmentAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String, body: ::models::CoachingAnnotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id, body }
@@ -1005,6 +1018,7 @@ impl ::genesys_cloud_core::Operation for PatchCoachingAppointmentStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCoachingAppointmentStatus);
 impl PatchCoachingAppointmentStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::CoachingAppointmentStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -1049,6 +1063,7 @@ impl ::genesys_cloud_core::Operation for PatchCoachingNotification {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchCoachingNotification);
 impl PatchCoachingNotification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String, body: ::models::CoachingNotification) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, body }
@@ -1093,6 +1108,7 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointmentAnnotations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCoachingAppointmentAnnotations);
 impl PostCoachingAppointmentAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::CoachingAnnotationCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -1137,6 +1153,7 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointmentConversations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCoachingAppointmentConversations);
 impl PostCoachingAppointmentConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::AddConversationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -1180,6 +1197,7 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCoachingAppointments);
 impl PostCoachingAppointments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCoachingAppointmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1222,6 +1240,7 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointmentsAggregatesQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCoachingAppointmentsAggregatesQuery);
 impl PostCoachingAppointmentsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingAppointmentAggregateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1264,6 +1283,7 @@ impl ::genesys_cloud_core::Operation for PostCoachingScheduleslotsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCoachingScheduleslotsJobs);
 impl PostCoachingScheduleslotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingScheduleSlotsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1306,6 +1326,7 @@ impl ::genesys_cloud_core::Operation for PostCoachingScheduleslotsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCoachingScheduleslotsQuery);
 impl PostCoachingScheduleslotsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingSlotsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

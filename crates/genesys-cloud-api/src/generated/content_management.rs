@@ -184,6 +184,7 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteContentmanagementDocument);
 impl DeleteContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None }
@@ -234,6 +235,7 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementShare {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteContentmanagementShare);
 impl DeleteContentmanagementShare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id }
@@ -276,6 +278,7 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementStatusStatusId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteContentmanagementStatusStatusId);
 impl DeleteContentmanagementStatusStatusId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
@@ -319,6 +322,7 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteContentmanagementWorkspace);
 impl DeleteContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, move_children_to_workspace_id: ::std::option::Option::None }
@@ -370,6 +374,7 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspaceMember 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteContentmanagementWorkspaceMember);
 impl DeleteContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id }
@@ -414,6 +419,7 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspaceTagvalu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteContentmanagementWorkspaceTagvalue);
 impl DeleteContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id }
@@ -458,6 +464,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementDocument);
 impl GetContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None }
@@ -510,6 +517,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementDocumentContent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementDocumentContent);
 impl GetContentmanagementDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None }
@@ -577,6 +585,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementDocuments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementDocuments);
 impl GetContentmanagementDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -692,6 +701,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementQuery);
 impl GetContentmanagementQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), query_phrase: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -782,6 +792,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementSecurityprofile {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementSecurityprofile);
 impl GetContentmanagementSecurityprofile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, security_profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), security_profile_id }
@@ -825,6 +836,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementSecurityprofiles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementSecurityprofiles);
 impl GetContentmanagementSecurityprofiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -879,6 +891,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementShare {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementShare);
 impl GetContentmanagementShare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id, expand: ::std::option::Option::None }
@@ -932,6 +945,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementSharedSharedId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementSharedSharedId);
 impl GetContentmanagementSharedSharedId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, shared_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), shared_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1003,6 +1017,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementShares {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementShares);
 impl GetContentmanagementShares {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_id: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1091,6 +1106,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementStatus);
 impl GetContentmanagementStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1160,6 +1176,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementStatusStatusId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementStatusStatusId);
 impl GetContentmanagementStatusStatusId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
@@ -1201,6 +1218,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementUsage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementUsage);
 impl GetContentmanagementUsage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1243,6 +1261,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspace);
 impl GetContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None }
@@ -1300,6 +1319,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceDocuments 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceDocuments);
 impl GetContentmanagementWorkspaceDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1396,6 +1416,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceMember {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceMember);
 impl GetContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, expand: ::std::option::Option::None }
@@ -1452,6 +1473,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceMembers);
 impl GetContentmanagementWorkspaceMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1532,6 +1554,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceTagvalue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceTagvalue);
 impl GetContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, expand: ::std::option::Option::None }
@@ -1589,6 +1612,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceTagvalues 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceTagvalues);
 impl GetContentmanagementWorkspaceTagvalues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, value: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1680,6 +1704,7 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaces {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetContentmanagementWorkspaces);
 impl GetContentmanagementWorkspaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, access: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1768,6 +1793,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementDocument);
 impl PostContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::DocumentUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
@@ -1829,6 +1855,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementDocumentContent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementDocumentContent);
 impl PostContentmanagementDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::ReplaceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None, body }
@@ -1883,6 +1910,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementDocuments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementDocuments);
 impl PostContentmanagementDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentUpload) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_source: ::std::option::Option::None, move_source: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
@@ -1950,6 +1978,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementQuery);
 impl PostContentmanagementQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -2000,6 +2029,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementShares {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementShares);
 impl PostContentmanagementShares {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateShareRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2043,6 +2073,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaceTagvalues
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementWorkspaceTagvalues);
 impl PostContentmanagementWorkspaceTagvalues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagValue) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, body }
@@ -2090,6 +2121,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaceTagvalues
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementWorkspaceTagvaluesQuery);
 impl PostContentmanagementWorkspaceTagvaluesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, body }
@@ -2153,6 +2185,7 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaces {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostContentmanagementWorkspaces);
 impl PostContentmanagementWorkspaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkspaceCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2196,6 +2229,7 @@ impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutContentmanagementWorkspace);
 impl PutContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::Workspace) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, body }
@@ -2241,6 +2275,7 @@ impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspaceMember {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutContentmanagementWorkspaceMember);
 impl PutContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String, body: ::models::WorkspaceMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, body }
@@ -2287,6 +2322,7 @@ impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspaceTagvalue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutContentmanagementWorkspaceTagvalue);
 impl PutContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String, body: ::models::TagValue) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, body }

@@ -1315,6 +1315,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsAggregatesJ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsConversationsAggregatesJob);
 impl DeleteAnalyticsConversationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1357,6 +1358,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsDetailsJob 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsConversationsDetailsJob);
 impl DeleteAnalyticsConversationsDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1399,6 +1401,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversation);
 impl DeleteConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1442,6 +1445,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationCustomattribute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationCustomattribute);
 impl DeleteConversationCustomattribute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, attributes_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, attributes_id }
@@ -1487,6 +1491,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationParticipantCode {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationParticipantCode);
 impl DeleteConversationParticipantCode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, add_communication_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, add_communication_code }
@@ -1532,6 +1537,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationParticipantFlaggedrea
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationParticipantFlaggedreason);
 impl DeleteConversationParticipantFlaggedreason {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -1577,6 +1583,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsCallParticipantCommu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsCallParticipantCommunicationPostflowaction);
 impl DeleteConversationsCallParticipantCommunicationPostflowaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id }
@@ -1622,6 +1629,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsCallParticipantConsu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsCallParticipantConsult);
 impl DeleteConversationsCallParticipantConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -1666,6 +1674,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsEmailMessagesDraftAt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsEmailMessagesDraftAttachment);
 impl DeleteConversationsEmailMessagesDraftAttachment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, attachment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, attachment_id }
@@ -1709,6 +1718,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagesCachedmediaC
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagesCachedmediaCachedMediaItemId);
 impl DeleteConversationsMessagesCachedmediaCachedMediaItemId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cached_media_item_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cached_media_item_id }
@@ -1751,6 +1761,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsAppleIntegrationId);
 impl DeleteConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1793,6 +1804,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsFacebookIntegrationId);
 impl DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1835,6 +1847,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsInstagramIntegrationId);
 impl DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1879,6 +1892,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId);
 impl DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1921,6 +1935,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsOpenIntegrationId);
 impl DeleteConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1963,6 +1978,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsTwitterIntegrationId);
 impl DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2005,6 +2021,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsWhatsappIntegrationId);
 impl DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2047,6 +2064,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingSetting);
 impl DeleteConversationsMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -2088,6 +2106,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingSettingsDef
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingSettingsDefault);
 impl DeleteConversationsMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2129,6 +2148,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingSupportedco
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationsMessagingSupportedcontentSupportedContentId);
 impl DeleteConversationsMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -2171,6 +2191,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationDetails);
 impl GetAnalyticsConversationDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2213,6 +2234,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJob 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsAggregatesJob);
 impl GetAnalyticsConversationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2256,6 +2278,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJobR
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsAggregatesJobResults);
 impl GetAnalyticsConversationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2306,6 +2329,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetails);
 impl GetAnalyticsConversationsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2355,6 +2379,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJob);
 impl GetAnalyticsConversationsDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2399,6 +2424,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobResu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJobResults);
 impl GetAnalyticsConversationsDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2456,6 +2482,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobsAva
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJobsAvailability);
 impl GetAnalyticsConversationsDetailsJobsAvailability {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2497,6 +2524,7 @@ impl ::genesys_cloud_core::Operation for GetConversation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversation);
 impl GetConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2541,6 +2569,7 @@ impl ::genesys_cloud_core::Operation for GetConversationAccessattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationAccessattributes);
 impl GetConversationAccessattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2585,6 +2614,7 @@ impl ::genesys_cloud_core::Operation for GetConversationAssistantCopilotcontext 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationAssistantCopilotcontext);
 impl GetConversationAssistantCopilotcontext {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2629,6 +2659,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationAgentcheckl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCommunicationAgentchecklist);
 impl GetConversationCommunicationAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id }
@@ -2676,6 +2707,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationAgentcheckl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCommunicationAgentchecklistJob);
 impl GetConversationCommunicationAgentchecklistJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, job_id }
@@ -2724,6 +2756,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationAgentcheckl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCommunicationAgentchecklists);
 impl GetConversationCommunicationAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -2781,6 +2814,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationInternalmes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCommunicationInternalmessage);
 impl GetConversationCommunicationInternalmessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, message_id }
@@ -2830,6 +2864,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationInternalmes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCommunicationInternalmessages);
 impl GetConversationCommunicationInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2902,6 +2937,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCustomattribute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCustomattribute);
 impl GetConversationCustomattribute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, attributes_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, attributes_id }
@@ -2945,6 +2981,7 @@ impl ::genesys_cloud_core::Operation for GetConversationCustomattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationCustomattributes);
 impl GetConversationCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2989,6 +3026,7 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantSecureivrsess
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationParticipantSecureivrsession);
 impl GetConversationParticipantSecureivrsession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, secure_session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, secure_session_id }
@@ -3034,6 +3072,7 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantSecureivrsess
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationParticipantSecureivrsessions);
 impl GetConversationParticipantSecureivrsessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3079,6 +3118,7 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantWrapup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationParticipantWrapup);
 impl GetConversationParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -3131,6 +3171,7 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantWrapupcodes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationParticipantWrapupcodes);
 impl GetConversationParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3174,6 +3215,7 @@ impl ::genesys_cloud_core::Operation for GetConversationSecureattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationSecureattributes);
 impl GetConversationSecureattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3217,6 +3259,7 @@ impl ::genesys_cloud_core::Operation for GetConversationSuggestion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationSuggestion);
 impl GetConversationSuggestion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, suggestion_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, suggestion_id }
@@ -3267,6 +3310,7 @@ impl ::genesys_cloud_core::Operation for GetConversationSuggestions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationSuggestions);
 impl GetConversationSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, r#type: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -3361,6 +3405,7 @@ impl ::genesys_cloud_core::Operation for GetConversationSummaries {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationSummaries);
 impl GetConversationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3405,6 +3450,7 @@ impl ::genesys_cloud_core::Operation for GetConversations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversations);
 impl GetConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), communication_type: ::std::option::Option::None }
@@ -3466,6 +3512,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCall {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCall);
 impl GetConversationsCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3511,6 +3558,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallParticipantCommunic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallParticipantCommunicationWrapup);
 impl GetConversationsCallParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -3565,6 +3613,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallParticipantWrapup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallParticipantWrapup);
 impl GetConversationsCallParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -3617,6 +3666,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallParticipantWrapupco
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallParticipantWrapupcodes);
 impl GetConversationsCallParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3660,6 +3710,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallback {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallback);
 impl GetConversationsCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3705,6 +3756,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbackParticipantComm
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallbackParticipantCommunicationWrapup);
 impl GetConversationsCallbackParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -3759,6 +3811,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbackParticipantWrap
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallbackParticipantWrapup);
 impl GetConversationsCallbackParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -3811,6 +3864,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbackParticipantWrap
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallbackParticipantWrapupcodes);
 impl GetConversationsCallbackParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3855,6 +3909,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbacks {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallbacks);
 impl GetConversationsCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3909,6 +3964,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCalls {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCalls);
 impl GetConversationsCalls {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3967,6 +4023,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallsHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallsHistory);
 impl GetConversationsCallsHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, interval: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -4051,6 +4108,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallsMaximumconferencep
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCallsMaximumconferenceparties);
 impl GetConversationsCallsMaximumconferenceparties {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4092,6 +4150,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesession {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCobrowsesession);
 impl GetConversationsCobrowsesession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -4138,6 +4197,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessionParticip
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCobrowsesessionParticipantCommunicationWrapup);
 impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -4193,6 +4253,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessionParticip
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCobrowsesessionParticipantWrapup);
 impl GetConversationsCobrowsesessionParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -4246,6 +4307,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessionParticip
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCobrowsesessionParticipantWrapupcodes);
 impl GetConversationsCobrowsesessionParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -4290,6 +4352,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCobrowsesessions);
 impl GetConversationsCobrowsesessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4343,6 +4406,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchema 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchema);
 impl GetConversationsCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -4386,6 +4450,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemaV
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemaVersion);
 impl GetConversationsCustomattributesSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -4429,6 +4494,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemaV
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemaVersions);
 impl GetConversationsCustomattributesSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -4470,6 +4536,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemas);
 impl GetConversationsCustomattributesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4511,6 +4578,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemasCoretype);
 impl GetConversationsCustomattributesSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -4552,6 +4620,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemasCoretypes);
 impl GetConversationsCustomattributesSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4592,6 +4661,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemasLimits);
 impl GetConversationsCustomattributesSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4633,6 +4703,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmail {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmail);
 impl GetConversationsEmail {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -4676,6 +4747,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailMessage);
 impl GetConversationsEmailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, message_id }
@@ -4722,6 +4794,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailMessages);
 impl GetConversationsEmailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, include_agentless_stitched_messages: ::std::option::Option::None }
@@ -4784,6 +4857,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailMessagesDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailMessagesDraft);
 impl GetConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -4829,6 +4903,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailParticipantCommuni
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailParticipantCommunicationWrapup);
 impl GetConversationsEmailParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -4883,6 +4958,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailParticipantWrapup 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailParticipantWrapup);
 impl GetConversationsEmailParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -4935,6 +5011,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailParticipantWrapupc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailParticipantWrapupcodes);
 impl GetConversationsEmailParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -4978,6 +5055,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmailSettings);
 impl GetConversationsEmailSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -5021,6 +5099,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsEmails);
 impl GetConversationsEmails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5074,6 +5153,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsInternalmessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsInternalmessage);
 impl GetConversationsInternalmessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -5117,6 +5197,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsInternalmessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsInternalmessages);
 impl GetConversationsInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5170,6 +5251,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsKeyconfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsKeyconfiguration);
 impl GetConversationsKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, keyconfigurations_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), keyconfigurations_id }
@@ -5211,6 +5293,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsKeyconfigurations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsKeyconfigurations);
 impl GetConversationsKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5252,6 +5335,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessage);
 impl GetConversationsMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -5300,6 +5384,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageCommunicationMes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageCommunicationMessagesMedia);
 impl GetConversationsMessageCommunicationMessagesMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, status: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -5381,6 +5466,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageCommunicationMes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageCommunicationMessagesMediaMediaId);
 impl GetConversationsMessageCommunicationMessagesMediaMediaId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, media_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, media_id }
@@ -5425,6 +5511,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageDetails);
 impl GetConversationsMessageDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
@@ -5468,6 +5555,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageMessage);
 impl GetConversationsMessageMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, message_id }
@@ -5514,6 +5602,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageParticipantCommu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageParticipantCommunicationWrapup);
 impl GetConversationsMessageParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -5568,6 +5657,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageParticipantWrapu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageParticipantWrapup);
 impl GetConversationsMessageParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -5620,6 +5710,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageParticipantWrapu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessageParticipantWrapupcodes);
 impl GetConversationsMessageParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -5664,6 +5755,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessages);
 impl GetConversationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5721,6 +5813,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagesCachedmedia {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagesCachedmedia);
 impl GetConversationsMessagesCachedmedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, url: ::std::option::Option::None }
@@ -5798,6 +5891,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagesCachedmediaCach
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagesCachedmediaCachedMediaItemId);
 impl GetConversationsMessagesCachedmediaCachedMediaItemId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cached_media_item_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cached_media_item_id }
@@ -5839,6 +5933,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingFacebookApp {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingFacebookApp);
 impl GetConversationsMessagingFacebookApp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5879,6 +5974,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingFacebookPermis
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingFacebookPermissions);
 impl GetConversationsMessagingFacebookPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5920,6 +6016,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId);
 impl GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -5962,6 +6059,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId);
 impl GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6004,6 +6102,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId);
 impl GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6046,6 +6145,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId);
 impl GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6088,6 +6188,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId);
 impl GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6130,6 +6231,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId);
 impl GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6172,6 +6274,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationTwi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationTwitterOauthSettings);
 impl GetConversationsMessagingIntegrationTwitterOauthSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6220,6 +6323,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrations);
 impl GetConversationsMessagingIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6319,6 +6423,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsAp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsApple);
 impl GetConversationsMessagingIntegrationsApple {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6413,6 +6518,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsAp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsAppleIntegrationId);
 impl GetConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6469,6 +6575,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsFa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsFacebook);
 impl GetConversationsMessagingIntegrationsFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6563,6 +6670,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsFa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsFacebookIntegrationId);
 impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6619,6 +6727,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsIn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsInstagram);
 impl GetConversationsMessagingIntegrationsInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6713,6 +6822,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsIn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsInstagramIntegrationId);
 impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6769,6 +6879,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpen);
 impl GetConversationsMessagingIntegrationsOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6865,6 +6976,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId);
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6916,6 +7028,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings);
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6959,6 +7072,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken);
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id }
@@ -7003,6 +7117,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts);
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id }
@@ -7046,6 +7161,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenIntegrationId);
 impl GetConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7102,6 +7218,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsTwitter);
 impl GetConversationsMessagingIntegrationsTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -7196,6 +7313,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsTwitterIntegrationId);
 impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7245,6 +7363,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsTwitterOauthSettings);
 impl GetConversationsMessagingIntegrationsTwitterOauthSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7292,6 +7411,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsWh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsWhatsapp);
 impl GetConversationsMessagingIntegrationsWhatsapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -7386,6 +7506,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsWh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsWhatsappIntegrationId);
 impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7440,6 +7561,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingOauthAppleCall
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingOauthAppleCallback);
 impl GetConversationsMessagingOauthAppleCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), code: ::std::option::Option::None, state: ::std::option::Option::None, error: ::std::option::Option::None }
@@ -7507,6 +7629,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingSetting);
 impl GetConversationsMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -7552,6 +7675,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingSettings);
 impl GetConversationsMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -7620,6 +7744,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSettingsDefaul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingSettingsDefault);
 impl GetConversationsMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7664,6 +7789,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSupportedconte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingSupportedcontent);
 impl GetConversationsMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -7732,6 +7858,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSupportedconte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingSupportedcontentDefault);
 impl GetConversationsMessagingSupportedcontentDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7773,6 +7900,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSupportedconte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingSupportedcontentSupportedContentId);
 impl GetConversationsMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -7814,6 +7942,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingThreadingtimel
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsMessagingThreadingtimeline);
 impl GetConversationsMessagingThreadingtimeline {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7859,6 +7988,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsScreenshareParticipantC
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsScreenshareParticipantCommunicationWrapup);
 impl GetConversationsScreenshareParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -7910,6 +8040,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsSettings);
 impl GetConversationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7954,6 +8085,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsSocialParticipantCommun
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsSocialParticipantCommunicationWrapup);
 impl GetConversationsSocialParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -8008,6 +8140,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsVideoDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsVideoDetails);
 impl GetConversationsVideoDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conference_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conference_id }
@@ -8053,6 +8186,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsVideoParticipantCommuni
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsVideoParticipantCommunicationWrapup);
 impl GetConversationsVideoParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -8105,6 +8239,7 @@ impl ::genesys_cloud_core::Operation for GetConversationsVideosMeeting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationsVideosMeeting);
 impl GetConversationsVideosMeeting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, meeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), meeting_id }
@@ -8148,6 +8283,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationCustomattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationCustomattributes);
 impl PatchConversationCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -8199,6 +8335,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationCustomattributesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationCustomattributesBulk);
 impl PatchConversationCustomattributesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -8251,6 +8388,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationParticipant);
 impl PatchConversationParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8297,6 +8435,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationParticipantAttributes 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationParticipantAttributes);
 impl PatchConversationParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8342,6 +8481,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationRecordingstate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationRecordingstate);
 impl PatchConversationRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8386,6 +8526,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationSecureattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationSecureattributes);
 impl PatchConversationSecureattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationSecureAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8431,6 +8572,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationSuggestion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationSuggestion);
 impl PatchConversationSuggestion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, suggestion_id: ::std::string::String, body: ::models::SuggestionPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, suggestion_id, body }
@@ -8477,6 +8619,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationSummaryEngagements {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationSummaryEngagements);
 impl PatchConversationSummaryEngagements {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, summary_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, summary_id, body: ::std::option::Option::None }
@@ -8530,6 +8673,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationSummaryFeedback {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationSummaryFeedback);
 impl PatchConversationSummaryFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, summary_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, summary_id, body: ::std::option::Option::None }
@@ -8582,6 +8726,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationUtilizationlabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationUtilizationlabel);
 impl PatchConversationUtilizationlabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationUtilizationLabelUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8628,6 +8773,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsAftercallworkConversa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsAftercallworkConversationIdParticipantCommunication);
 impl PatchConversationsAftercallworkConversationIdParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::AfterCallWorkUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -8674,6 +8820,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCall {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCall);
 impl PatchConversationsCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8718,6 +8865,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallConference {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallConference);
 impl PatchConversationsCallConference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::UpdateConferenceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8763,6 +8911,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallParticipant);
 impl PatchConversationsCallParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8809,6 +8958,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantAttrib
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallParticipantAttributes);
 impl PatchConversationsCallParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8856,6 +9006,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantCommun
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallParticipantCommunication);
 impl PatchConversationsCallParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -8904,6 +9055,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantCommun
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallParticipantCommunicationPostflowaction);
 impl PatchConversationsCallParticipantCommunicationPostflowaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -8958,6 +9110,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantConsul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallParticipantConsult);
 impl PatchConversationsCallParticipantConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9005,6 +9158,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantUserUs
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallParticipantUserUserId);
 impl PatchConversationsCallParticipantUserUserId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, user_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, user_id, body }
@@ -9051,6 +9205,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallback {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallback);
 impl PatchConversationsCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9096,6 +9251,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbackParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallbackParticipant);
 impl PatchConversationsCallbackParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9142,6 +9298,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbackParticipantAt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallbackParticipantAttributes);
 impl PatchConversationsCallbackParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9189,6 +9346,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbackParticipantCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallbackParticipantCommunication);
 impl PatchConversationsCallbackParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9234,6 +9392,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbacks {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCallbacks);
 impl PatchConversationsCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PatchCallbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9278,6 +9437,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesession {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCobrowsesession);
 impl PatchConversationsCobrowsesession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9324,6 +9484,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesessionPartic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCobrowsesessionParticipant);
 impl PatchConversationsCobrowsesessionParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -9378,6 +9539,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesessionPartic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCobrowsesessionParticipantAttributes);
 impl PatchConversationsCobrowsesessionParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -9433,6 +9595,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesessionPartic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsCobrowsesessionParticipantCommunication);
 impl PatchConversationsCobrowsesessionParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9479,6 +9642,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmail {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsEmail);
 impl PatchConversationsEmail {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9525,6 +9689,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailMessagesDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsEmailMessagesDraft);
 impl PatchConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, auto_fill: ::std::option::Option::None, discard: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -9593,6 +9758,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsEmailParticipant);
 impl PatchConversationsEmailParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9639,6 +9805,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipantAttri
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsEmailParticipantAttributes);
 impl PatchConversationsEmailParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9686,6 +9853,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipantCommu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsEmailParticipantCommunication);
 impl PatchConversationsEmailParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9733,6 +9901,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipantParki
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsEmailParticipantParkingstate);
 impl PatchConversationsEmailParticipantParkingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParkingStateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9778,6 +9947,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessage);
 impl PatchConversationsMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9823,6 +9993,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessageParticipant);
 impl PatchConversationsMessageParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -9876,6 +10047,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipantAtt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessageParticipantAttributes);
 impl PatchConversationsMessageParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -9930,6 +10102,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipantCom
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessageParticipantCommunication);
 impl PatchConversationsMessageParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9977,6 +10150,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipantPar
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessageParticipantParkingstate);
 impl PatchConversationsMessageParticipantParkingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParkingStateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -10022,6 +10196,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsAppleIntegrationId);
 impl PatchConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::AppleIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10066,6 +10241,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsFacebookIntegrationId);
 impl PatchConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::FacebookIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10110,6 +10286,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsInstagramIntegrationId);
 impl PatchConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::InstagramIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10156,6 +10333,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId);
 impl PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::GoogleBusinessProfileOpenIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10200,6 +10378,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsOpenIntegrationId);
 impl PatchConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10244,6 +10423,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsTwitterIntegrationId);
 impl PatchConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::TwitterIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10288,6 +10468,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId);
 impl PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::WhatsAppEmbeddedSignupIntegrationActivationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10332,6 +10513,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsWhatsappIntegrationId);
 impl PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::WhatsAppIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10376,6 +10558,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingSetting);
 impl PatchConversationsMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String, body: ::models::MessagingSettingPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id, body }
@@ -10420,6 +10603,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingSupportedcon
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsMessagingSupportedcontentSupportedContentId);
 impl PatchConversationsMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id, body }
@@ -10463,6 +10647,7 @@ impl ::genesys_cloud_core::Operation for PatchConversationsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchConversationsSettings);
 impl PatchConversationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Settings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10506,6 +10691,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationDetailsPropert
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationDetailsProperties);
 impl PostAnalyticsConversationDetailsProperties {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::PropertyIndexRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -10551,6 +10737,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsActivityQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsActivityQuery);
 impl PostAnalyticsConversationsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -10609,6 +10796,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsAggregatesJobs);
 impl PostAnalyticsConversationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10651,6 +10839,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesQue
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsAggregatesQuery);
 impl PostAnalyticsConversationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10693,6 +10882,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsDetailsJobs);
 impl PostAnalyticsConversationsDetailsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10735,6 +10925,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsQuery 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsConversationsDetailsQuery);
 impl PostAnalyticsConversationsDetailsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10778,6 +10969,7 @@ impl ::genesys_cloud_core::Operation for PostConversationAssign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationAssign);
 impl PostConversationAssign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -10821,6 +11013,7 @@ impl ::genesys_cloud_core::Operation for PostConversationBarge {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationBarge);
 impl PostConversationBarge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -10863,6 +11056,7 @@ impl ::genesys_cloud_core::Operation for PostConversationCobrowse {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationCobrowse);
 impl PostConversationCobrowse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -10908,6 +11102,7 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklist);
 impl PostConversationCommunicationAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, body: ::models::ChecklistActivationPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, body }
@@ -10956,6 +11151,7 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklistAgentaction);
 impl PostConversationCommunicationAgentchecklistAgentaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, body: ::models::AgentActionPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, body }
@@ -11004,6 +11200,7 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklistJobs);
 impl PostConversationCommunicationAgentchecklistJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, body: ::models::ChecklistInferenceJobPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, body }
@@ -11053,6 +11250,7 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklistsFinalize);
 impl PostConversationCommunicationAgentchecklistsFinalize {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::ChecklistFinalizePayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -11111,6 +11309,7 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationInternalme
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationCommunicationInternalmessages);
 impl PostConversationCommunicationInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::InternalMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -11155,6 +11354,7 @@ impl ::genesys_cloud_core::Operation for PostConversationDisconnect {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationDisconnect);
 impl PostConversationDisconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -11199,6 +11399,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantCallbacks {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantCallbacks);
 impl PostConversationParticipantCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -11252,6 +11453,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantDigits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantDigits);
 impl PostConversationParticipantDigits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -11305,6 +11507,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantInternalmess
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantInternalmessagesUsersCommunications);
 impl PostConversationParticipantInternalmessagesUsersCommunications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MessagingConferWithUserRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11352,6 +11555,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantReplace);
 impl PostConversationParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11398,6 +11602,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceAgent
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantReplaceAgent);
 impl PostConversationParticipantReplaceAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11444,6 +11649,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceConta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantReplaceContactExternal);
 impl PostConversationParticipantReplaceContactExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToExternalContactRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11491,6 +11697,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceExter
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantReplaceExternal);
 impl PostConversationParticipantReplaceExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToExternalRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11537,6 +11744,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceQueue
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantReplaceQueue);
 impl PostConversationParticipantReplaceQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToQueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11583,6 +11791,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantSecureivrses
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantSecureivrsessions);
 impl PostConversationParticipantSecureivrsessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -11636,6 +11845,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantTransfer {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantTransfer);
 impl PostConversationParticipantTransfer {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToAddressRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11682,6 +11892,7 @@ impl ::genesys_cloud_core::Operation for PostConversationSuggestionEngagement {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationSuggestionEngagement);
 impl PostConversationSuggestionEngagement {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, suggestion_id: ::std::string::String, body: ::models::SuggestionEngagement) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, suggestion_id, body }
@@ -11728,6 +11939,7 @@ impl ::genesys_cloud_core::Operation for PostConversationSuggestionsFeedback {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationSuggestionsFeedback);
 impl PostConversationSuggestionsFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Feedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -11773,6 +11985,7 @@ impl ::genesys_cloud_core::Operation for PostConversationSummaryFeedback {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationSummaryFeedback);
 impl PostConversationSummaryFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, summary_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, summary_id, body: ::std::option::Option::None }
@@ -11825,6 +12038,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCall {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCall);
 impl PostConversationsCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::CallCommand) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -11869,6 +12083,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantBarge {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantBarge);
 impl PostConversationsCallParticipantBarge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -11913,6 +12128,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantCoach {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantCoach);
 impl PostConversationsCallParticipantCoach {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -11959,6 +12175,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantCommuni
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantCommunicationSummaries);
 impl PostConversationsCallParticipantCommunicationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12014,6 +12231,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantCommuni
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantCommunicationWrapup);
 impl PostConversationsCallParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12069,6 +12287,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsult);
 impl PostConversationsCallParticipantConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransfer) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12115,6 +12334,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultAgent);
 impl PostConversationsCallParticipantConsultAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12161,6 +12381,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultContactExternal);
 impl PostConversationsCallParticipantConsultContactExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12208,6 +12429,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultExternal);
 impl PostConversationsCallParticipantConsultExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToExternal) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12254,6 +12476,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultQueue);
 impl PostConversationsCallParticipantConsultQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12299,6 +12522,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantMonitor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantMonitor);
 impl PostConversationsCallParticipantMonitor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -12344,6 +12568,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantReplace
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantReplace);
 impl PostConversationsCallParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12390,6 +12615,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantSnippet
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantSnippetRecord);
 impl PostConversationsCallParticipantSnippetRecord {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::SnippetRecordingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12436,6 +12662,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantVoiceCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantVoiceConsult);
 impl PostConversationsCallParticipantVoiceConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToAddress) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12481,6 +12708,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipants {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipants);
 impl PostConversationsCallParticipants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -12526,6 +12754,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantsUserUs
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallParticipantsUserUserId);
 impl PostConversationsCallParticipantsUserUserId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, user_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, user_id, body }
@@ -12573,6 +12802,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbackParticipantCom
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallbackParticipantCommunicationWrapup);
 impl PostConversationsCallbackParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12627,6 +12857,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbackParticipantRep
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallbackParticipantReplace);
 impl PostConversationsCallbackParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12671,6 +12902,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbacks {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallbacks);
 impl PostConversationsCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCallbackCommand) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12713,6 +12945,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbacksBulkDisconnec
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallbacksBulkDisconnect);
 impl PostConversationsCallbacksBulkDisconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkCallbackDisconnectRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12755,6 +12988,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbacksBulkUpdate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallbacksBulkUpdate);
 impl PostConversationsCallbacksBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkCallbackPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12797,6 +13031,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCalls {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCalls);
 impl PostConversationsCalls {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCallRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12840,6 +13075,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallsUserUserId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCallsUserUserId);
 impl PostConversationsCallsUserUserId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::CreateCallRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -12887,6 +13123,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCobrowsesessionPartici
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCobrowsesessionParticipantCommunicationWrapup);
 impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12942,6 +13179,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCobrowsesessionPartici
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCobrowsesessionParticipantReplace);
 impl PostConversationsCobrowsesessionParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -12993,6 +13231,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSchema
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCustomattributesSchemas);
 impl PostConversationsCustomattributesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationJsonSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13035,6 +13274,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSearch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCustomattributesSearch);
 impl PostConversationsCustomattributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationCustomAttributesSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13078,6 +13318,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailInboundmessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailInboundmessages);
 impl PostConversationsEmailInboundmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::InboundMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13122,6 +13363,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailMessages);
 impl PostConversationsEmailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EmailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13166,6 +13408,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailMessagesDraftAtta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailMessagesDraftAttachmentsCopy);
 impl PostConversationsEmailMessagesDraftAttachmentsCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::CopyAttachmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13210,6 +13453,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailMessagesDraftAtta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailMessagesDraftAttachmentsUploads);
 impl PostConversationsEmailMessagesDraftAttachmentsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::UploadAttachmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13256,6 +13500,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailParticipantCommun
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailParticipantCommunicationWrapup);
 impl PostConversationsEmailParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -13310,6 +13555,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailParticipantReplac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailParticipantReplace);
 impl PostConversationsEmailParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -13354,6 +13600,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailReconnect {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailReconnect);
 impl PostConversationsEmailReconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -13396,6 +13643,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmails);
 impl PostConversationsEmails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateEmailRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13438,6 +13686,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailsAgentless {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsEmailsAgentless);
 impl PostConversationsEmailsAgentless {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentlessEmailSendRequestDto) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13480,6 +13729,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsFaxes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsFaxes);
 impl PostConversationsFaxes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FaxSendRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13522,6 +13772,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsKeyconfigurations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsKeyconfigurations);
 impl PostConversationsKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13564,6 +13815,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsKeyconfigurationsValid
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsKeyconfigurationsValidate);
 impl PostConversationsKeyconfigurationsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13608,6 +13860,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationMessages);
 impl PostConversationsMessageCommunicationMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::AdditionalMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -13654,6 +13907,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationMessagesMedia);
 impl PostConversationsMessageCommunicationMessagesMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -13699,6 +13953,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationMessagesMediaUploads);
 impl PostConversationsMessageCommunicationMessagesMediaUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::UploadMediaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -13745,6 +14000,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationSo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationSocialmediaMessages);
 impl PostConversationsMessageCommunicationSocialmediaMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::AdditionalSocialMediaMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -13791,6 +14047,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationTy
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationTyping);
 impl PostConversationsMessageCommunicationTyping {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MessageTypingEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -13836,6 +14093,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenEven
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenEvent);
 impl PostConversationsMessageInboundOpenEvent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedEvent) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -13881,6 +14139,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenMess
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenMessage);
 impl PostConversationsMessageInboundOpenMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, prefetch_conversation_id: ::std::option::Option::None, body }
@@ -13933,6 +14192,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenRece
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenReceipt);
 impl PostConversationsMessageInboundOpenReceipt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedReceipt) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -13977,6 +14237,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenStru
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenStructuredResponse);
 impl PostConversationsMessageInboundOpenStructuredResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundStructuredResponseMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -14021,6 +14282,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageMessagesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageMessagesBulk);
 impl PostConversationsMessageMessagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -14074,6 +14336,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantComm
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageParticipantCommunicationSummaries);
 impl PostConversationsMessageParticipantCommunicationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -14129,6 +14392,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantComm
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageParticipantCommunicationWrapup);
 impl PostConversationsMessageParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -14182,6 +14446,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantMoni
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageParticipantMonitor);
 impl PostConversationsMessageParticipantMonitor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -14227,6 +14492,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantRepl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageParticipantReplace);
 impl PostConversationsMessageParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -14272,6 +14538,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantTake
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessageParticipantTakeover);
 impl PostConversationsMessageParticipantTakeover {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -14315,6 +14582,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessages);
 impl PostConversationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateOutboundMessagingConversationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14357,6 +14625,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagesAgentless {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagesAgentless);
 impl PostConversationsMessagesAgentless {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SendAgentlessOutboundMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14400,6 +14669,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagesInboundOpen {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagesInboundOpen);
 impl PostConversationsMessagesInboundOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OpenNormalizedMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14442,6 +14712,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsA
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsApple);
 impl PostConversationsMessagingIntegrationsApple {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AppleIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14484,6 +14755,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsF
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsFacebook);
 impl PostConversationsMessagingIntegrationsFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FacebookIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14526,6 +14798,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsInstagram);
 impl PostConversationsMessagingIntegrationsInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::InstagramIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14568,6 +14841,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsO
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsOpen);
 impl PostConversationsMessagingIntegrationsOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OpenIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14612,6 +14886,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsO
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile);
 impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GoogleBusinessProfileOpenIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14656,6 +14931,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsO
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens);
 impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GoogleAuthTokenRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14698,6 +14974,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsTwitter);
 impl PostConversationsMessagingIntegrationsTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TwitterIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14741,6 +15018,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsW
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsWhatsapp);
 impl PostConversationsMessagingIntegrationsWhatsapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WhatsAppIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14783,6 +15061,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsW
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup);
 impl PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WhatsAppEmbeddedSignupIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14825,6 +15104,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingSettings);
 impl PostConversationsMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14867,6 +15147,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingSupportedcont
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsMessagingSupportedcontent);
 impl PostConversationsMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14909,6 +15190,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsParticipantsAttributes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsParticipantsAttributesSearch);
 impl PostConversationsParticipantsAttributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationParticipantSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14955,6 +15237,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsScreenshareParticipant
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsScreenshareParticipantCommunicationWrapup);
 impl PostConversationsScreenshareParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -15010,6 +15293,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsSocialParticipantCommu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsSocialParticipantCommunicationWrapup);
 impl PostConversationsSocialParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -15065,6 +15349,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsVideoAgentconferenceCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsVideoAgentconferenceCommunication);
 impl PostConversationsVideoAgentconferenceCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -15111,6 +15396,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsVideoParticipantCommun
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsVideoParticipantCommunicationWrapup);
 impl PostConversationsVideoParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -15163,6 +15449,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsVideosMeetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsVideosMeetings);
 impl PostConversationsVideosMeetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenerateMeetingIdRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15208,6 +15495,7 @@ impl ::genesys_cloud_core::Operation for PutConversationAccessattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationAccessattributes);
 impl PutConversationAccessattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationAccessAttributesUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15252,6 +15540,7 @@ impl ::genesys_cloud_core::Operation for PutConversationCustomattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationCustomattributes);
 impl PutConversationCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -15303,6 +15592,7 @@ impl ::genesys_cloud_core::Operation for PutConversationCustomattributesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationCustomattributesBulk);
 impl PutConversationCustomattributesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -15354,6 +15644,7 @@ impl ::genesys_cloud_core::Operation for PutConversationParticipantFlaggedreason
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationParticipantFlaggedreason);
 impl PutConversationParticipantFlaggedreason {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -15398,6 +15689,7 @@ impl ::genesys_cloud_core::Operation for PutConversationSecureattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationSecureattributes);
 impl PutConversationSecureattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationSecureAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15442,6 +15734,7 @@ impl ::genesys_cloud_core::Operation for PutConversationTags {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationTags);
 impl PutConversationTags {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationTagsUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15488,6 +15781,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsCallParticipantCommunic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsCallParticipantCommunicationUuidata);
 impl PutConversationsCallParticipantCommunicationUuidata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::SetUuiDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -15534,6 +15828,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsCallRecordingstate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsCallRecordingstate);
 impl PutConversationsCallRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15578,6 +15873,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsCallbackRecordingstate 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsCallbackRecordingstate);
 impl PutConversationsCallbackRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15623,6 +15919,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsCobrowsesessionRecordin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsCobrowsesessionRecordingstate);
 impl PutConversationsCobrowsesessionRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15667,6 +15964,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsCustomattributesSchema 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsCustomattributesSchema);
 impl PutConversationsCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::ConversationSchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -15711,6 +16009,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsEmailMessagesDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsEmailMessagesDraft);
 impl PutConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EmailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15755,6 +16054,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsEmailRecordingstate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsEmailRecordingstate);
 impl PutConversationsEmailRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15799,6 +16099,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsKeyconfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsKeyconfiguration);
 impl PutConversationsKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, keyconfigurations_id: ::std::string::String, body: ::models::ConversationEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), keyconfigurations_id, body }
@@ -15843,6 +16144,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessageRecordingstate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessageRecordingstate);
 impl PutConversationsMessageRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15887,6 +16189,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId);
 impl PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::AppleIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -15931,6 +16234,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId);
 impl PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::FacebookIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -15975,6 +16279,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId);
 impl PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::InstagramIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16019,6 +16324,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId);
 impl PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenMessagingIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16063,6 +16369,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId);
 impl PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::TwitterIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16107,6 +16414,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId);
 impl PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::WhatsAppIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16150,6 +16458,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingSettingsDefaul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingSettingsDefault);
 impl PutConversationsMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingDefaultRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -16192,6 +16501,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingSupportedconte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingSupportedcontentDefault);
 impl PutConversationsMessagingSupportedcontentDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContentReference) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -16234,6 +16544,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingThreadingtimel
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsMessagingThreadingtimeline);
 impl PutConversationsMessagingThreadingtimeline {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationThreadingWindow) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -16278,6 +16589,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsScreenshareRecordingsta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsScreenshareRecordingstate);
 impl PutConversationsScreenshareRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16322,6 +16634,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsSocialRecordingstate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsSocialRecordingstate);
 impl PutConversationsSocialRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16366,6 +16679,7 @@ impl ::genesys_cloud_core::Operation for PutConversationsVideoRecordingstate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationsVideoRecordingstate);
 impl PutConversationsVideoRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }

@@ -50,6 +50,7 @@ impl ::genesys_cloud_core::Operation for GetDataextensionsCoretype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDataextensionsCoretype);
 impl GetDataextensionsCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, coretype_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), coretype_name }
@@ -91,6 +92,7 @@ impl ::genesys_cloud_core::Operation for GetDataextensionsCoretypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDataextensionsCoretypes);
 impl GetDataextensionsCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -131,6 +133,7 @@ impl ::genesys_cloud_core::Operation for GetDataextensionsLimits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDataextensionsLimits);
 impl GetDataextensionsLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }

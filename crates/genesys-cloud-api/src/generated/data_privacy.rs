@@ -62,6 +62,7 @@ impl ::genesys_cloud_core::Operation for DeleteDataprivacyMaskingrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteDataprivacyMaskingrule);
 impl DeleteDataprivacyMaskingrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -104,6 +105,7 @@ impl ::genesys_cloud_core::Operation for GetDataprivacyMaskingrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDataprivacyMaskingrule);
 impl GetDataprivacyMaskingrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -145,6 +147,7 @@ impl ::genesys_cloud_core::Operation for GetDataprivacyMaskingrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDataprivacyMaskingrules);
 impl GetDataprivacyMaskingrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -187,6 +190,7 @@ impl ::genesys_cloud_core::Operation for PatchDataprivacyMaskingrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchDataprivacyMaskingrule);
 impl PatchDataprivacyMaskingrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body: ::std::option::Option::None }
@@ -237,6 +241,7 @@ impl ::genesys_cloud_core::Operation for PostDataprivacyMaskingrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDataprivacyMaskingrules);
 impl PostDataprivacyMaskingrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MaskingRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -279,6 +284,7 @@ impl ::genesys_cloud_core::Operation for PostDataprivacyMaskingrulesValidate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDataprivacyMaskingrulesValidate);
 impl PostDataprivacyMaskingrulesValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MaskingRuleValidateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

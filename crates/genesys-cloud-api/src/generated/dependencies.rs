@@ -58,6 +58,7 @@ impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityId
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby);
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }
@@ -154,6 +155,7 @@ impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityId
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts);
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id }
@@ -205,6 +207,7 @@ impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityId
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires);
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }

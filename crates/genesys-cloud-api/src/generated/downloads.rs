@@ -45,6 +45,7 @@ impl ::genesys_cloud_core::Operation for GetDownload {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDownload);
 impl GetDownload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id, content_disposition: ::std::option::Option::None, issue_redirect: ::std::option::Option::None, redirect_to_auth: ::std::option::Option::None }

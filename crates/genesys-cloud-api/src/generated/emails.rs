@@ -57,6 +57,7 @@ impl ::genesys_cloud_core::Operation for DeleteEmailsSettingsThreading {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteEmailsSettingsThreading);
 impl DeleteEmailsSettingsThreading {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -97,6 +98,7 @@ impl ::genesys_cloud_core::Operation for GetEmailsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmailsSettings);
 impl GetEmailsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -137,6 +139,7 @@ impl ::genesys_cloud_core::Operation for GetEmailsSettingsThreading {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmailsSettingsThreading);
 impl GetEmailsSettingsThreading {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -178,6 +181,7 @@ impl ::genesys_cloud_core::Operation for PatchEmailsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchEmailsSettings);
 impl PatchEmailsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -227,6 +231,7 @@ impl ::genesys_cloud_core::Operation for PatchEmailsSettingsThreading {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchEmailsSettingsThreading);
 impl PatchEmailsSettingsThreading {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

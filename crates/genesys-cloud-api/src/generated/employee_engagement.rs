@@ -62,6 +62,7 @@ impl ::genesys_cloud_core::Operation for DeleteEmployeeengagementCelebration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteEmployeeengagementCelebration);
 impl DeleteEmployeeengagementCelebration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, celebration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), celebration_id }
@@ -107,6 +108,7 @@ impl ::genesys_cloud_core::Operation for GetEmployeeengagementCelebrations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmployeeengagementCelebrations);
 impl GetEmployeeengagementCelebrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -176,6 +178,7 @@ impl ::genesys_cloud_core::Operation for GetEmployeeengagementRecognition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmployeeengagementRecognition);
 impl GetEmployeeengagementRecognition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recognition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recognition_id }
@@ -225,6 +228,7 @@ impl ::genesys_cloud_core::Operation for GetEmployeeengagementRecognitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmployeeengagementRecognitions);
 impl GetEmployeeengagementRecognitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), direction: ::std::option::Option::None, recipient: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -327,6 +331,7 @@ impl ::genesys_cloud_core::Operation for PatchEmployeeengagementCelebration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchEmployeeengagementCelebration);
 impl PatchEmployeeengagementCelebration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, celebration_id: ::std::string::String, body: ::models::CelebrationStateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), celebration_id, body }
@@ -370,6 +375,7 @@ impl ::genesys_cloud_core::Operation for PostEmployeeengagementRecognitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEmployeeengagementRecognitions);
 impl PostEmployeeengagementRecognitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRecognition) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

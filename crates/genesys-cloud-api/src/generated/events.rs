@@ -54,6 +54,7 @@ impl ::genesys_cloud_core::Operation for PostEventsConversations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEventsConversations);
 impl PostEventsConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchConversationEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -96,6 +97,7 @@ impl ::genesys_cloud_core::Operation for PostEventsRoutingCustomkpiattributions 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEventsRoutingCustomkpiattributions);
 impl PostEventsRoutingCustomkpiattributions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchPredictiveRoutingCustomKpiAttributionEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -138,6 +140,7 @@ impl ::genesys_cloud_core::Operation for PostEventsUsersPresence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEventsUsersPresence);
 impl PostEventsUsersPresence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchUserPresenceEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -180,6 +183,7 @@ impl ::genesys_cloud_core::Operation for PostEventsUsersRoutingstatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEventsUsersRoutingstatus);
 impl PostEventsUsersRoutingstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchUserRoutingStatusEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

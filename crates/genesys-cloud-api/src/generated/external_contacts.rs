@@ -620,6 +620,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsContact);
 impl DeleteExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
@@ -663,6 +664,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContactNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsContactNote);
 impl DeleteExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id }
@@ -706,6 +708,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContactsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsContactsSchema);
 impl DeleteExternalcontactsContactsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -748,6 +751,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsExternalsource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsExternalsource);
 impl DeleteExternalcontactsExternalsource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id }
@@ -790,6 +794,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsImportCsvSetting 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsImportCsvSetting);
 impl DeleteExternalcontactsImportCsvSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -832,6 +837,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsImportSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsImportSetting);
 impl DeleteExternalcontactsImportSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -874,6 +880,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsOrganization);
 impl DeleteExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
@@ -917,6 +924,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganizationNote 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsOrganizationNote);
 impl DeleteExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id }
@@ -960,6 +968,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganizationTrust
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsOrganizationTrustor);
 impl DeleteExternalcontactsOrganizationTrustor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
@@ -1002,6 +1011,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsRelationship {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsRelationship);
 impl DeleteExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id }
@@ -1045,6 +1055,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContact);
 impl GetExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
@@ -1095,6 +1106,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactIdentifiers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactIdentifiers);
 impl GetExternalcontactsContactIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
@@ -1139,6 +1151,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySegmen
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactJourneySegments);
 impl GetExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
@@ -1202,6 +1215,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySessio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactJourneySessions);
 impl GetExternalcontactsContactJourneySessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
@@ -1282,6 +1296,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactNote);
 impl GetExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, expand: ::std::option::Option::None }
@@ -1339,6 +1354,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactNotes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactNotes);
 impl GetExternalcontactsContactNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1426,6 +1442,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactUnresolved {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactUnresolved);
 impl GetExternalcontactsContactUnresolved {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
@@ -1483,6 +1500,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContacts);
 impl GetExternalcontactsContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -1584,6 +1602,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsExport);
 impl GetExternalcontactsContactsExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -1630,6 +1649,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsExports);
 impl GetExternalcontactsContactsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1707,6 +1727,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchema);
 impl GetExternalcontactsContactsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1750,6 +1771,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemaVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemaVersion);
 impl GetExternalcontactsContactsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -1793,6 +1815,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemaVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemaVersions);
 impl GetExternalcontactsContactsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1834,6 +1857,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemas);
 impl GetExternalcontactsContactsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1875,6 +1899,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasCoret
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemasCoretype);
 impl GetExternalcontactsContactsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -1916,6 +1941,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasCoret
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemasCoretypes);
 impl GetExternalcontactsContactsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1956,6 +1982,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasLimit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemasLimits);
 impl GetExternalcontactsContactsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1997,6 +2024,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsExternalsource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsExternalsource);
 impl GetExternalcontactsExternalsource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id }
@@ -2044,6 +2072,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsExternalsources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsExternalsources);
 impl GetExternalcontactsExternalsources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, limit: ::std::option::Option::None, name: ::std::option::Option::None, active: ::std::option::Option::None }
@@ -2132,6 +2161,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscan {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscan);
 impl GetExternalcontactsGraphsClusterscan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, expand: ::std::option::Option::None }
@@ -2185,6 +2215,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanClu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscanCluster);
 impl GetExternalcontactsGraphsClusterscanCluster {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String, cluster_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, cluster_id }
@@ -2236,6 +2267,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanClu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscanClusters);
 impl GetExternalcontactsGraphsClusterscanClusters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_ids: ::std::option::Option::None, merge_info_status: ::std::option::Option::None }
@@ -2324,6 +2356,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanSta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscanStatistics);
 impl GetExternalcontactsGraphsClusterscanStatistics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id }
@@ -2372,6 +2405,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscans {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscans);
 impl GetExternalcontactsGraphsClusterscans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2451,6 +2485,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscansLa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscansLatest);
 impl GetExternalcontactsGraphsClusterscansLatest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -2501,6 +2536,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscansLa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscansLatestStatistics);
 impl GetExternalcontactsGraphsClusterscansLatestStatistics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2543,6 +2579,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsGraphsSettings);
 impl GetExternalcontactsGraphsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2584,6 +2621,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvSetting);
 impl GetExternalcontactsImportCsvSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -2630,6 +2668,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvSettings);
 impl GetExternalcontactsImportCsvSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, external_settings_id: ::std::option::Option::None }
@@ -2707,6 +2746,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvUploadDetai
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvUploadDetails);
 impl GetExternalcontactsImportCsvUploadDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id }
@@ -2749,6 +2789,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvUploadPrevi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvUploadPreview);
 impl GetExternalcontactsImportCsvUploadPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id }
@@ -2792,6 +2833,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportJob);
 impl GetExternalcontactsImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -2848,6 +2890,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportJobs);
 impl GetExternalcontactsImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, job_status: ::std::option::Option::None }
@@ -2941,6 +2984,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportSetting);
 impl GetExternalcontactsImportSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -2988,6 +3032,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsImportSettings);
 impl GetExternalcontactsImportSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3073,6 +3118,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsNotesExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsNotesExport);
 impl GetExternalcontactsNotesExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -3119,6 +3165,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsNotesExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsNotesExports);
 impl GetExternalcontactsNotesExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3198,6 +3245,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganization);
 impl GetExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None }
@@ -3263,6 +3311,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationContacts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationContacts);
 impl GetExternalcontactsOrganizationContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3357,6 +3406,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationIdentifi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationIdentifiers);
 impl GetExternalcontactsOrganizationIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
@@ -3401,6 +3451,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationNote);
 impl GetExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, expand: ::std::option::Option::None }
@@ -3458,6 +3509,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationNotes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationNotes);
 impl GetExternalcontactsOrganizationNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3550,6 +3602,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationRelation
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationRelationships);
 impl GetExternalcontactsOrganizationRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3645,6 +3698,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizations);
 impl GetExternalcontactsOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, trustor_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -3762,6 +3816,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsExport 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsExport);
 impl GetExternalcontactsOrganizationsExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -3808,6 +3863,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsExports
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsExports);
 impl GetExternalcontactsOrganizationsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3885,6 +3941,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchema 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchema);
 impl GetExternalcontactsOrganizationsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -3928,6 +3985,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemaV
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemaVersion);
 impl GetExternalcontactsOrganizationsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -3971,6 +4029,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemaV
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemaVersions);
 impl GetExternalcontactsOrganizationsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -4012,6 +4071,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemas);
 impl GetExternalcontactsOrganizationsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4053,6 +4113,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemasCoretype);
 impl GetExternalcontactsOrganizationsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -4094,6 +4155,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemasCoretypes);
 impl GetExternalcontactsOrganizationsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4134,6 +4196,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemasLimits);
 impl GetExternalcontactsOrganizationsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4176,6 +4239,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationship {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsRelationship);
 impl GetExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, expand: ::std::option::Option::None }
@@ -4226,6 +4290,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationshipsExport 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsRelationshipsExport);
 impl GetExternalcontactsRelationshipsExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -4272,6 +4337,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationshipsExports
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsRelationshipsExports);
 impl GetExternalcontactsRelationshipsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4351,6 +4417,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsReversewhitepagesloo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsReversewhitepageslookup);
 impl GetExternalcontactsReversewhitepageslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), lookup_val: ::std::option::Option::None, expand: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4421,6 +4488,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanContacts);
 impl GetExternalcontactsScanContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4501,6 +4569,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanContactsDivision
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanContactsDivisionviewsAll);
 impl GetExternalcontactsScanContactsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -4574,6 +4643,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanNotes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanNotes);
 impl GetExternalcontactsScanNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4654,6 +4724,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanNotesDivisionvie
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanNotesDivisionviewsAll);
 impl GetExternalcontactsScanNotesDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -4727,6 +4798,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanOrganizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanOrganizations);
 impl GetExternalcontactsScanOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4807,6 +4879,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanOrganizationsDiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanOrganizationsDivisionviewsAll);
 impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -4880,6 +4953,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanRelationships {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanRelationships);
 impl GetExternalcontactsScanRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4960,6 +5034,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanRelationshipsDiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsScanRelationshipsDivisionviewsAll);
 impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -5030,6 +5105,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsContact);
 impl PatchExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -5074,6 +5150,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsContactIdentifiers
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsContactIdentifiers);
 impl PatchExternalcontactsContactIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::IdentifierClaimRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -5119,6 +5196,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsContactNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsContactNote);
 impl PatchExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, body }
@@ -5164,6 +5242,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsOrganization);
 impl PatchExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -5208,6 +5287,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganizationIdenti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsOrganizationIdentifiers);
 impl PatchExternalcontactsOrganizationIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalOrganizationIdentifierClaimRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -5253,6 +5333,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganizationNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsOrganizationNote);
 impl PatchExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, body }
@@ -5298,6 +5379,7 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsRelationship {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchExternalcontactsRelationship);
 impl PatchExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, body }
@@ -5341,6 +5423,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContacts);
 impl PostExternalcontactsBulkContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5383,6 +5466,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsAdd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsAdd);
 impl PostExternalcontactsBulkContactsAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5425,6 +5509,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsDivisio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsDivisionviews);
 impl PostExternalcontactsBulkContactsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5468,6 +5553,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsEnrich 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsEnrich);
 impl PostExternalcontactsBulkContactsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -5518,6 +5604,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsRemove 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsRemove);
 impl PostExternalcontactsBulkContactsRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5560,6 +5647,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsUnresol
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsUnresolved);
 impl PostExternalcontactsBulkContactsUnresolved {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5602,6 +5690,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsUpdate 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsUpdate);
 impl PostExternalcontactsBulkContactsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5644,6 +5733,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotes);
 impl PostExternalcontactsBulkNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5686,6 +5776,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesAdd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotesAdd);
 impl PostExternalcontactsBulkNotesAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkNotesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5728,6 +5819,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesRemove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotesRemove);
 impl PostExternalcontactsBulkNotesRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5770,6 +5862,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesUpdate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotesUpdate);
 impl PostExternalcontactsBulkNotesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkNotesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5812,6 +5905,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizations);
 impl PostExternalcontactsBulkOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5854,6 +5948,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsAd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsAdd);
 impl PostExternalcontactsBulkOrganizationsAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5896,6 +5991,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsDi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsDivisionviews);
 impl PostExternalcontactsBulkOrganizationsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5939,6 +6035,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsEn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsEnrich);
 impl PostExternalcontactsBulkOrganizationsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -5989,6 +6086,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsRe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsRemove);
 impl PostExternalcontactsBulkOrganizationsRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6031,6 +6129,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsUp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsUpdate);
 impl PostExternalcontactsBulkOrganizationsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6073,6 +6172,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationships {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationships);
 impl PostExternalcontactsBulkRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6115,6 +6215,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsAd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationshipsAdd);
 impl PostExternalcontactsBulkRelationshipsAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkRelationshipsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6157,6 +6258,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsRe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationshipsRemove);
 impl PostExternalcontactsBulkRelationshipsRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6199,6 +6301,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsUp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationshipsUpdate);
 impl PostExternalcontactsBulkRelationshipsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkRelationshipsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6242,6 +6345,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactJourneySegme
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactJourneySegments);
 impl PostExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body: ::std::option::Option::None }
@@ -6293,6 +6397,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactNotes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactNotes);
 impl PostExternalcontactsContactNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -6336,6 +6441,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactPromotion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactPromotion);
 impl PostExternalcontactsContactPromotion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
@@ -6378,6 +6484,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContacts);
 impl PostExternalcontactsContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6421,6 +6528,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsEnrich {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactsEnrich);
 impl PostExternalcontactsContactsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -6471,6 +6579,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactsExports);
 impl PostExternalcontactsContactsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6513,6 +6622,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsMerge {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactsMerge);
 impl PostExternalcontactsContactsMerge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MergeContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6555,6 +6665,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactsSchemas);
 impl PostExternalcontactsContactsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6599,6 +6710,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactsSearch);
 impl PostExternalcontactsContactsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6653,6 +6765,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsExternalsources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsExternalsources);
 impl PostExternalcontactsExternalsources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalSource) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6697,6 +6810,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsIdentifierlookup);
 impl PostExternalcontactsIdentifierlookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -6748,6 +6862,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookupCon
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsIdentifierlookupContacts);
 impl PostExternalcontactsIdentifierlookupContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -6799,6 +6914,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookupOrg
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsIdentifierlookupOrganizations);
 impl PostExternalcontactsIdentifierlookupOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -6849,6 +6965,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsImportCsvJobs);
 impl PostExternalcontactsImportCsvJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6891,6 +7008,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsImportCsvSettings);
 impl PostExternalcontactsImportCsvSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6933,6 +7051,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsImportCsvUploads);
 impl PostExternalcontactsImportCsvUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6975,6 +7094,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsImportJobs);
 impl PostExternalcontactsImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7017,6 +7137,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsImportSettings);
 impl PostExternalcontactsImportSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactImportSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7060,6 +7181,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsMergeContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsMergeContacts);
 impl PostExternalcontactsMergeContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MergeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7102,6 +7224,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsNotesExports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsNotesExports);
 impl PostExternalcontactsNotesExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NotesExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7145,6 +7268,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationNotes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationNotes);
 impl PostExternalcontactsOrganizationNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -7188,6 +7312,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsOrganizations);
 impl PostExternalcontactsOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganization) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7231,6 +7356,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsEnrich
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationsEnrich);
 impl PostExternalcontactsOrganizationsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -7281,6 +7407,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsExport
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationsExports);
 impl PostExternalcontactsOrganizationsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7323,6 +7450,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsSchema
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationsSchemas);
 impl PostExternalcontactsOrganizationsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7365,6 +7493,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsRelationships {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsRelationships);
 impl PostExternalcontactsRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Relationship) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7407,6 +7536,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsRelationshipsExport
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsRelationshipsExports);
 impl PostExternalcontactsRelationshipsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RelationshipsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7450,6 +7580,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsContact);
 impl PutExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::ExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -7495,6 +7626,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsContactNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsContactNote);
 impl PutExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, body }
@@ -7540,6 +7672,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsContactsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsContactsSchema);
 impl PutExternalcontactsContactsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -7584,6 +7717,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsConversation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsConversation);
 impl PutExternalcontactsConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationAssociation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -7628,6 +7762,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsExternalsource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsExternalsource);
 impl PutExternalcontactsExternalsource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String, body: ::models::ExternalSource) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id, body }
@@ -7674,6 +7809,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsGraphsClusterscanClu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsGraphsClusterscanClusterMerge);
 impl PutExternalcontactsGraphsClusterscanClusterMerge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String, cluster_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, cluster_id }
@@ -7719,6 +7855,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsGraphsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsGraphsSettings);
 impl PutExternalcontactsGraphsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GraphSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7762,6 +7899,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsImportCsvSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsImportCsvSetting);
 impl PutExternalcontactsImportCsvSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String, body: ::models::CsvSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id, body }
@@ -7806,6 +7944,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsImportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsImportJob);
 impl PutExternalcontactsImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String, body: ::models::ContactImportJobStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, body }
@@ -7850,6 +7989,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsImportSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsImportSetting);
 impl PutExternalcontactsImportSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String, body: ::models::ContactImportSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id, body }
@@ -7894,6 +8034,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsOrganization);
 impl PutExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalOrganization) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -7939,6 +8080,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationNote {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsOrganizationNote);
 impl PutExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, body }
@@ -7984,6 +8126,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationTrustorT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsOrganizationTrustorTrustorId);
 impl PutExternalcontactsOrganizationTrustorTrustorId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, trustor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, trustor_id }
@@ -8028,6 +8171,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationsSchema 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsOrganizationsSchema);
 impl PutExternalcontactsOrganizationsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -8072,6 +8216,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsRelationship {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsRelationship);
 impl PutExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String, body: ::models::Relationship) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, body }

@@ -74,6 +74,7 @@ impl ::genesys_cloud_core::Operation for DeleteFaxDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteFaxDocument);
 impl DeleteFaxDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id }
@@ -116,6 +117,7 @@ impl ::genesys_cloud_core::Operation for GetFaxDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFaxDocument);
 impl GetFaxDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id }
@@ -158,6 +160,7 @@ impl ::genesys_cloud_core::Operation for GetFaxDocumentContent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFaxDocumentContent);
 impl GetFaxDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id }
@@ -203,6 +206,7 @@ impl ::genesys_cloud_core::Operation for GetFaxDocuments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFaxDocuments);
 impl GetFaxDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -272,6 +276,7 @@ impl ::genesys_cloud_core::Operation for GetFaxFaxIdStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFaxFaxIdStatus);
 impl GetFaxFaxIdStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, fax_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), fax_id }
@@ -313,6 +318,7 @@ impl ::genesys_cloud_core::Operation for GetFaxSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFaxSettings);
 impl GetFaxSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -353,6 +359,7 @@ impl ::genesys_cloud_core::Operation for GetFaxSummary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFaxSummary);
 impl GetFaxSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -395,6 +402,7 @@ impl ::genesys_cloud_core::Operation for PutFaxDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFaxDocument);
 impl PutFaxDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::FaxDocument) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, body }
@@ -438,6 +446,7 @@ impl ::genesys_cloud_core::Operation for PutFaxSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutFaxSettings);
 impl PutFaxSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

@@ -66,6 +66,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsFlowsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsFlowsAggregatesJob);
 impl DeleteAnalyticsFlowsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -108,6 +109,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsFlowsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsFlowsAggregatesJob);
 impl GetAnalyticsFlowsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -151,6 +153,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsFlowsAggregatesJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsFlowsAggregatesJobResults);
 impl GetAnalyticsFlowsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -203,6 +206,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsActivityQuery);
 impl PostAnalyticsFlowsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -261,6 +265,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsAggregatesJobs);
 impl PostAnalyticsFlowsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -303,6 +308,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsAggregatesQuery);
 impl PostAnalyticsFlowsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -345,6 +351,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsObservationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsFlowsObservationsQuery);
 impl PostAnalyticsFlowsObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -350,6 +350,7 @@ impl ::genesys_cloud_core::Operation for DeleteEmployeeperformanceExternalmetric
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteEmployeeperformanceExternalmetricsDefinition);
 impl DeleteEmployeeperformanceExternalmetricsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id }
@@ -392,6 +393,7 @@ impl ::genesys_cloud_core::Operation for DeleteGamificationContest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteGamificationContest);
 impl DeleteGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -434,6 +436,7 @@ impl ::genesys_cloud_core::Operation for GetEmployeeperformanceExternalmetricsDe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmployeeperformanceExternalmetricsDefinition);
 impl GetEmployeeperformanceExternalmetricsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id }
@@ -479,6 +482,7 @@ impl ::genesys_cloud_core::Operation for GetEmployeeperformanceExternalmetricsDe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmployeeperformanceExternalmetricsDefinitions);
 impl GetEmployeeperformanceExternalmetricsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -548,6 +552,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContest);
 impl GetGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -596,6 +601,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScores {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContestAgentsScores);
 impl GetGamificationContestAgentsScores {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, workday: ::std::option::Option::None, returns_view: ::std::option::Option::None }
@@ -688,6 +694,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContestAgentsScoresMe);
 impl GetGamificationContestAgentsScoresMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, workday: ::std::option::Option::None, returns_view: ::std::option::Option::None }
@@ -774,6 +781,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresTrend
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContestAgentsScoresTrends);
 impl GetGamificationContestAgentsScoresTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -816,6 +824,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresTrend
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContestAgentsScoresTrendsMe);
 impl GetGamificationContestAgentsScoresTrendsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -859,6 +868,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestPrizeimage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContestPrizeimage);
 impl GetGamificationContestPrizeimage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, prize_image_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, prize_image_id }
@@ -910,6 +920,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContests);
 impl GetGamificationContests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1028,6 +1039,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationContestsMe);
 impl GetGamificationContestsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, view: ::std::option::Option::None }
@@ -1158,6 +1170,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsights {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsights);
 impl GetGamificationInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
@@ -1316,6 +1329,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsDetails);
 impl GetGamificationInsightsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
@@ -1408,6 +1422,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsGroupsTrends {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsGroupsTrends);
 impl GetGamificationInsightsGroupsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -1518,6 +1533,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsGroupsTrendsAll 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsGroupsTrendsAll);
 impl GetGamificationInsightsGroupsTrendsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -1627,6 +1643,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsManagers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsManagers);
 impl GetGamificationInsightsManagers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1724,6 +1741,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsMembers);
 impl GetGamificationInsightsMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, reports_to: ::std::option::Option::None }
@@ -1818,6 +1836,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsRankings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsRankings);
 impl GetGamificationInsightsRankings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, section_size: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
@@ -1951,6 +1970,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsTrends {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsTrends);
 impl GetGamificationInsightsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -2060,6 +2080,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsUserDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsUserDetails);
 impl GetGamificationInsightsUserDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
@@ -2154,6 +2175,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsUserTrends {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationInsightsUserTrends);
 impl GetGamificationInsightsUserTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -2261,6 +2283,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboard {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationLeaderboard);
 impl GetGamificationLeaderboard {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
@@ -2332,6 +2355,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardAll {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationLeaderboardAll);
 impl GetGamificationLeaderboardAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
@@ -2418,6 +2442,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardAllBestpoints
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationLeaderboardAllBestpoints);
 impl GetGamificationLeaderboardAllBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None }
@@ -2476,6 +2501,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardBestpoints {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationLeaderboardBestpoints);
 impl GetGamificationLeaderboardBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2517,6 +2543,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationMetricdefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationMetricdefinition);
 impl GetGamificationMetricdefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_definition_id }
@@ -2558,6 +2585,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationMetricdefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationMetricdefinitions);
 impl GetGamificationMetricdefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2599,6 +2627,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfile {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfile);
 impl GetGamificationProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -2641,6 +2670,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfileMembers);
 impl GetGamificationProfileMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -2685,6 +2715,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMetric {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfileMetric);
 impl GetGamificationProfileMetric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, workday: ::std::option::Option::None }
@@ -2739,6 +2770,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMetrics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfileMetrics);
 impl GetGamificationProfileMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, expand: ::std::option::Option::None, workday: ::std::option::Option::None, metric_ids: ::std::option::Option::None }
@@ -2806,6 +2838,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMetricsObjectived
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfileMetricsObjectivedetails);
 impl GetGamificationProfileMetricsObjectivedetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, workday: ::std::option::Option::None }
@@ -2855,6 +2888,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfiles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfiles);
 impl GetGamificationProfiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2897,6 +2931,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfilesUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfilesUser);
 impl GetGamificationProfilesUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None }
@@ -2947,6 +2982,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfilesUsersMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationProfilesUsersMe);
 impl GetGamificationProfilesUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
@@ -2997,6 +3033,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecards {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecards);
 impl GetGamificationScorecards {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3056,6 +3093,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsAttendance {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsAttendance);
 impl GetGamificationScorecardsAttendance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
@@ -3114,6 +3152,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsBestpoints {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsBestpoints);
 impl GetGamificationScorecardsBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3155,6 +3194,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsAlltime 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsPointsAlltime);
 impl GetGamificationScorecardsPointsAlltime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), end_workday: ::std::option::Option::None }
@@ -3205,6 +3245,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsAverage 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsPointsAverage);
 impl GetGamificationScorecardsPointsAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
@@ -3257,6 +3298,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsTrends {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsPointsTrends);
 impl GetGamificationScorecardsPointsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
@@ -3330,6 +3372,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricU
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsProfileMetricUserValuesTrends);
 impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3415,6 +3458,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricU
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsProfileMetricUsersValuesTrends);
 impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, filter_type: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_id: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3515,6 +3559,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricV
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsProfileMetricValuesTrends);
 impl GetGamificationScorecardsProfileMetricValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3602,6 +3647,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUser);
 impl GetGamificationScorecardsUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3663,6 +3709,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserAttendance
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUserAttendance);
 impl GetGamificationScorecardsUserAttendance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
@@ -3723,6 +3770,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserBestpoints
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUserBestpoints);
 impl GetGamificationScorecardsUserBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3766,6 +3814,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserPointsAllt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUserPointsAlltime);
 impl GetGamificationScorecardsUserPointsAlltime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, end_workday: ::std::option::Option::None }
@@ -3820,6 +3869,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserPointsTren
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUserPointsTrends);
 impl GetGamificationScorecardsUserPointsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
@@ -3891,6 +3941,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserValuesTren
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUserValuesTrends);
 impl GetGamificationScorecardsUserValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3961,6 +4012,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersPointsAve
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUsersPointsAverage);
 impl GetGamificationScorecardsUsersPointsAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None }
@@ -4032,6 +4084,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersValuesAve
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUsersValuesAverage);
 impl GetGamificationScorecardsUsersValuesAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4112,6 +4165,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersValuesTre
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsUsersValuesTrends);
 impl GetGamificationScorecardsUsersValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4198,6 +4252,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsValuesAverage 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsValuesAverage);
 impl GetGamificationScorecardsValuesAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4260,6 +4315,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsValuesTrends {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationScorecardsValuesTrends);
 impl GetGamificationScorecardsValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4342,6 +4398,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationStatus);
 impl GetGamificationStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4383,6 +4440,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationTemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationTemplate);
 impl GetGamificationTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), template_id }
@@ -4424,6 +4482,7 @@ impl ::genesys_cloud_core::Operation for GetGamificationTemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGamificationTemplates);
 impl GetGamificationTemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4466,6 +4525,7 @@ impl ::genesys_cloud_core::Operation for PatchEmployeeperformanceExternalmetrics
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchEmployeeperformanceExternalmetricsDefinition);
 impl PatchEmployeeperformanceExternalmetricsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String, body: ::models::ExternalMetricDefinitionUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id, body }
@@ -4510,6 +4570,7 @@ impl ::genesys_cloud_core::Operation for PatchGamificationContest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchGamificationContest);
 impl PatchGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, body: ::models::ContestsFinalizeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, body }
@@ -4553,6 +4614,7 @@ impl ::genesys_cloud_core::Operation for PostEmployeeperformanceExternalmetricsD
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEmployeeperformanceExternalmetricsData);
 impl PostEmployeeperformanceExternalmetricsData {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4602,6 +4664,7 @@ impl ::genesys_cloud_core::Operation for PostEmployeeperformanceExternalmetricsD
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostEmployeeperformanceExternalmetricsDefinitions);
 impl PostEmployeeperformanceExternalmetricsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4651,6 +4714,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationContests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationContests);
 impl PostGamificationContests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContestsCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4693,6 +4757,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationContestsUploadsPrizeima
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationContestsUploadsPrizeimages);
 impl PostGamificationContestsUploadsPrizeimages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4735,6 +4800,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileActivate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfileActivate);
 impl PostGamificationProfileActivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -4777,6 +4843,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileDeactivate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfileDeactivate);
 impl PostGamificationProfileDeactivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -4820,6 +4887,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfileMembers);
 impl PostGamificationProfileMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::AssignUsers) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
@@ -4864,6 +4932,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMembersValidate 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfileMembersValidate);
 impl PostGamificationProfileMembersValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::ValidateAssignUsers) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
@@ -4909,6 +4978,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMetricLink {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfileMetricLink);
 impl PostGamificationProfileMetricLink {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_profile_id: ::std::string::String, source_metric_id: ::std::string::String, body: ::models::TargetPerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_profile_id, source_metric_id, body }
@@ -4954,6 +5024,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMetrics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfileMetrics);
 impl PostGamificationProfileMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::CreateMetric) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
@@ -4998,6 +5069,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfiles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfiles);
 impl PostGamificationProfiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreatePerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_metrics: ::std::option::Option::None, body }
@@ -5049,6 +5121,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfilesUserQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfilesUserQuery);
 impl PostGamificationProfilesUserQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserProfilesInDateRangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -5092,6 +5165,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfilesUsersMeQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationProfilesUsersMeQuery);
 impl PostGamificationProfilesUsersMeQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserProfilesInDateRangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5135,6 +5209,7 @@ impl ::genesys_cloud_core::Operation for PutGamificationContest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGamificationContest);
 impl PutGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, body: ::models::ContestsCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, body }
@@ -5179,6 +5254,7 @@ impl ::genesys_cloud_core::Operation for PutGamificationProfile {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGamificationProfile);
 impl PutGamificationProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body: ::std::option::Option::None }
@@ -5231,6 +5307,7 @@ impl ::genesys_cloud_core::Operation for PutGamificationProfileMetric {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGamificationProfileMetric);
 impl PutGamificationProfileMetric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, body: ::models::CreateMetric) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, body }
@@ -5275,6 +5352,7 @@ impl ::genesys_cloud_core::Operation for PutGamificationStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGamificationStatus);
 impl PutGamificationStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationStatus) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

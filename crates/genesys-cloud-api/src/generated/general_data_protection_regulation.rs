@@ -54,6 +54,7 @@ impl ::genesys_cloud_core::Operation for GetGdprRequest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGdprRequest);
 impl GetGdprRequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), request_id }
@@ -99,6 +100,7 @@ impl ::genesys_cloud_core::Operation for GetGdprRequests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGdprRequests);
 impl GetGdprRequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -171,6 +173,7 @@ impl ::genesys_cloud_core::Operation for GetGdprSubjects {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGdprSubjects);
 impl GetGdprSubjects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), search_type: ::std::option::Option::None, search_value: ::std::option::Option::None }
@@ -243,6 +246,7 @@ impl ::genesys_cloud_core::Operation for PostGdprRequests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGdprRequests);
 impl PostGdprRequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GDPRRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), delete_confirmed: ::std::option::Option::None, body }

@@ -53,6 +53,7 @@ impl ::genesys_cloud_core::Operation for GetGeolocationsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGeolocationsSettings);
 impl GetGeolocationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -95,6 +96,7 @@ impl ::genesys_cloud_core::Operation for GetUserGeolocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserGeolocation);
 impl GetUserGeolocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id }
@@ -138,6 +140,7 @@ impl ::genesys_cloud_core::Operation for PatchGeolocationsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchGeolocationsSettings);
 impl PatchGeolocationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GeolocationSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -182,6 +185,7 @@ impl ::genesys_cloud_core::Operation for PatchUserGeolocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserGeolocation);
 impl PatchUserGeolocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String, body: ::models::Geolocation) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id, body }

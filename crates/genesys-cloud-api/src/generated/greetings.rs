@@ -114,6 +114,7 @@ impl ::genesys_cloud_core::Operation for DeleteGreeting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteGreeting);
 impl DeleteGreeting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id }
@@ -156,6 +157,7 @@ impl ::genesys_cloud_core::Operation for GetGreeting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreeting);
 impl GetGreeting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id }
@@ -199,6 +201,7 @@ impl ::genesys_cloud_core::Operation for GetGreetingDownloads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreetingDownloads);
 impl GetGreetingDownloads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
@@ -250,6 +253,7 @@ impl ::genesys_cloud_core::Operation for GetGreetingGroupsDownloads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreetingGroupsDownloads);
 impl GetGreetingGroupsDownloads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
@@ -301,6 +305,7 @@ impl ::genesys_cloud_core::Operation for GetGreetingMedia {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreetingMedia);
 impl GetGreetingMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
@@ -352,6 +357,7 @@ impl ::genesys_cloud_core::Operation for GetGreetingUsersDownloads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreetingUsersDownloads);
 impl GetGreetingUsersDownloads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
@@ -405,6 +411,7 @@ impl ::genesys_cloud_core::Operation for GetGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreetings);
 impl GetGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -473,6 +480,7 @@ impl ::genesys_cloud_core::Operation for GetGreetingsDefaults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGreetingsDefaults);
 impl GetGreetingsDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -518,6 +526,7 @@ impl ::genesys_cloud_core::Operation for GetGroupGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupGreetings);
 impl GetGroupGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -588,6 +597,7 @@ impl ::genesys_cloud_core::Operation for GetGroupGreetingsDefaults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupGreetingsDefaults);
 impl GetGroupGreetingsDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -634,6 +644,7 @@ impl ::genesys_cloud_core::Operation for GetUserGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserGreetings);
 impl GetUserGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -704,6 +715,7 @@ impl ::genesys_cloud_core::Operation for GetUserGreetingsDefaults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserGreetingsDefaults);
 impl GetUserGreetingsDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -746,6 +758,7 @@ impl ::genesys_cloud_core::Operation for PostGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGreetings);
 impl PostGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -789,6 +802,7 @@ impl ::genesys_cloud_core::Operation for PostGroupGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGroupGreetings);
 impl PostGroupGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
@@ -833,6 +847,7 @@ impl ::genesys_cloud_core::Operation for PostUserGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserGreetings);
 impl PostUserGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -877,6 +892,7 @@ impl ::genesys_cloud_core::Operation for PutGreeting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGreeting);
 impl PutGreeting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, body }
@@ -920,6 +936,7 @@ impl ::genesys_cloud_core::Operation for PutGreetingsDefaults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGreetingsDefaults);
 impl PutGreetingsDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DefaultGreetingList) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -963,6 +980,7 @@ impl ::genesys_cloud_core::Operation for PutGroupGreetingsDefaults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGroupGreetingsDefaults);
 impl PutGroupGreetingsDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::DefaultGreetingList) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
@@ -1007,6 +1025,7 @@ impl ::genesys_cloud_core::Operation for PutUserGreetingsDefaults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserGreetingsDefaults);
 impl PutUserGreetingsDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::DefaultGreetingList) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }

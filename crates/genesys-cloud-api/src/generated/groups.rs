@@ -114,6 +114,7 @@ impl ::genesys_cloud_core::Operation for DeleteGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteGroup);
 impl DeleteGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -158,6 +159,7 @@ impl ::genesys_cloud_core::Operation for DeleteGroupDynamicsettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteGroupDynamicsettings);
 impl DeleteGroupDynamicsettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -201,6 +203,7 @@ impl ::genesys_cloud_core::Operation for DeleteGroupMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteGroupMembers);
 impl DeleteGroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, ids: ::std::option::Option::None }
@@ -253,6 +256,7 @@ impl ::genesys_cloud_core::Operation for GetFieldconfig {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFieldconfig);
 impl GetFieldconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
@@ -303,6 +307,7 @@ impl ::genesys_cloud_core::Operation for GetGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroup);
 impl GetGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -347,6 +352,7 @@ impl ::genesys_cloud_core::Operation for GetGroupDynamicsettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupDynamicsettings);
 impl GetGroupDynamicsettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -391,6 +397,7 @@ impl ::genesys_cloud_core::Operation for GetGroupIndividuals {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupIndividuals);
 impl GetGroupIndividuals {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -451,6 +458,7 @@ impl ::genesys_cloud_core::Operation for GetGroupMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupMembers);
 impl GetGroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -539,6 +547,7 @@ impl ::genesys_cloud_core::Operation for GetGroupProfile {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupProfile);
 impl GetGroupProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, fields: ::std::option::Option::None }
@@ -595,6 +604,7 @@ impl ::genesys_cloud_core::Operation for GetGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroups);
 impl GetGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -689,6 +699,7 @@ impl ::genesys_cloud_core::Operation for GetGroupsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupsSearch);
 impl GetGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -754,6 +765,7 @@ impl ::genesys_cloud_core::Operation for GetProfilesGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProfilesGroups);
 impl GetProfilesGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -848,6 +860,7 @@ impl ::genesys_cloud_core::Operation for PostGroupMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGroupMembers);
 impl PostGroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::GroupMembersUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
@@ -891,6 +904,7 @@ impl ::genesys_cloud_core::Operation for PostGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGroups);
 impl PostGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GroupCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -936,6 +950,7 @@ impl ::genesys_cloud_core::Operation for PostGroupsDynamicsettingsPreview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGroupsDynamicsettingsPreview);
 impl PostGroupsDynamicsettingsPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DynamicGroupQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -978,6 +993,7 @@ impl ::genesys_cloud_core::Operation for PostGroupsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGroupsSearch);
 impl PostGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GroupSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1021,6 +1037,7 @@ impl ::genesys_cloud_core::Operation for PutGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGroup);
 impl PutGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body: ::std::option::Option::None }
@@ -1074,6 +1091,7 @@ impl ::genesys_cloud_core::Operation for PutGroupDynamicsettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutGroupDynamicsettings);
 impl PutGroupDynamicsettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::DynamicGroupQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }

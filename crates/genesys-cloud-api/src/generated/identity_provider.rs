@@ -190,6 +190,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovider {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovider);
 impl DeleteIdentityprovider {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, provider_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), provider_id }
@@ -231,6 +232,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersAdfs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersAdfs);
 impl DeleteIdentityprovidersAdfs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -271,6 +273,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersCic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersCic);
 impl DeleteIdentityprovidersCic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -311,6 +314,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersGeneric {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersGeneric);
 impl DeleteIdentityprovidersGeneric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -351,6 +355,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersGsuite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersGsuite);
 impl DeleteIdentityprovidersGsuite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -391,6 +396,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersIdentitynow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersIdentitynow);
 impl DeleteIdentityprovidersIdentitynow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -431,6 +437,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersOkta {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersOkta);
 impl DeleteIdentityprovidersOkta {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -471,6 +478,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersOnelogin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersOnelogin);
 impl DeleteIdentityprovidersOnelogin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -511,6 +519,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersPing {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersPing);
 impl DeleteIdentityprovidersPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -551,6 +560,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersPurecloud {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersPurecloud);
 impl DeleteIdentityprovidersPurecloud {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -591,6 +601,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersPureengage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersPureengage);
 impl DeleteIdentityprovidersPureengage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -631,6 +642,7 @@ impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersSalesforce {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIdentityprovidersSalesforce);
 impl DeleteIdentityprovidersSalesforce {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -672,6 +684,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovider {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovider);
 impl GetIdentityprovider {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, provider_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), provider_id }
@@ -715,6 +728,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityproviders {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityproviders);
 impl GetIdentityproviders {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -767,6 +781,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersAdfs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersAdfs);
 impl GetIdentityprovidersAdfs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -807,6 +822,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersCic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersCic);
 impl GetIdentityprovidersCic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -847,6 +863,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersGeneric {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersGeneric);
 impl GetIdentityprovidersGeneric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -887,6 +904,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersGsuite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersGsuite);
 impl GetIdentityprovidersGsuite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -927,6 +945,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersIdentitynow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersIdentitynow);
 impl GetIdentityprovidersIdentitynow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -967,6 +986,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersOkta {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersOkta);
 impl GetIdentityprovidersOkta {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1007,6 +1027,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersOnelogin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersOnelogin);
 impl GetIdentityprovidersOnelogin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1047,6 +1068,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersPing {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersPing);
 impl GetIdentityprovidersPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1087,6 +1109,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersPurecloud {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersPurecloud);
 impl GetIdentityprovidersPurecloud {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1127,6 +1150,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersPureengage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersPureengage);
 impl GetIdentityprovidersPureengage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1167,6 +1191,7 @@ impl ::genesys_cloud_core::Operation for GetIdentityprovidersSalesforce {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIdentityprovidersSalesforce);
 impl GetIdentityprovidersSalesforce {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1208,6 +1233,7 @@ impl ::genesys_cloud_core::Operation for PostIdentityproviders {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIdentityproviders);
 impl PostIdentityproviders {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomProvider) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1251,6 +1277,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovider {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovider);
 impl PutIdentityprovider {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, provider_id: ::std::string::String, body: ::models::CustomProvider) -> Self {
         Self { executor, options: ::std::default::Default::default(), provider_id, body }
@@ -1294,6 +1321,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersAdfs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersAdfs);
 impl PutIdentityprovidersAdfs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ADFS) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1336,6 +1364,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersCic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersCic);
 impl PutIdentityprovidersCic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomerInteractionCenter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1378,6 +1407,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersGeneric {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersGeneric);
 impl PutIdentityprovidersGeneric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenericSAML) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1420,6 +1450,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersGsuite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersGsuite);
 impl PutIdentityprovidersGsuite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GSuite) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1462,6 +1493,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersIdentitynow {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersIdentitynow);
 impl PutIdentityprovidersIdentitynow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IdentityNow) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1504,6 +1536,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersOkta {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersOkta);
 impl PutIdentityprovidersOkta {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Okta) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1546,6 +1579,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersOnelogin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersOnelogin);
 impl PutIdentityprovidersOnelogin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OneLogin) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1588,6 +1622,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersPing {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersPing);
 impl PutIdentityprovidersPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PingIdentity) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1630,6 +1665,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersPurecloud {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersPurecloud);
 impl PutIdentityprovidersPurecloud {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PureCloud) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1672,6 +1708,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersPureengage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersPureengage);
 impl PutIdentityprovidersPureengage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PureEngage) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1714,6 +1751,7 @@ impl ::genesys_cloud_core::Operation for PutIdentityprovidersSalesforce {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIdentityprovidersSalesforce);
 impl PutIdentityprovidersSalesforce {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Salesforce) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

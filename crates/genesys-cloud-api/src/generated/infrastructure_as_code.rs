@@ -59,6 +59,7 @@ impl ::genesys_cloud_core::Operation for GetInfrastructureascodeAccelerator {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetInfrastructureascodeAccelerator);
 impl GetInfrastructureascodeAccelerator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, accelerator_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), accelerator_id, preferred_language: ::std::option::Option::None }
@@ -120,6 +121,7 @@ impl ::genesys_cloud_core::Operation for GetInfrastructureascodeAccelerators {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetInfrastructureascodeAccelerators);
 impl GetInfrastructureascodeAccelerators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, origin: ::std::option::Option::None, r#type: ::std::option::Option::None, classification: ::std::option::Option::None, tags: ::std::option::Option::None }
@@ -254,6 +256,7 @@ impl ::genesys_cloud_core::Operation for GetInfrastructureascodeJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetInfrastructureascodeJob);
 impl GetInfrastructureascodeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, details: ::std::option::Option::None }
@@ -310,6 +313,7 @@ impl ::genesys_cloud_core::Operation for GetInfrastructureascodeJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetInfrastructureascodeJobs);
 impl GetInfrastructureascodeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), max_results: ::std::option::Option::None, include_errors: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, accelerator_id: ::std::option::Option::None, submitted_by: ::std::option::Option::None, status: ::std::option::Option::None }
@@ -407,6 +411,7 @@ impl ::genesys_cloud_core::Operation for PostInfrastructureascodeJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostInfrastructureascodeJobs);
 impl PostInfrastructureascodeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AcceleratorInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -403,6 +403,7 @@ impl ::genesys_cloud_core::Operation for DeleteIntegration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIntegration);
 impl DeleteIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -445,6 +446,7 @@ impl ::genesys_cloud_core::Operation for DeleteIntegrationsAction {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIntegrationsAction);
 impl DeleteIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -487,6 +489,7 @@ impl ::genesys_cloud_core::Operation for DeleteIntegrationsActionDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIntegrationsActionDraft);
 impl DeleteIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -529,6 +532,7 @@ impl ::genesys_cloud_core::Operation for DeleteIntegrationsCredential {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIntegrationsCredential);
 impl DeleteIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id }
@@ -577,6 +581,7 @@ impl ::genesys_cloud_core::Operation for GetIntegration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegration);
 impl GetIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -667,6 +672,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationConfigCurrent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationConfigCurrent);
 impl GetIntegrationConfigCurrent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -720,6 +726,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrations);
 impl GetIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, ids: ::std::option::Option::None, integration_type: ::std::option::Option::None, reported_state: ::std::option::Option::None, credential_id: ::std::option::Option::None }
@@ -856,6 +863,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsAction {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsAction);
 impl GetIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -925,6 +933,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionDraft);
 impl GetIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -991,6 +1000,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftFunction {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionDraftFunction);
 impl GetIntegrationsActionDraftFunction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -1035,6 +1045,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionDraftSchema);
 impl GetIntegrationsActionDraftSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
@@ -1087,6 +1098,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftTemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionDraftTemplate);
 impl GetIntegrationsActionDraftTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name }
@@ -1130,6 +1142,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftValidation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionDraftValidation);
 impl GetIntegrationsActionDraftValidation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -1172,6 +1185,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionFunction {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionFunction);
 impl GetIntegrationsActionFunction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -1216,6 +1230,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionSchema);
 impl GetIntegrationsActionSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
@@ -1268,6 +1283,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionTemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionTemplate);
 impl GetIntegrationsActionTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name }
@@ -1324,6 +1340,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActions);
 impl GetIntegrationsActions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -1481,6 +1498,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionsCategories);
 impl GetIntegrationsActionsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, secure: ::std::option::Option::None }
@@ -1593,6 +1611,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCertificates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionsCertificates);
 impl GetIntegrationsActionsCertificates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), status: ::std::option::Option::None, r#type: ::std::option::Option::None }
@@ -1661,6 +1680,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCertificatesTrust
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionsCertificatesTruststore);
 impl GetIntegrationsActionsCertificatesTruststore {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1715,6 +1735,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsDrafts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionsDrafts);
 impl GetIntegrationsActionsDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -1863,6 +1884,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsFunctionsRuntimes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsActionsFunctionsRuntimes);
 impl GetIntegrationsActionsFunctionsRuntimes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1908,6 +1930,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBot {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorBot);
 impl GetIntegrationsBotconnectorBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
@@ -1965,6 +1988,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBots {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorBots);
 impl GetIntegrationsBotconnectorBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2041,6 +2065,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBotsSummarie
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorBotsSummaries);
 impl GetIntegrationsBotconnectorBotsSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2113,6 +2138,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBot);
 impl GetIntegrationsBotconnectorIntegrationIdBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
@@ -2169,6 +2195,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBotVersions);
 impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2240,6 +2267,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBots);
 impl GetIntegrationsBotconnectorIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2286,6 +2314,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBotsSummaries);
 impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2363,6 +2392,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsClientapps {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsClientapps);
 impl GetIntegrationsClientapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -2464,6 +2494,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredential {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsCredential);
 impl GetIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id }
@@ -2510,6 +2541,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredentials {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsCredentials);
 impl GetIntegrationsCredentials {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2583,6 +2615,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredentialsListing {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsCredentialsListing);
 impl GetIntegrationsCredentialsListing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2659,6 +2692,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredentialsTypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsCredentialsTypes);
 impl GetIntegrationsCredentialsTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2703,6 +2737,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechAudioconnector {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechAudioconnector);
 impl GetIntegrationsSpeechAudioconnector {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2772,6 +2807,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechAudioconnectorInte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechAudioconnectorIntegrationId);
 impl GetIntegrationsSpeechAudioconnectorIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2814,6 +2850,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowAgent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowAgent);
 impl GetIntegrationsSpeechDialogflowAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -2860,6 +2897,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowAgents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowAgents);
 impl GetIntegrationsSpeechDialogflowAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -2937,6 +2975,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowcxAgent 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowcxAgent);
 impl GetIntegrationsSpeechDialogflowcxAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -2983,6 +3022,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowcxAgents
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowcxAgents);
 impl GetIntegrationsSpeechDialogflowcxAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3060,6 +3100,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBotAlias {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexBotAlias);
 impl GetIntegrationsSpeechLexBotAlias {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alias_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alias_id }
@@ -3108,6 +3149,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBotBotIdAliases
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexBotBotIdAliases);
 impl GetIntegrationsSpeechLexBotBotIdAliases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3198,6 +3240,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBots {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexBots);
 impl GetIntegrationsSpeechLexBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3275,6 +3318,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2BotAlias {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexv2BotAlias);
 impl GetIntegrationsSpeechLexv2BotAlias {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alias_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alias_id }
@@ -3323,6 +3367,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2BotBotIdAlias
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexv2BotBotIdAliases);
 impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3413,6 +3458,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2Bots {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexv2Bots);
 impl GetIntegrationsSpeechLexv2Bots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3493,6 +3539,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBot);
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, target_channel: ::std::option::Option::None }
@@ -3554,6 +3601,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob);
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, job_id }
@@ -3600,6 +3648,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults);
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, job_id }
@@ -3649,6 +3698,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBots);
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
@@ -3728,6 +3778,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob);
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, job_id }
@@ -3774,6 +3825,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults);
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, job_id }
@@ -3829,6 +3881,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechSttEngine {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechSttEngine);
 impl GetIntegrationsSpeechSttEngine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id }
@@ -3875,6 +3928,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechSttEngines {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechSttEngines);
 impl GetIntegrationsSpeechSttEngines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3953,6 +4007,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngine {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngine);
 impl GetIntegrationsSpeechTtsEngine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, include_voices: ::std::option::Option::None }
@@ -4004,6 +4059,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngineVoice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngineVoice);
 impl GetIntegrationsSpeechTtsEngineVoice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String, voice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, voice_id }
@@ -4051,6 +4107,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngineVoices {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngineVoices);
 impl GetIntegrationsSpeechTtsEngineVoices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4127,6 +4184,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngines {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngines);
 impl GetIntegrationsSpeechTtsEngines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_voices: ::std::option::Option::None, name: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -4219,6 +4277,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsSettings);
 impl GetIntegrationsSpeechTtsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4260,6 +4319,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsType {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsType);
 impl GetIntegrationsType {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id }
@@ -4303,6 +4363,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsTypeConfigschema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsTypeConfigschema);
 impl GetIntegrationsTypeConfigschema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String, config_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id, config_type }
@@ -4353,6 +4414,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsTypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsTypes);
 impl GetIntegrationsTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -4454,6 +4516,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsUnifiedcommunicationsCli
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsUnifiedcommunicationsClientapp);
 impl GetIntegrationsUnifiedcommunicationsClientapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, uc_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), uc_integration_id }
@@ -4503,6 +4566,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsUnifiedcommunicationsCli
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsUnifiedcommunicationsClientapps);
 impl GetIntegrationsUnifiedcommunicationsClientapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -4612,6 +4676,7 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsUserapps {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntegrationsUserapps);
 impl GetIntegrationsUserapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, app_host: ::std::option::Option::None }
@@ -4728,6 +4793,7 @@ impl ::genesys_cloud_core::Operation for PatchIntegration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchIntegration);
 impl PatchIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -4827,6 +4893,7 @@ impl ::genesys_cloud_core::Operation for PatchIntegrationsAction {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchIntegrationsAction);
 impl PatchIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::UpdateActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -4871,6 +4938,7 @@ impl ::genesys_cloud_core::Operation for PatchIntegrationsActionDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchIntegrationsActionDraft);
 impl PatchIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::UpdateDraftInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -4914,6 +4982,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrations);
 impl PostIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4963,6 +5032,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionDraft);
 impl PostIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -5006,6 +5076,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftFunctionUplo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionDraftFunctionUpload);
 impl PostIntegrationsActionDraftFunctionUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::FunctionUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -5050,6 +5121,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftPublish {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionDraftPublish);
 impl PostIntegrationsActionDraftPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::PublishDraftInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -5095,6 +5167,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftTest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionDraftTest);
 impl PostIntegrationsActionDraftTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
@@ -5148,6 +5221,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionExecute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionExecute);
 impl PostIntegrationsActionExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
@@ -5201,6 +5275,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionTest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionTest);
 impl PostIntegrationsActionTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
@@ -5252,6 +5327,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActions);
 impl PostIntegrationsActions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5294,6 +5370,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionsDrafts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionsDrafts);
 impl PostIntegrationsActionsDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5338,6 +5415,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsBotconnectorsIncomingMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsBotconnectorsIncomingMessages);
 impl PostIntegrationsBotconnectorsIncomingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IncomingMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5382,6 +5460,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsBotconnectorsOutgoingMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsBotconnectorsOutgoingMessages);
 impl PostIntegrationsBotconnectorsOutgoingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutgoingMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5424,6 +5503,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsCredentials {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsCredentials);
 impl PostIntegrationsCredentials {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -5476,6 +5556,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceInteg
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs);
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -5538,6 +5619,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceInteg
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs);
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
@@ -5605,6 +5687,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceInteg
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate);
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, body: ::models::BotExecutionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, body }
@@ -5651,6 +5734,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsWebhookEvents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsWebhookEvents);
 impl PostIntegrationsWebhookEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id, body }
@@ -5695,6 +5779,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationConfigCurrent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationConfigCurrent);
 impl PutIntegrationConfigCurrent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body: ::std::option::Option::None }
@@ -5746,6 +5831,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsActionDraftFunction {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationsActionDraftFunction);
 impl PutIntegrationsActionDraftFunction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::Function) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -5790,6 +5876,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationsBotconnectorIntegrationIdBots);
 impl PutIntegrationsBotconnectorIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::BotList) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -5834,6 +5921,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsCredential {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationsCredential);
 impl PutIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id, body: ::std::option::Option::None }
@@ -5885,6 +5973,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings);
 impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, body: ::models::NuanceBotLaunchSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, body }
@@ -5928,6 +6017,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsSpeechTtsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationsSpeechTtsSettings);
 impl PutIntegrationsSpeechTtsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TtsSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5971,6 +6061,7 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsUnifiedcommunicationThir
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutIntegrationsUnifiedcommunicationThirdpartypresences);
 impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, uc_integration_id: ::std::string::String, body: ::std::vec::Vec<::models::UCThirdPartyPresence>) -> Self {
         Self { executor, options: ::std::default::Default::default(), uc_integration_id, body }

@@ -106,6 +106,7 @@ impl ::genesys_cloud_core::Operation for DeleteIntentsCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIntentsCategory);
 impl DeleteIntentsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -148,6 +149,7 @@ impl ::genesys_cloud_core::Operation for DeleteIntentsCustomerintent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteIntentsCustomerintent);
 impl DeleteIntentsCustomerintent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id }
@@ -194,6 +196,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsAssignmentsExternalcontact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsAssignmentsExternalcontact);
 impl GetIntentsAssignmentsExternalcontact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -268,6 +271,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsCategories);
 impl GetIntentsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -345,6 +349,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsCategory);
 impl GetIntentsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -387,6 +392,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsCustomerintent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsCustomerintent);
 impl GetIntentsCustomerintent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id }
@@ -434,6 +440,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsCustomerintentSourceintents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsCustomerintentSourceintents);
 impl GetIntentsCustomerintentSourceintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -517,6 +524,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsCustomerintents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsCustomerintents);
 impl GetIntentsCustomerintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None, category_id: ::std::option::Option::None }
@@ -607,6 +615,7 @@ impl ::genesys_cloud_core::Operation for GetIntentsSourceintents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIntentsSourceintents);
 impl GetIntentsSourceintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, r#type: ::std::option::Option::None, source_id: ::std::option::Option::None }
@@ -693,6 +702,7 @@ impl ::genesys_cloud_core::Operation for PatchIntentsCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchIntentsCategory);
 impl PatchIntentsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String, body: ::models::IntentsCategoryPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id, body }
@@ -737,6 +747,7 @@ impl ::genesys_cloud_core::Operation for PatchIntentsCustomerintent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchIntentsCustomerintent);
 impl PatchIntentsCustomerintent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::CustomerIntentPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
@@ -782,6 +793,7 @@ impl ::genesys_cloud_core::Operation for PostIntentsAssignmentsExternalcontactCu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntentsAssignmentsExternalcontactCustomerintentAssignment);
 impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String, customer_intent_id: ::std::string::String, body: ::models::CustomerIntentAssignmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, customer_intent_id, body }
@@ -826,6 +838,7 @@ impl ::genesys_cloud_core::Operation for PostIntentsCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntentsCategories);
 impl PostIntentsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IntentsCategory) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -869,6 +882,7 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentSourceintentsB
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntentsCustomerintentSourceintentsBulkAdd);
 impl PostIntentsCustomerintentSourceintentsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::BulkAddSourceIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
@@ -913,6 +927,7 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentSourceintentsB
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntentsCustomerintentSourceintentsBulkRemove);
 impl PostIntentsCustomerintentSourceintentsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::BulkRemoveSourceIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
@@ -956,6 +971,7 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntentsCustomerintents);
 impl PostIntentsCustomerintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomerIntent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -998,6 +1014,7 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentsBulkRetrieve 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntentsCustomerintentsBulkRetrieve);
 impl PostIntentsCustomerintentsBulkRetrieve {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchGetCustomerIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

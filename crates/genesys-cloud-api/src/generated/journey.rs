@@ -432,6 +432,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsJourneysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsJourneysAggregatesJob);
 impl DeleteAnalyticsJourneysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -474,6 +475,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyActionmap {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyActionmap);
 impl DeleteJourneyActionmap {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_map_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_map_id }
@@ -517,6 +519,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyActiontemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyActiontemplate);
 impl DeleteJourneyActiontemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id, hard_delete: ::std::option::Option::None }
@@ -567,6 +570,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyExternaleventsConfiguratio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyExternaleventsConfiguration);
 impl DeleteJourneyExternaleventsConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, config_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), config_id }
@@ -609,6 +613,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyExternaleventsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyExternaleventsSchema);
 impl DeleteJourneyExternaleventsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -652,6 +657,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyOutcome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyOutcome);
 impl DeleteJourneyOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), outcome_id }
@@ -695,6 +701,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyOutcomesPredictor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyOutcomesPredictor);
 impl DeleteJourneyOutcomesPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -737,6 +744,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneySegment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneySegment);
 impl DeleteJourneySegment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, segment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), segment_id }
@@ -779,6 +787,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyView {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyView);
 impl DeleteJourneyView {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
@@ -821,6 +830,7 @@ impl ::genesys_cloud_core::Operation for DeleteJourneyViewSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteJourneyViewSchedules);
 impl DeleteJourneyViewSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
@@ -863,6 +873,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsJourneysAggregatesJob);
 impl GetAnalyticsJourneysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -906,6 +917,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJobResult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsJourneysAggregatesJobResults);
 impl GetAnalyticsJourneysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -958,6 +970,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySegmen
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactJourneySegments);
 impl GetExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
@@ -1021,6 +1034,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySessio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsContactJourneySessions);
 impl GetExternalcontactsContactJourneySessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
@@ -1099,6 +1113,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActionmap {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActionmap);
 impl GetJourneyActionmap {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_map_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_map_id }
@@ -1150,6 +1165,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActionmaps {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActionmaps);
 impl GetJourneyActionmaps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, filter_field: ::std::option::Option::None, filter_value: ::std::option::Option::None, action_map_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -1268,6 +1284,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActionmapsEstimatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActionmapsEstimatesJob);
 impl GetJourneyActionmapsEstimatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1311,6 +1328,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActionmapsEstimatesJobResults
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActionmapsEstimatesJobResults);
 impl GetJourneyActionmapsEstimatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1354,6 +1372,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActiontarget {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActiontarget);
 impl GetJourneyActiontarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_target_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_target_id }
@@ -1400,6 +1419,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActiontargets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActiontargets);
 impl GetJourneyActiontargets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1469,6 +1489,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActiontemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActiontemplate);
 impl GetJourneyActiontemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id }
@@ -1519,6 +1540,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyActiontemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyActiontemplates);
 impl GetJourneyActiontemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, media_type: ::std::option::Option::None, state: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -1636,6 +1658,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyDeploymentCustomerPing {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyDeploymentCustomerPing);
 impl GetJourneyDeploymentCustomerPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, customer_cookie_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, customer_cookie_id, dl: ::std::option::Option::None, dt: ::std::option::Option::None, app_namespace: ::std::option::Option::None, session_id: ::std::option::Option::None, since_last_beacon_milliseconds: ::std::option::Option::None }
@@ -1719,6 +1742,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsConfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsConfiguration);
 impl GetJourneyExternaleventsConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, config_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), config_id }
@@ -1764,6 +1788,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsConfigurations 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsConfigurations);
 impl GetJourneyExternaleventsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1833,6 +1858,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchema);
 impl GetJourneyExternaleventsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1876,6 +1902,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemaVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchemaVersion);
 impl GetJourneyExternaleventsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -1919,6 +1946,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemaVersions 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchemaVersions);
 impl GetJourneyExternaleventsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1960,6 +1988,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchemas);
 impl GetJourneyExternaleventsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2001,6 +2030,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemasCoretype
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchemasCoretype);
 impl GetJourneyExternaleventsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -2042,6 +2072,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemasCoretype
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchemasCoretypes);
 impl GetJourneyExternaleventsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2082,6 +2113,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemasLimits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyExternaleventsSchemasLimits);
 impl GetJourneyExternaleventsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2124,6 +2156,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyOutcome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyOutcome);
 impl GetJourneyOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), outcome_id }
@@ -2174,6 +2207,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyOutcomes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyOutcomes);
 impl GetJourneyOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, outcome_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -2278,6 +2312,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyOutcomesAttributionsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyOutcomesAttributionsJob);
 impl GetJourneyOutcomesAttributionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2323,6 +2358,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyOutcomesAttributionsJobResult
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyOutcomesAttributionsJobResults);
 impl GetJourneyOutcomesAttributionsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2366,6 +2402,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyOutcomesPredictor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyOutcomesPredictor);
 impl GetJourneyOutcomesPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -2408,6 +2445,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyOutcomesPredictors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyOutcomesPredictors);
 impl GetJourneyOutcomesPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2449,6 +2487,7 @@ impl ::genesys_cloud_core::Operation for GetJourneySegment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneySegment);
 impl GetJourneySegment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, segment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), segment_id }
@@ -2499,6 +2538,7 @@ impl ::genesys_cloud_core::Operation for GetJourneySegments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneySegments);
 impl GetJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), sort_by: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, is_active: ::std::option::Option::None, segment_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -2608,6 +2648,7 @@ impl ::genesys_cloud_core::Operation for GetJourneySession {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneySession);
 impl GetJourneySession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id }
@@ -2655,6 +2696,7 @@ impl ::genesys_cloud_core::Operation for GetJourneySessionEvents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneySessionEvents);
 impl GetJourneySessionEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, event_type: ::std::option::Option::None }
@@ -2734,6 +2776,7 @@ impl ::genesys_cloud_core::Operation for GetJourneySessionOutcomescores {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneySessionOutcomescores);
 impl GetJourneySessionOutcomescores {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id }
@@ -2776,6 +2819,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyView {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyView);
 impl GetJourneyView {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
@@ -2818,6 +2862,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewSchedules);
 impl GetJourneyViewSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
@@ -2861,6 +2906,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersion);
 impl GetJourneyViewVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, version_id }
@@ -2906,6 +2952,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersionChart {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersionChart);
 impl GetJourneyViewVersionChart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_view_version: ::std::string::String, chart_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_view_version, chart_id }
@@ -2953,6 +3000,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersionChartVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersionChartVersion);
 impl GetJourneyViewVersionChartVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_view_version: ::std::string::String, chart_id: ::std::string::String, chart_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_view_version, chart_id, chart_version }
@@ -3000,6 +3048,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersionJob);
 impl GetJourneyViewVersionJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id, job_id }
@@ -3046,6 +3095,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersionJobResults);
 impl GetJourneyViewVersionJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_view_version: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_view_version, job_id }
@@ -3093,6 +3143,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJobResultsChart {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersionJobResultsChart);
 impl GetJourneyViewVersionJobResultsChart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String, job_id: ::std::string::String, chart_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id, job_id, chart_id }
@@ -3139,6 +3190,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJobsLatest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewVersionJobsLatest);
 impl GetJourneyViewVersionJobsLatest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id }
@@ -3188,6 +3240,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViews);
 impl GetJourneyViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name_or_created_by: ::std::option::Option::None, expand: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -3280,6 +3333,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsDataDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsDataDetails);
 impl GetJourneyViewsDataDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3321,6 +3375,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsEventdefinition);
 impl GetJourneyViewsEventdefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id }
@@ -3362,6 +3417,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsEventdefinitions);
 impl GetJourneyViewsEventdefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3402,6 +3458,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinitionsExternal
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsEventdefinitionsExternal);
 impl GetJourneyViewsEventdefinitionsExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3442,6 +3499,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinitionsExternal
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsEventdefinitionsExternalChanges);
 impl GetJourneyViewsEventdefinitionsExternalChanges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3488,6 +3546,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsJobs);
 impl GetJourneyViewsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, statuses: ::std::option::Option::None }
@@ -3578,6 +3637,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsJobsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsJobsMe);
 impl GetJourneyViewsJobsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, statuses: ::std::option::Option::None }
@@ -3666,6 +3726,7 @@ impl ::genesys_cloud_core::Operation for GetJourneyViewsSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetJourneyViewsSchedules);
 impl GetJourneyViewsSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3736,6 +3797,7 @@ impl ::genesys_cloud_core::Operation for PatchJourneyActionmap {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchJourneyActionmap);
 impl PatchJourneyActionmap {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_map_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_map_id, body: ::std::option::Option::None }
@@ -3787,6 +3849,7 @@ impl ::genesys_cloud_core::Operation for PatchJourneyActiontemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchJourneyActiontemplate);
 impl PatchJourneyActiontemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id, body: ::std::option::Option::None }
@@ -3838,6 +3901,7 @@ impl ::genesys_cloud_core::Operation for PatchJourneyExternaleventsConfiguration
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchJourneyExternaleventsConfiguration);
 impl PatchJourneyExternaleventsConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, config_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), config_id, body: ::std::option::Option::None }
@@ -3890,6 +3954,7 @@ impl ::genesys_cloud_core::Operation for PatchJourneyOutcome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchJourneyOutcome);
 impl PatchJourneyOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), outcome_id, body: ::std::option::Option::None }
@@ -3941,6 +4006,7 @@ impl ::genesys_cloud_core::Operation for PatchJourneySegment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchJourneySegment);
 impl PatchJourneySegment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, segment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), segment_id, body: ::std::option::Option::None }
@@ -3994,6 +4060,7 @@ impl ::genesys_cloud_core::Operation for PatchJourneyViewVersionJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchJourneyViewVersionJob);
 impl PatchJourneyViewVersionJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String, job_id: ::std::string::String, body: ::models::JourneyViewJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id, job_id, body }
@@ -4039,6 +4106,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsJourneysAggregatesJobs);
 impl PostAnalyticsJourneysAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4081,6 +4149,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsJourneysAggregatesQuery);
 impl PostAnalyticsJourneysAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4124,6 +4193,7 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactJourneySegme
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostExternalcontactsContactJourneySegments);
 impl PostExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body: ::std::option::Option::None }
@@ -4174,6 +4244,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyActionmaps {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyActionmaps);
 impl PostJourneyActionmaps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4224,6 +4295,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyActionmapsEstimatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyActionmapsEstimatesJobs);
 impl PostJourneyActionmapsEstimatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ActionMapEstimateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4266,6 +4338,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyActiontemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyActiontemplates);
 impl PostJourneyActiontemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4318,6 +4391,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyDeploymentActionevent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyDeploymentActionevent);
 impl PostJourneyDeploymentActionevent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::ActionEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }
@@ -4364,6 +4438,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyDeploymentAppevents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyDeploymentAppevents);
 impl PostJourneyDeploymentAppevents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body: ::std::option::Option::None }
@@ -4417,6 +4492,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyDeploymentWebevents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyDeploymentWebevents);
 impl PostJourneyDeploymentWebevents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body: ::std::option::Option::None }
@@ -4468,6 +4544,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyExternaleventsConfigurationE
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyExternaleventsConfigurationEvents);
 impl PostJourneyExternaleventsConfigurationEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, body: ::std::option::Option::None }
@@ -4518,6 +4595,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyExternaleventsConfigurations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyExternaleventsConfigurations);
 impl PostJourneyExternaleventsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4567,6 +4645,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyExternaleventsSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyExternaleventsSchemas);
 impl PostJourneyExternaleventsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyJsonSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4609,6 +4688,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyFlowsPathsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyFlowsPathsQuery);
 impl PostJourneyFlowsPathsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4659,6 +4739,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyOutcomes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyOutcomes);
 impl PostJourneyOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4711,6 +4792,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyOutcomesAttributionsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyOutcomesAttributionsJobs);
 impl PostJourneyOutcomesAttributionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4761,6 +4843,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyOutcomesPredictors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyOutcomesPredictors);
 impl PostJourneyOutcomesPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4810,6 +4893,7 @@ impl ::genesys_cloud_core::Operation for PostJourneySegments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneySegments);
 impl PostJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4860,6 +4944,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyViewSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyViewSchedules);
 impl PostJourneyViewSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, body: ::models::JourneyViewSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, body }
@@ -4904,6 +4989,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyViewVersionJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyViewVersionJobs);
 impl PostJourneyViewVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id }
@@ -4948,6 +5034,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyViewVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyViewVersions);
 impl PostJourneyViewVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, body: ::models::JourneyView) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, body }
@@ -4991,6 +5078,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyViews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyViews);
 impl PostJourneyViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyView) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5033,6 +5121,7 @@ impl ::genesys_cloud_core::Operation for PostJourneyViewsEncodingsValidate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostJourneyViewsEncodingsValidate);
 impl PostJourneyViewsEncodingsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -5083,6 +5172,7 @@ impl ::genesys_cloud_core::Operation for PutJourneyExternaleventsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutJourneyExternaleventsSchema);
 impl PutJourneyExternaleventsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::JourneySchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -5127,6 +5217,7 @@ impl ::genesys_cloud_core::Operation for PutJourneyViewSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutJourneyViewSchedules);
 impl PutJourneyViewSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, body: ::models::JourneyViewSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, body }
@@ -5172,6 +5263,7 @@ impl ::genesys_cloud_core::Operation for PutJourneyViewVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutJourneyViewVersion);
 impl PutJourneyViewVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, version_id: ::std::string::String, body: ::models::JourneyView) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, version_id, body }
@@ -5217,6 +5309,7 @@ impl ::genesys_cloud_core::Operation for PutJourneyViewsEventdefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutJourneyViewsEventdefinition);
 impl PutJourneyViewsEventdefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id, body: ::std::option::Option::None }
@@ -5268,6 +5361,7 @@ impl ::genesys_cloud_core::Operation for PutJourneyViewsEventdefinitionActivate 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutJourneyViewsEventdefinitionActivate);
 impl PutJourneyViewsEventdefinitionActivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id, body: ::std::option::Option::None }

@@ -546,6 +546,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeConnection {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeConnection);
 impl DeleteKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id }
@@ -588,6 +589,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebase);
 impl DeleteKnowledgeKnowledgebase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
@@ -631,6 +633,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseCategory);
 impl DeleteKnowledgeKnowledgebaseCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id }
@@ -675,6 +678,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseDocument);
 impl DeleteKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id }
@@ -720,6 +724,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseDocumentVar
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseDocumentVariation);
 impl DeleteKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id }
@@ -765,6 +770,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseExportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseExportJob);
 impl DeleteKnowledgeKnowledgebaseExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, export_job_id }
@@ -809,6 +815,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseImportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseImportJob);
 impl DeleteKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id }
@@ -853,6 +860,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseLabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseLabel);
 impl DeleteKnowledgeKnowledgebaseLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id }
@@ -897,6 +905,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSourcesSale
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId);
 impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id }
@@ -941,6 +950,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSourcesServ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId);
 impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id }
@@ -985,6 +995,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSynchronize
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseSynchronizeJob);
 impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id }
@@ -1028,6 +1039,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeSetting);
 impl DeleteKnowledgeSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id }
@@ -1070,6 +1082,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeSource);
 impl DeleteKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
@@ -1114,6 +1127,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSourceSynchronizationDel
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeSourceSynchronizationDeletion);
 impl DeleteKnowledgeSourceSynchronizationDeletion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -1160,6 +1174,7 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSourceSynchronizationUpl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteKnowledgeSourceSynchronizationUpload);
 impl DeleteKnowledgeSourceSynchronizationUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -1205,6 +1220,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeConnection {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeConnection);
 impl GetKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, expand: ::std::option::Option::None }
@@ -1260,6 +1276,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeConnectionOptions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeConnectionOptions);
 impl GetKnowledgeConnectionOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None }
@@ -1337,6 +1354,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeConnections {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeConnections);
 impl GetKnowledgeConnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1391,6 +1409,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeGuestSessionCategories);
 impl GetKnowledgeGuestSessionCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
@@ -1520,6 +1539,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeGuestSessionDocument);
 impl GetKnowledgeGuestSessionDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id }
@@ -1569,6 +1589,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionDocuments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeGuestSessionDocuments);
 impl GetKnowledgeGuestSessionDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, category_id: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1640,6 +1661,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeIntegrationOptions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeIntegrationOptions);
 impl GetKnowledgeIntegrationOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, knowledge_base_ids: ::std::option::Option::None }
@@ -1690,6 +1712,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebase);
 impl GetKnowledgeKnowledgebase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
@@ -1743,6 +1766,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseCategories);
 impl GetKnowledgeKnowledgebaseCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
@@ -1870,6 +1894,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseCategory);
 impl GetKnowledgeKnowledgebaseCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id }
@@ -1916,6 +1941,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocument);
 impl GetKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, expand: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -1989,6 +2015,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentFeedba
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentFeedback);
 impl GetKnowledgeKnowledgebaseDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -2134,6 +2161,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentFeedba
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId);
 impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, feedback_id }
@@ -2182,6 +2210,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVariat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVariation);
 impl GetKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2250,6 +2279,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVariat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVariations);
 impl GetKnowledgeKnowledgebaseDocumentVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2348,6 +2378,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersion);
 impl GetKnowledgeKnowledgebaseDocumentVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, expand: ::std::option::Option::None }
@@ -2403,6 +2434,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersionVariation);
 impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, variation_id }
@@ -2455,6 +2487,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersionVariations);
 impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2542,6 +2575,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersions);
 impl GetKnowledgeKnowledgebaseDocumentVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2642,6 +2676,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocuments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocuments);
 impl GetKnowledgeKnowledgebaseDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, document_id: ::std::option::Option::None, category_id: ::std::option::Option::None, include_subcategories: ::std::option::Option::None, include_drafts: ::std::option::Option::None, label_ids: ::std::option::Option::None, expand: ::std::option::Option::None, external_ids: ::std::option::Option::None }
@@ -2797,6 +2832,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentsFeedb
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentsFeedback);
 impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -2940,6 +2976,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseExportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseExportJob);
 impl GetKnowledgeKnowledgebaseExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, export_job_id }
@@ -2985,6 +3022,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseImportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseImportJob);
 impl GetKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, expand: ::std::option::Option::None }
@@ -3037,6 +3075,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseLabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseLabel);
 impl GetKnowledgeKnowledgebaseLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id }
@@ -3087,6 +3126,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseLabels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseLabels);
 impl GetKnowledgeKnowledgebaseLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
@@ -3191,6 +3231,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseOperations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseOperations);
 impl GetKnowledgeKnowledgebaseOperations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, user_id: ::std::option::Option::None, r#type: ::std::option::Option::None, status: ::std::option::Option::None, interval: ::std::option::Option::None, source_id: ::std::option::Option::None }
@@ -3309,6 +3350,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseOperationsUser
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseOperationsUsersQuery);
 impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
@@ -3353,6 +3395,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseParseJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseParseJob);
 impl GetKnowledgeKnowledgebaseParseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, expand: ::std::option::Option::None }
@@ -3407,6 +3450,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSources);
 impl GetKnowledgeKnowledgebaseSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -3475,6 +3519,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSourcesSalesfo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSourcesSalesforceSourceId);
 impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
@@ -3528,6 +3573,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSourcesService
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSourcesServicenowSourceId);
 impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
@@ -3580,6 +3626,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSynchronizeJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSynchronizeJob);
 impl GetKnowledgeKnowledgebaseSynchronizeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id }
@@ -3627,6 +3674,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGrou
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUnansweredGroup);
 impl GetKnowledgeKnowledgebaseUnansweredGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -3699,6 +3747,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGrou
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup);
 impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -3770,6 +3819,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGrou
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUnansweredGroups);
 impl GetKnowledgeKnowledgebaseUnansweredGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -3837,6 +3887,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUploadsUrlsJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUploadsUrlsJob);
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, job_id }
@@ -3890,6 +3941,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebases {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebases);
 impl GetKnowledgeKnowledgebases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, core_language: ::std::option::Option::None, published: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4015,6 +4067,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSetting);
 impl GetKnowledgeSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id }
@@ -4065,6 +4118,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSettings);
 impl GetKnowledgeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, source_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4175,6 +4229,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSource);
 impl GetKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, expand: ::std::option::Option::None }
@@ -4226,6 +4281,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronization);
 impl GetKnowledgeSourceSynchronization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id }
@@ -4271,6 +4327,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationDeleti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationDeletion);
 impl GetKnowledgeSourceSynchronizationDeletion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -4321,6 +4378,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationDeleti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationDeletions);
 impl GetKnowledgeSourceSynchronizationDeletions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4402,6 +4460,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationUpload
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationUpload);
 impl GetKnowledgeSourceSynchronizationUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -4452,6 +4511,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationUpload
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationUploads);
 impl GetKnowledgeSourceSynchronizationUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4536,6 +4596,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizations);
 impl GetKnowledgeSourceSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4614,6 +4675,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSources);
 impl GetKnowledgeSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -4667,6 +4729,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourcesSynchronizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeSourcesSynchronizations);
 impl GetKnowledgeSourcesSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4745,6 +4808,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeConnection {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeConnection);
 impl PatchKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, body: ::std::option::Option::None }
@@ -4799,6 +4863,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeGuestSessionDocumentsSear
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeGuestSessionDocumentsSearchSearchId);
 impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, search_id: ::std::string::String, body: ::models::SearchUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, search_id, body }
@@ -4844,6 +4909,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebase);
 impl PatchKnowledgeKnowledgebase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeBaseUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -4889,6 +4955,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseCategory);
 impl PatchKnowledgeKnowledgebaseCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String, body: ::models::CategoryUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id, body }
@@ -4935,6 +5002,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseChunksSearch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseChunksSearchSearchId);
 impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, search_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, search_id, body: ::std::option::Option::None }
@@ -4988,6 +5056,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocument {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocument);
 impl PatchKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::KnowledgeDocumentReq) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
@@ -5035,6 +5104,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentFeed
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId);
 impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, feedback_id, body: ::std::option::Option::None }
@@ -5090,6 +5160,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentVari
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocumentVariation);
 impl PatchKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String, body: ::models::DocumentVariationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, body }
@@ -5137,6 +5208,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentsSea
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocumentsSearchSearchId);
 impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, search_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, search_id, body: ::std::option::Option::None }
@@ -5190,6 +5262,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseImportJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseImportJob);
 impl PatchKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String, body: ::models::ImportStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, body }
@@ -5236,6 +5309,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseLabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseLabel);
 impl PatchKnowledgeKnowledgebaseLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String, body: ::models::LabelUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id, body }
@@ -5282,6 +5356,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseParseJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseParseJob);
 impl PatchKnowledgeKnowledgebaseParseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String, body: ::models::KnowledgeParseJobRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, body }
@@ -5328,6 +5403,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseSynchronizeJ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseSynchronizeJob);
 impl PatchKnowledgeKnowledgebaseSynchronizeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String, body: ::models::SyncStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id, body }
@@ -5375,6 +5451,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseUnansweredGr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup);
 impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String, body: ::models::UnansweredPhraseGroupPatchRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, body }
@@ -5421,6 +5498,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeSetting);
 impl PatchKnowledgeSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String, body: ::models::KnowledgeSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id, body }
@@ -5466,6 +5544,7 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeSourceSynchronization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchKnowledgeSourceSynchronization);
 impl PatchKnowledgeSourceSynchronization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
@@ -5510,6 +5589,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeConnections {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeConnections);
 impl PostKnowledgeConnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConnectionCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5552,6 +5632,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeDocumentuploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeDocumentuploads);
 impl PostKnowledgeDocumentuploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5598,6 +5679,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentCopies
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentCopies);
 impl PostKnowledgeGuestSessionDocumentCopies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
@@ -5653,6 +5735,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentFeedba
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentFeedback);
 impl PostKnowledgeGuestSessionDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
@@ -5708,6 +5791,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentViews 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentViews);
 impl PostKnowledgeGuestSessionDocumentViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
@@ -5762,6 +5846,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsAnswe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsAnswers);
 impl PostKnowledgeGuestSessionDocumentsAnswers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, body: ::models::KnowledgeDocumentsAnswerFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body }
@@ -5808,6 +5893,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsPrese
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsPresentations);
 impl PostKnowledgeGuestSessionDocumentsPresentations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body: ::std::option::Option::None }
@@ -5862,6 +5948,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsSearc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsSearch);
 impl PostKnowledgeGuestSessionDocumentsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -5923,6 +6010,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsSearc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsSearchSuggestions);
 impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body: ::std::option::Option::None }
@@ -5975,6 +6063,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeGuestSessions);
 impl PostKnowledgeGuestSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeGuestSession) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6018,6 +6107,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseCategories);
 impl PostKnowledgeKnowledgebaseCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CategoryCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6062,6 +6152,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseChunksSearch 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseChunksSearch);
 impl PostKnowledgeKnowledgebaseChunksSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
@@ -6114,6 +6205,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentCopie
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentCopies);
 impl PostKnowledgeKnowledgebaseDocumentCopies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
@@ -6167,6 +6259,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentFeedb
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentFeedback);
 impl PostKnowledgeKnowledgebaseDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
@@ -6220,6 +6313,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentVaria
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentVariations);
 impl PostKnowledgeKnowledgebaseDocumentVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::DocumentVariationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
@@ -6266,6 +6360,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentVersi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentVersions);
 impl PostKnowledgeKnowledgebaseDocumentVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::KnowledgeDocumentVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
@@ -6312,6 +6407,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentViews
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentViews);
 impl PostKnowledgeKnowledgebaseDocumentViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
@@ -6364,6 +6460,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocuments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocuments);
 impl PostKnowledgeKnowledgebaseDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentReq) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6408,6 +6505,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsAnsw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsAnswers);
 impl PostKnowledgeKnowledgebaseDocumentsAnswers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentsAnswerFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6452,6 +6550,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsBulk
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsBulkRemove);
 impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkRemoveRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6496,6 +6595,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsBulk
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsBulkUpdate);
 impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6540,6 +6640,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsPres
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsPresentations);
 impl PostKnowledgeKnowledgebaseDocumentsPresentations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
@@ -6592,6 +6693,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsQuer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsQuery);
 impl PostKnowledgeKnowledgebaseDocumentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -6652,6 +6754,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsSear
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsSearch);
 impl PostKnowledgeKnowledgebaseDocumentsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -6711,6 +6814,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsSear
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsSearchSuggestions);
 impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
@@ -6762,6 +6866,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsVers
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd);
 impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkVersionAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6806,6 +6911,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseExportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseExportJobs);
 impl PostKnowledgeKnowledgebaseExportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6850,6 +6956,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseImportJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseImportJobs);
 impl PostKnowledgeKnowledgebaseImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6894,6 +7001,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseLabels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseLabels);
 impl PostKnowledgeKnowledgebaseLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::LabelCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6939,6 +7047,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseParseJobImpor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseParseJobImport);
 impl PostKnowledgeKnowledgebaseParseJobImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String, body: ::models::KnowledgeParseJobRequestImport) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, body }
@@ -6984,6 +7093,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseParseJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseParseJobs);
 impl PostKnowledgeKnowledgebaseParseJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeParseJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7028,6 +7138,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesSalesf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesSalesforce);
 impl PostKnowledgeKnowledgebaseSourcesSalesforce {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::SalesforceSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7073,6 +7184,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesSalesf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync);
 impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body: ::std::option::Option::None }
@@ -7125,6 +7237,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesServic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesServicenow);
 impl PostKnowledgeKnowledgebaseSourcesServicenow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::ServiceNowSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7170,6 +7283,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesServic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync);
 impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body: ::std::option::Option::None }
@@ -7222,6 +7336,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSynchronizeJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSynchronizeJobs);
 impl PostKnowledgeKnowledgebaseSynchronizeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeSyncJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7266,6 +7381,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseUploadsUrlsJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseUploadsUrlsJobs);
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CreateUploadSourceUrlJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7309,6 +7425,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebases {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebases);
 impl PostKnowledgeKnowledgebases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeBaseCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7351,6 +7468,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSearch);
 impl PostKnowledgeSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -7400,6 +7518,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSearchPreview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSearchPreview);
 impl PostKnowledgeSearchPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -7449,6 +7568,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSettings);
 impl PostKnowledgeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -7500,6 +7620,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizationDelet
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSourceSynchronizationDeletions);
 impl PostKnowledgeSourceSynchronizationDeletions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationFileDeletionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
@@ -7546,6 +7667,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizationUploa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSourceSynchronizationUploads);
 impl PostKnowledgeSourceSynchronizationUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
@@ -7591,6 +7713,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSourceSynchronizations);
 impl PostKnowledgeSourceSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body: ::std::option::Option::None }
@@ -7641,6 +7764,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeSources);
 impl PostKnowledgeSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::V3SourceCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7685,6 +7809,7 @@ impl ::genesys_cloud_core::Operation for PutKnowledgeKnowledgebaseSourcesSalesfo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutKnowledgeKnowledgebaseSourcesSalesforceSourceId);
 impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String, body: ::models::SalesforceSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body }
@@ -7731,6 +7856,7 @@ impl ::genesys_cloud_core::Operation for PutKnowledgeKnowledgebaseSourcesService
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutKnowledgeKnowledgebaseSourcesServicenowSourceId);
 impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String, body: ::models::ServiceNowSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body }
@@ -7776,6 +7902,7 @@ impl ::genesys_cloud_core::Operation for PutKnowledgeSource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutKnowledgeSource);
 impl PutKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, body: ::models::V3SourceUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body }

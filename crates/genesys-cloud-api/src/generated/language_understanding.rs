@@ -198,6 +198,7 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLanguageunderstandingDomain);
 impl DeleteLanguageunderstandingDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -241,6 +242,7 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomainFeedba
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLanguageunderstandingDomainFeedbackFeedbackId);
 impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id }
@@ -285,6 +287,7 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomainVersio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLanguageunderstandingDomainVersion);
 impl DeleteLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -328,6 +331,7 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingMiner {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLanguageunderstandingMiner);
 impl DeleteLanguageunderstandingMiner {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -371,6 +375,7 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingMinerDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLanguageunderstandingMinerDraft);
 impl DeleteLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id }
@@ -414,6 +419,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomain);
 impl GetLanguageunderstandingDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -470,6 +476,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainFeedback 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainFeedback);
 impl GetLanguageunderstandingDomainFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, intent_name: ::std::option::Option::None, assessment: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, include_deleted: ::std::option::Option::None, language: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, enable_cursor_pagination: ::std::option::Option::None, include_training_utterances: ::std::option::Option::None, after: ::std::option::Option::None, fields: ::std::option::Option::None }
@@ -622,6 +629,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainFeedbackF
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainFeedbackFeedbackId);
 impl GetLanguageunderstandingDomainFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id, fields: ::std::option::Option::None }
@@ -675,6 +683,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainVersion);
 impl GetLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, include_utterances: ::std::option::Option::None }
@@ -727,6 +736,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersionRe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainVersionReport);
 impl GetLanguageunderstandingDomainVersionReport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -775,6 +785,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersions 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainVersions);
 impl GetLanguageunderstandingDomainVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -856,6 +867,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomains {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingDomains);
 impl GetLanguageunderstandingDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -932,6 +944,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingIgnorephrase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingIgnorephrase);
 impl GetLanguageunderstandingIgnorephrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -1033,6 +1046,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingIgnoretopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingIgnoretopic);
 impl GetLanguageunderstandingIgnoretopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -1127,6 +1141,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMiner {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMiner);
 impl GetLanguageunderstandingMiner {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -1172,6 +1187,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerDraft);
 impl GetLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, draft_intent_id: ::std::option::Option::None, draft_topic_id: ::std::option::Option::None }
@@ -1233,6 +1249,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerDrafts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerDrafts);
 impl GetLanguageunderstandingMinerDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -1289,6 +1306,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerIntent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerIntent);
 impl GetLanguageunderstandingMinerIntent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, intent_id, expand: ::std::option::Option::None }
@@ -1343,6 +1361,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerIntents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerIntents);
 impl GetLanguageunderstandingMinerIntents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, expand: ::std::option::Option::None }
@@ -1407,6 +1426,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerTopic);
 impl GetLanguageunderstandingMinerTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, expand: ::std::option::Option::None }
@@ -1460,6 +1480,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopicPhras
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerTopicPhrase);
 impl GetLanguageunderstandingMinerTopicPhrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String, phrase_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, phrase_id }
@@ -1506,6 +1527,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerTopics);
 impl GetLanguageunderstandingMinerTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -1562,6 +1584,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMiners {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingMiners);
 impl GetLanguageunderstandingMiners {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_type: ::std::option::Option::None }
@@ -1622,6 +1645,7 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguageunderstandingSettings);
 impl GetLanguageunderstandingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1664,6 +1688,7 @@ impl ::genesys_cloud_core::Operation for PatchLanguageunderstandingDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLanguageunderstandingDomain);
 impl PatchLanguageunderstandingDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomain) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -1709,6 +1734,7 @@ impl ::genesys_cloud_core::Operation for PatchLanguageunderstandingMinerDraft {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLanguageunderstandingMinerDraft);
 impl PatchLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, body: ::std::option::Option::None }
@@ -1761,6 +1787,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainFeedback
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainFeedback);
 impl PostLanguageunderstandingDomainFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluFeedbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -1806,6 +1833,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionD
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersionDetect);
 impl PostLanguageunderstandingDomainVersionDetect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String, body: ::models::NluDetectionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, body }
@@ -1851,6 +1879,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionP
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersionPublish);
 impl PostLanguageunderstandingDomainVersionPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -1895,6 +1924,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersionTrain);
 impl PostLanguageunderstandingDomainVersionTrain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -1940,6 +1970,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersions
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersions);
 impl PostLanguageunderstandingDomainVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, body }
@@ -1991,6 +2022,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomains {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingDomains);
 impl PostLanguageunderstandingDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NluDomain) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2034,6 +2066,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnorephrase {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnorephrase);
 impl PostLanguageunderstandingIgnorephrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::IgnorePhrasesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2078,6 +2111,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnorephraseRe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnorephraseRemove);
 impl PostLanguageunderstandingIgnorephraseRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::RemoveEntitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2122,6 +2156,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnoretopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnoretopic);
 impl PostLanguageunderstandingIgnoretopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::IgnoreTopicsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2166,6 +2201,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnoretopicRem
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnoretopicRemove);
 impl PostLanguageunderstandingIgnoretopicRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::RemoveEntitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2210,6 +2246,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerDrafts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingMinerDrafts);
 impl PostLanguageunderstandingMinerDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, body: ::models::Draft) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body }
@@ -2254,6 +2291,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerExecute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingMinerExecute);
 impl PostLanguageunderstandingMinerExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body: ::std::option::Option::None }
@@ -2304,6 +2342,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMiners {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingMiners);
 impl PostLanguageunderstandingMiners {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Miner) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2348,6 +2387,7 @@ impl ::genesys_cloud_core::Operation for PutLanguageunderstandingDomainVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutLanguageunderstandingDomainVersion);
 impl PutLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, body }

@@ -75,6 +75,7 @@ impl ::genesys_cloud_core::Operation for DeleteLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLanguage);
 impl DeleteLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
@@ -118,6 +119,7 @@ impl ::genesys_cloud_core::Operation for GetLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguage);
 impl GetLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
@@ -166,6 +168,7 @@ impl ::genesys_cloud_core::Operation for GetLanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguages);
 impl GetLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -250,6 +253,7 @@ impl ::genesys_cloud_core::Operation for GetLanguagesTranslations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguagesTranslations);
 impl GetLanguagesTranslations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -291,6 +295,7 @@ impl ::genesys_cloud_core::Operation for GetLanguagesTranslationsBuiltin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguagesTranslationsBuiltin);
 impl GetLanguagesTranslationsBuiltin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
@@ -341,6 +346,7 @@ impl ::genesys_cloud_core::Operation for GetLanguagesTranslationsOrganization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguagesTranslationsOrganization);
 impl GetLanguagesTranslationsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
@@ -391,6 +397,7 @@ impl ::genesys_cloud_core::Operation for GetLanguagesTranslationsUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLanguagesTranslationsUser);
 impl GetLanguagesTranslationsUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -434,6 +441,7 @@ impl ::genesys_cloud_core::Operation for PostLanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguages);
 impl PostLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Language) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -190,6 +190,7 @@ impl ::genesys_cloud_core::Operation for DeleteLearningAssignment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLearningAssignment);
 impl DeleteLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
@@ -232,6 +233,7 @@ impl ::genesys_cloud_core::Operation for DeleteLearningModule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLearningModule);
 impl DeleteLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -275,6 +277,7 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningAssignment);
 impl GetLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, expand: ::std::option::Option::None }
@@ -329,6 +332,7 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignmentStep {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningAssignmentStep);
 impl GetLearningAssignmentStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, shareable_content_object_id: ::std::option::Option::None, default_shareable_content_object: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -412,6 +416,7 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningAssignments);
 impl GetLearningAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, user_id: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -600,6 +605,7 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignmentsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningAssignmentsMe);
 impl GetLearningAssignmentsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -766,6 +772,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModule);
 impl GetLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, expand: ::std::option::Option::None }
@@ -817,6 +824,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModuleJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModuleJob);
 impl GetLearningModuleJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, job_id }
@@ -860,6 +868,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModulePreview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModulePreview);
 impl GetLearningModulePreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -902,6 +911,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModuleRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModuleRule);
 impl GetLearningModuleRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -946,6 +956,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModuleVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModuleVersion);
 impl GetLearningModuleVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, version_id, expand: ::std::option::Option::None }
@@ -1007,6 +1018,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModules);
 impl GetLearningModules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, search_term: ::std::option::Option::None, expand: ::std::option::Option::None, statuses: ::std::option::Option::None, external_ids: ::std::option::Option::None }
@@ -1140,6 +1152,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModulesAssignments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModulesAssignments);
 impl GetLearningModulesAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, search_term: ::std::option::Option::None, overdue: ::std::option::Option::None, assignment_states: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1250,6 +1263,7 @@ impl ::genesys_cloud_core::Operation for GetLearningModulesCoverartCoverArtId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningModulesCoverartCoverArtId);
 impl GetLearningModulesCoverartCoverArtId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cover_art_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cover_art_id }
@@ -1292,6 +1306,7 @@ impl ::genesys_cloud_core::Operation for GetLearningScheduleslotsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningScheduleslotsJob);
 impl GetLearningScheduleslotsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1334,6 +1349,7 @@ impl ::genesys_cloud_core::Operation for GetLearningScormScormId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLearningScormScormId);
 impl GetLearningScormScormId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scorm_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scorm_id }
@@ -1377,6 +1393,7 @@ impl ::genesys_cloud_core::Operation for PatchLearningAssignment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLearningAssignment);
 impl PatchLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
@@ -1428,6 +1445,7 @@ impl ::genesys_cloud_core::Operation for PatchLearningAssignmentReschedule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLearningAssignmentReschedule);
 impl PatchLearningAssignmentReschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
@@ -1480,6 +1498,7 @@ impl ::genesys_cloud_core::Operation for PatchLearningAssignmentStep {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLearningAssignmentStep);
 impl PatchLearningAssignmentStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, body: ::std::option::Option::None }
@@ -1533,6 +1552,7 @@ impl ::genesys_cloud_core::Operation for PatchLearningModuleUserAssignments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLearningModuleUserAssignments);
 impl PatchLearningModuleUserAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, user_id: ::std::string::String, body: ::models::LearningAssignmentExternalUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, user_id, body }
@@ -1577,6 +1597,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssessmentsScoring {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssessmentsScoring);
 impl PostLearningAssessmentsScoring {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssessmentScoringRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1619,6 +1640,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentReassign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssignmentReassign);
 impl PostLearningAssignmentReassign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
@@ -1661,6 +1683,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentReset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssignmentReset);
 impl PostLearningAssignmentReset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
@@ -1703,6 +1726,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssignments);
 impl PostLearningAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1752,6 +1776,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentsAggregatesQuery 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssignmentsAggregatesQuery);
 impl PostLearningAssignmentsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentAggregateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1794,6 +1819,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentsBulkadd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssignmentsBulkadd);
 impl PostLearningAssignmentsBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1843,6 +1869,7 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentsBulkremove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningAssignmentsBulkremove);
 impl PostLearningAssignmentsBulkremove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1893,6 +1920,7 @@ impl ::genesys_cloud_core::Operation for PostLearningModuleJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningModuleJobs);
 impl PostLearningModuleJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
@@ -1937,6 +1965,7 @@ impl ::genesys_cloud_core::Operation for PostLearningModulePublish {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningModulePublish);
 impl PostLearningModulePublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body: ::std::option::Option::None }
@@ -1989,6 +2018,7 @@ impl ::genesys_cloud_core::Operation for PostLearningModuleRuleMigrate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningModuleRuleMigrate);
 impl PostLearningModuleRuleMigrate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -2031,6 +2061,7 @@ impl ::genesys_cloud_core::Operation for PostLearningModules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningModules);
 impl PostLearningModules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningModuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2077,6 +2108,7 @@ impl ::genesys_cloud_core::Operation for PostLearningRulesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningRulesQuery);
 impl PostLearningRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentUserQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -2149,6 +2181,7 @@ impl ::genesys_cloud_core::Operation for PostLearningScheduleslotsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningScheduleslotsJobs);
 impl PostLearningScheduleslotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningScheduleSlotsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2191,6 +2224,7 @@ impl ::genesys_cloud_core::Operation for PostLearningScheduleslotsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningScheduleslotsQuery);
 impl PostLearningScheduleslotsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningScheduleSlotsQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2233,6 +2267,7 @@ impl ::genesys_cloud_core::Operation for PostLearningScorm {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLearningScorm);
 impl PostLearningScorm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -2283,6 +2318,7 @@ impl ::genesys_cloud_core::Operation for PutLearningModule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutLearningModule);
 impl PutLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
@@ -2327,6 +2363,7 @@ impl ::genesys_cloud_core::Operation for PutLearningModulePreview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutLearningModulePreview);
 impl PutLearningModulePreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModulePreviewUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
@@ -2372,6 +2409,7 @@ impl ::genesys_cloud_core::Operation for PutLearningModuleRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutLearningModuleRule);
 impl PutLearningModuleRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, assign: ::std::option::Option::None, body }

@@ -78,6 +78,7 @@ impl ::genesys_cloud_core::Operation for GetLicenseDefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLicenseDefinition);
 impl GetLicenseDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, license_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), license_id }
@@ -119,6 +120,7 @@ impl ::genesys_cloud_core::Operation for GetLicenseDefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLicenseDefinitions);
 impl GetLicenseDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -160,6 +162,7 @@ impl ::genesys_cloud_core::Operation for GetLicenseToggle {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLicenseToggle);
 impl GetLicenseToggle {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature_name }
@@ -202,6 +205,7 @@ impl ::genesys_cloud_core::Operation for GetLicenseUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLicenseUser);
 impl GetLicenseUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -247,6 +251,7 @@ impl ::genesys_cloud_core::Operation for GetLicenseUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLicenseUsers);
 impl GetLicenseUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -316,6 +321,7 @@ impl ::genesys_cloud_core::Operation for PostLicenseInfer {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLicenseInfer);
 impl PostLicenseInfer {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -367,6 +373,7 @@ impl ::genesys_cloud_core::Operation for PostLicenseInferPermissions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLicenseInferPermissions);
 impl PostLicenseInferPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -416,6 +423,7 @@ impl ::genesys_cloud_core::Operation for PostLicenseOrganization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLicenseOrganization);
 impl PostLicenseOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -465,6 +473,7 @@ impl ::genesys_cloud_core::Operation for PostLicenseToggle {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLicenseToggle);
 impl PostLicenseToggle {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature_name }
@@ -507,6 +516,7 @@ impl ::genesys_cloud_core::Operation for PostLicenseUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLicenseUsers);
 impl PostLicenseUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

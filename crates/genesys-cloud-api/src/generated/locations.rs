@@ -70,6 +70,7 @@ impl ::genesys_cloud_core::Operation for DeleteLocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteLocation);
 impl DeleteLocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, location_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), location_id }
@@ -113,6 +114,7 @@ impl ::genesys_cloud_core::Operation for GetLocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLocation);
 impl GetLocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, location_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), location_id, expand: ::std::option::Option::None }
@@ -165,6 +167,7 @@ impl ::genesys_cloud_core::Operation for GetLocationSublocations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLocationSublocations);
 impl GetLocationSublocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, location_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), location_id }
@@ -224,6 +227,7 @@ impl ::genesys_cloud_core::Operation for GetLocations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLocations);
 impl GetLocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -310,6 +314,7 @@ impl ::genesys_cloud_core::Operation for GetLocationsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLocationsSearch);
 impl GetLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -369,6 +374,7 @@ impl ::genesys_cloud_core::Operation for PatchLocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchLocation);
 impl PatchLocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, location_id: ::std::string::String, body: ::models::LocationUpdateDefinition) -> Self {
         Self { executor, options: ::std::default::Default::default(), location_id, body }
@@ -412,6 +418,7 @@ impl ::genesys_cloud_core::Operation for PostLocations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLocations);
 impl PostLocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocationCreateDefinition) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -454,6 +461,7 @@ impl ::genesys_cloud_core::Operation for PostLocationsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLocationsSearch);
 impl PostLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -66,6 +66,7 @@ impl ::genesys_cloud_core::Operation for DeleteDiagnosticsLogcaptureBrowserUser 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteDiagnosticsLogcaptureBrowserUser);
 impl DeleteDiagnosticsLogcaptureBrowserUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -108,6 +109,7 @@ impl ::genesys_cloud_core::Operation for GetDiagnosticsLogcaptureBrowserEntriesD
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDiagnosticsLogcaptureBrowserEntriesDownloadJob);
 impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -150,6 +152,7 @@ impl ::genesys_cloud_core::Operation for GetDiagnosticsLogcaptureBrowserUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDiagnosticsLogcaptureBrowserUser);
 impl GetDiagnosticsLogcaptureBrowserUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -192,6 +195,7 @@ impl ::genesys_cloud_core::Operation for GetDiagnosticsLogcaptureBrowserUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDiagnosticsLogcaptureBrowserUsers);
 impl GetDiagnosticsLogcaptureBrowserUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_expired: ::std::option::Option::None }
@@ -241,6 +245,7 @@ impl ::genesys_cloud_core::Operation for PostDiagnosticsLogcaptureBrowserEntries
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs);
 impl PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -294,6 +299,7 @@ impl ::genesys_cloud_core::Operation for PostDiagnosticsLogcaptureBrowserEntries
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDiagnosticsLogcaptureBrowserEntriesQuery);
 impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -372,6 +378,7 @@ impl ::genesys_cloud_core::Operation for PostDiagnosticsLogcaptureBrowserUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDiagnosticsLogcaptureBrowserUser);
 impl PostDiagnosticsLogcaptureBrowserUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body: ::std::option::Option::None }

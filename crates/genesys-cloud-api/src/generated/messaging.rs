@@ -104,6 +104,7 @@ impl ::genesys_cloud_core::Operation for DeleteMessagingSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteMessagingSetting);
 impl DeleteMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -146,6 +147,7 @@ impl ::genesys_cloud_core::Operation for DeleteMessagingSettingsDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteMessagingSettingsDefault);
 impl DeleteMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -188,6 +190,7 @@ impl ::genesys_cloud_core::Operation for DeleteMessagingSupportedcontentSupporte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteMessagingSupportedcontentSupportedContentId);
 impl DeleteMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -231,6 +234,7 @@ impl ::genesys_cloud_core::Operation for GetMessagingSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMessagingSetting);
 impl GetMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -277,6 +281,7 @@ impl ::genesys_cloud_core::Operation for GetMessagingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMessagingSettings);
 impl GetMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -346,6 +351,7 @@ impl ::genesys_cloud_core::Operation for GetMessagingSettingsDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMessagingSettingsDefault);
 impl GetMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -391,6 +397,7 @@ impl ::genesys_cloud_core::Operation for GetMessagingSupportedcontent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMessagingSupportedcontent);
 impl GetMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -461,6 +468,7 @@ impl ::genesys_cloud_core::Operation for GetMessagingSupportedcontentSupportedCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMessagingSupportedcontentSupportedContentId);
 impl GetMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -505,6 +513,7 @@ impl ::genesys_cloud_core::Operation for PatchMessagingSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchMessagingSetting);
 impl PatchMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id, body }
@@ -550,6 +559,7 @@ impl ::genesys_cloud_core::Operation for PatchMessagingSupportedcontentSupported
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchMessagingSupportedcontentSupportedContentId);
 impl PatchMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id, body }
@@ -594,6 +604,7 @@ impl ::genesys_cloud_core::Operation for PostMessagingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostMessagingSettings);
 impl PostMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -637,6 +648,7 @@ impl ::genesys_cloud_core::Operation for PostMessagingSupportedcontent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostMessagingSupportedcontent);
 impl PostMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -680,6 +692,7 @@ impl ::genesys_cloud_core::Operation for PutMessagingSettingsDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutMessagingSettingsDefault);
 impl PutMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingDefaultRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -64,6 +64,7 @@ impl ::genesys_cloud_core::Operation for DeleteMobiledevice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteMobiledevice);
 impl DeleteMobiledevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id }
@@ -107,6 +108,7 @@ impl ::genesys_cloud_core::Operation for GetMobiledevice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMobiledevice);
 impl GetMobiledevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id }
@@ -154,6 +156,7 @@ impl ::genesys_cloud_core::Operation for GetMobiledevices {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetMobiledevices);
 impl GetMobiledevices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -232,6 +235,7 @@ impl ::genesys_cloud_core::Operation for PostMobiledevices {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostMobiledevices);
 impl PostMobiledevices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserDevice) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -276,6 +280,7 @@ impl ::genesys_cloud_core::Operation for PutMobiledevice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutMobiledevice);
 impl PutMobiledevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id, body: ::std::option::Option::None }

@@ -70,6 +70,7 @@ impl ::genesys_cloud_core::Operation for DeleteNotificationsChannelSubscriptions
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteNotificationsChannelSubscriptions);
 impl DeleteNotificationsChannelSubscriptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id }
@@ -113,6 +114,7 @@ impl ::genesys_cloud_core::Operation for GetNotificationsAvailabletopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetNotificationsAvailabletopics);
 impl GetNotificationsAvailabletopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, include_preview: ::std::option::Option::None }
@@ -170,6 +172,7 @@ impl ::genesys_cloud_core::Operation for GetNotificationsChannelSubscriptions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetNotificationsChannelSubscriptions);
 impl GetNotificationsChannelSubscriptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id }
@@ -212,6 +215,7 @@ impl ::genesys_cloud_core::Operation for GetNotificationsChannels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetNotificationsChannels);
 impl GetNotificationsChannels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), includechannels: ::std::option::Option::None }
@@ -261,6 +265,7 @@ impl ::genesys_cloud_core::Operation for HeadNotificationsChannel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(HeadNotificationsChannel);
 impl HeadNotificationsChannel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id }
@@ -305,6 +310,7 @@ impl ::genesys_cloud_core::Operation for PostNotificationsChannelSubscriptions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostNotificationsChannelSubscriptions);
 impl PostNotificationsChannelSubscriptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String, body: ::std::vec::Vec<::models::ChannelTopic>) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id, ignore_errors: ::std::option::Option::None, body }
@@ -355,6 +361,7 @@ impl ::genesys_cloud_core::Operation for PostNotificationsChannels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostNotificationsChannels);
 impl PostNotificationsChannels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -398,6 +405,7 @@ impl ::genesys_cloud_core::Operation for PutNotificationsChannelSubscriptions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutNotificationsChannelSubscriptions);
 impl PutNotificationsChannelSubscriptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String, body: ::std::vec::Vec<::models::ChannelTopic>) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id, ignore_errors: ::std::option::Option::None, body }

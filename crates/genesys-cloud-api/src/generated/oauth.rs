@@ -90,6 +90,7 @@ impl ::genesys_cloud_core::Operation for DeleteOauthClient {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOauthClient);
 impl DeleteOauthClient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id }
@@ -133,6 +134,7 @@ impl ::genesys_cloud_core::Operation for GetOauthAuthorization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthAuthorization);
 impl GetOauthAuthorization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, accept_language: ::std::option::Option::None }
@@ -183,6 +185,7 @@ impl ::genesys_cloud_core::Operation for GetOauthAuthorizations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthAuthorizations);
 impl GetOauthAuthorizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), accept_language: ::std::option::Option::None }
@@ -232,6 +235,7 @@ impl ::genesys_cloud_core::Operation for GetOauthClient {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthClient);
 impl GetOauthClient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id }
@@ -275,6 +279,7 @@ impl ::genesys_cloud_core::Operation for GetOauthClientUsageQueryResult {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthClientUsageQueryResult);
 impl GetOauthClientUsageQueryResult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, execution_id }
@@ -319,6 +324,7 @@ impl ::genesys_cloud_core::Operation for GetOauthClientUsageSummary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthClientUsageSummary);
 impl GetOauthClientUsageSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
@@ -370,6 +376,7 @@ impl ::genesys_cloud_core::Operation for GetOauthClients {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthClients);
 impl GetOauthClients {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -424,6 +431,7 @@ impl ::genesys_cloud_core::Operation for GetOauthScope {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthScope);
 impl GetOauthScope {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scope_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scope_id, accept_language: ::std::option::Option::None }
@@ -474,6 +482,7 @@ impl ::genesys_cloud_core::Operation for GetOauthScopes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthScopes);
 impl GetOauthScopes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), accept_language: ::std::option::Option::None }
@@ -523,6 +532,7 @@ impl ::genesys_cloud_core::Operation for PostOauthClientSecret {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOauthClientSecret);
 impl PostOauthClientSecret {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id }
@@ -566,6 +576,7 @@ impl ::genesys_cloud_core::Operation for PostOauthClientUsageQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOauthClientUsageQuery);
 impl PostOauthClientUsageQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ApiUsageClientQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
@@ -609,6 +620,7 @@ impl ::genesys_cloud_core::Operation for PostOauthClients {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOauthClients);
 impl PostOauthClients {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OAuthClientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -652,6 +664,7 @@ impl ::genesys_cloud_core::Operation for PutOauthClient {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOauthClient);
 impl PutOauthClient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::OAuthClientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }

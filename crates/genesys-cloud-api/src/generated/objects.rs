@@ -83,6 +83,7 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationDivision {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAuthorizationDivision);
 impl DeleteAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
@@ -134,6 +135,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivision {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivision);
 impl GetAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
@@ -194,6 +196,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisions);
 impl GetAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -322,6 +325,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsDeleted {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsDeleted);
 impl GetAuthorizationDivisionsDeleted {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -390,6 +394,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsHome {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsHome);
 impl GetAuthorizationDivisionsHome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -430,6 +435,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsLimit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsLimit);
 impl GetAuthorizationDivisionsLimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -477,6 +483,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionsQuery);
 impl GetAuthorizationDivisionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -572,6 +579,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionObject {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationDivisionObject);
 impl PostAuthorizationDivisionObject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, object_type: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_type, body }
@@ -617,6 +625,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionRestore {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationDivisionRestore);
 impl PostAuthorizationDivisionRestore {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
@@ -660,6 +669,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationDivisions);
 impl PostAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -703,6 +713,7 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationDivision {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutAuthorizationDivision);
 impl PutAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }

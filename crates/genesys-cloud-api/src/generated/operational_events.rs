@@ -54,6 +54,7 @@ impl ::genesys_cloud_core::Operation for GetUsageEventsDefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsageEventsDefinition);
 impl GetUsageEventsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id }
@@ -95,6 +96,7 @@ impl ::genesys_cloud_core::Operation for GetUsageEventsDefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsageEventsDefinitions);
 impl GetUsageEventsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -136,6 +138,7 @@ impl ::genesys_cloud_core::Operation for PostUsageEventsAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsageEventsAggregatesQuery);
 impl PostUsageEventsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -190,6 +193,7 @@ impl ::genesys_cloud_core::Operation for PostUsageEventsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsageEventsQuery);
 impl PostUsageEventsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body: ::std::option::Option::None }

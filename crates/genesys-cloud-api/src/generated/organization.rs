@@ -122,6 +122,7 @@ impl ::genesys_cloud_core::Operation for GetFieldconfig {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFieldconfig);
 impl GetFieldconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
@@ -171,6 +172,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsAuthenticationSettings 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsAuthenticationSettings);
 impl GetOrganizationsAuthenticationSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -212,6 +214,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsEmbeddedintegration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsEmbeddedintegration);
 impl GetOrganizationsEmbeddedintegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -253,6 +256,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsIpaddressauthentication
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsIpaddressauthentication);
 impl GetOrganizationsIpaddressauthentication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -294,6 +298,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsChangerequest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsChangerequest);
 impl GetOrganizationsLimitsChangerequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), request_id }
@@ -342,6 +347,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsChangerequests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsChangerequests);
 impl GetOrganizationsLimitsChangerequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, before: ::std::option::Option::None, status: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -434,6 +440,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsDocs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsDocs);
 impl GetOrganizationsLimitsDocs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -474,6 +481,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsDocsFreetrial {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsDocsFreetrial);
 impl GetOrganizationsLimitsDocsFreetrial {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -515,6 +523,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsNamespace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsNamespace);
 impl GetOrganizationsLimitsNamespace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, namespace_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), namespace_name }
@@ -557,6 +566,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsNamespaceDefaults
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsNamespaceDefaults);
 impl GetOrganizationsLimitsNamespaceDefaults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, namespace_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), namespace_name }
@@ -600,6 +610,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsNamespaces {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsLimitsNamespaces);
 impl GetOrganizationsLimitsNamespaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -656,6 +667,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsMe);
 impl GetOrganizationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -697,6 +709,7 @@ impl ::genesys_cloud_core::Operation for GetOrganizationsWhitelist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrganizationsWhitelist);
 impl GetOrganizationsWhitelist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -738,6 +751,7 @@ impl ::genesys_cloud_core::Operation for PatchOrganizationsAuthenticationSetting
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOrganizationsAuthenticationSettings);
 impl PatchOrganizationsAuthenticationSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrgAuthSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -781,6 +795,7 @@ impl ::genesys_cloud_core::Operation for PatchOrganizationsFeature {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOrganizationsFeature);
 impl PatchOrganizationsFeature {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String, body: ::models::FeatureState) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature_name, body }
@@ -825,6 +840,7 @@ impl ::genesys_cloud_core::Operation for PutOrganizationsEmbeddedintegration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrganizationsEmbeddedintegration);
 impl PutOrganizationsEmbeddedintegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmbeddedIntegration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -868,6 +884,7 @@ impl ::genesys_cloud_core::Operation for PutOrganizationsIpaddressauthentication
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrganizationsIpaddressauthentication);
 impl PutOrganizationsIpaddressauthentication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IpAddressAuthentication) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -910,6 +927,7 @@ impl ::genesys_cloud_core::Operation for PutOrganizationsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrganizationsMe);
 impl PutOrganizationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -960,6 +978,7 @@ impl ::genesys_cloud_core::Operation for PutOrganizationsWhitelist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrganizationsWhitelist);
 impl PutOrganizationsWhitelist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrgWhitelistSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

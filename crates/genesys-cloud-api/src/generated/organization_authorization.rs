@@ -230,6 +230,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustee {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustee);
 impl DeleteOrgauthorizationTrustee {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
@@ -273,6 +274,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeCloneduser
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeCloneduser);
 impl DeleteOrgauthorizationTrusteeCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -317,6 +319,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeGroup);
 impl DeleteOrgauthorizationTrusteeGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -361,6 +364,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeGroupRoles
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeGroupRoles);
 impl DeleteOrgauthorizationTrusteeGroupRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -405,6 +409,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeUser);
 impl DeleteOrgauthorizationTrusteeUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -449,6 +454,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeUserRoles 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeUserRoles);
 impl DeleteOrgauthorizationTrusteeUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -494,6 +500,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustees {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustees);
 impl DeleteOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -544,6 +551,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustor);
 impl DeleteOrgauthorizationTrustor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
@@ -587,6 +595,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorCloneduser
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustorCloneduser);
 impl DeleteOrgauthorizationTrustorCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -631,6 +640,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustorGroup);
 impl DeleteOrgauthorizationTrustorGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
@@ -675,6 +685,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustorUser);
 impl DeleteOrgauthorizationTrustorUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -720,6 +731,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustors);
 impl DeleteOrgauthorizationTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -770,6 +782,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationPairing {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationPairing);
 impl GetOrgauthorizationPairing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, pairing_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), pairing_id }
@@ -812,6 +825,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustee {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustee);
 impl GetOrgauthorizationTrustee {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
@@ -854,6 +868,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeClonedusers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeClonedusers);
 impl GetOrgauthorizationTrusteeClonedusers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
@@ -897,6 +912,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeGroup);
 impl GetOrgauthorizationTrusteeGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -941,6 +957,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroupRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeGroupRoles);
 impl GetOrgauthorizationTrusteeGroupRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -988,6 +1005,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeGroups);
 impl GetOrgauthorizationTrusteeGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1059,6 +1077,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeUser);
 impl GetOrgauthorizationTrusteeUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -1103,6 +1122,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUserRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeUserRoles);
 impl GetOrgauthorizationTrusteeUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -1150,6 +1170,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeUsers);
 impl GetOrgauthorizationTrusteeUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1223,6 +1244,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustees {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustees);
 impl GetOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1291,6 +1313,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteesCare {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteesCare);
 impl GetOrgauthorizationTrusteesCare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1331,6 +1354,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteesDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteesDefault);
 impl GetOrgauthorizationTrusteesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1372,6 +1396,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustor);
 impl GetOrgauthorizationTrustor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
@@ -1415,6 +1440,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorCloneduser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorCloneduser);
 impl GetOrgauthorizationTrustorCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -1458,6 +1484,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorClonedusers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorClonedusers);
 impl GetOrgauthorizationTrustorClonedusers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
@@ -1501,6 +1528,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorGroup);
 impl GetOrgauthorizationTrustorGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
@@ -1548,6 +1576,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorGroups);
 impl GetOrgauthorizationTrustorGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1619,6 +1648,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorUser);
 impl GetOrgauthorizationTrustorUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -1666,6 +1696,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorUsers);
 impl GetOrgauthorizationTrustorUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1739,6 +1770,7 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrgauthorizationTrustors);
 impl GetOrgauthorizationTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1808,6 +1840,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationPairings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationPairings);
 impl PostOrgauthorizationPairings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustRequestCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1851,6 +1884,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteeGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteeGroups);
 impl PostOrgauthorizationTrusteeGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustMemberCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
@@ -1895,6 +1929,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteeUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteeUsers);
 impl PostOrgauthorizationTrusteeUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustMemberCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
@@ -1938,6 +1973,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrustees {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrustees);
 impl PostOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1984,6 +2020,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesAudits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteesAudits);
 impl PostOrgauthorizationTrusteesAudits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrusteeAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
@@ -2063,6 +2100,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesCare {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteesCare);
 impl PostOrgauthorizationTrusteesCare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None, assign_full_access: ::std::option::Option::None, allow_trusted_user_access: ::std::option::Option::None }
@@ -2149,6 +2187,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesDefault {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteesDefault);
 impl PostOrgauthorizationTrusteesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None }
@@ -2210,6 +2249,7 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrustorAudits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOrgauthorizationTrustorAudits);
 impl PostOrgauthorizationTrustorAudits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustorAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
@@ -2285,6 +2325,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustee {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrustee);
 impl PutOrgauthorizationTrustee {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
@@ -2330,6 +2371,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeGroupRoledivi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeGroupRoledivisions);
 impl PutOrgauthorizationTrusteeGroupRoledivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id, body }
@@ -2376,6 +2418,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeGroupRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeGroupRoles);
 impl PutOrgauthorizationTrusteeGroupRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id, body }
@@ -2422,6 +2465,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeUserRoledivis
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeUserRoledivisions);
 impl PutOrgauthorizationTrusteeUserRoledivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id, body }
@@ -2468,6 +2512,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeUserRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeUserRoles);
 impl PutOrgauthorizationTrusteeUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id, body }
@@ -2513,6 +2558,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorCloneduser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrustorCloneduser);
 impl PutOrgauthorizationTrustorCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -2557,6 +2603,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrustorGroup);
 impl PutOrgauthorizationTrustorGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
@@ -2601,6 +2648,7 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrgauthorizationTrustorUser);
 impl PutOrgauthorizationTrustorUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }

@@ -747,6 +747,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundAttemptlimit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundAttemptlimit);
 impl DeleteOutboundAttemptlimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id }
@@ -789,6 +790,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCallabletimeset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundCallabletimeset);
 impl DeleteOutboundCallabletimeset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id }
@@ -831,6 +833,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCallanalysisresponseset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundCallanalysisresponseset);
 impl DeleteOutboundCallanalysisresponseset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id }
@@ -873,6 +876,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundCampaign);
 impl DeleteOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -915,6 +919,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCampaignProgress {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundCampaignProgress);
 impl DeleteOutboundCampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -957,6 +962,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCampaignrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundCampaignrule);
 impl DeleteOutboundCampaignrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id }
@@ -999,6 +1005,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlist);
 impl DeleteOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -1042,6 +1049,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlistContact);
 impl DeleteOutboundContactlistContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id }
@@ -1086,6 +1094,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlistContacts);
 impl DeleteOutboundContactlistContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_ids: ::std::option::Option::None }
@@ -1137,6 +1146,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistfilter {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlistfilter);
 impl DeleteOutboundContactlistfilter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id }
@@ -1179,6 +1189,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlists);
 impl DeleteOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1229,6 +1240,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlisttemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlisttemplate);
 impl DeleteOutboundContactlisttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id }
@@ -1271,6 +1283,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlisttemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundContactlisttemplates);
 impl DeleteOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1321,6 +1334,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDigitalruleset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundDigitalruleset);
 impl DeleteOutboundDigitalruleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id }
@@ -1363,6 +1377,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundDnclist);
 impl DeleteOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
@@ -1406,6 +1421,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistCustomexclusioncol
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundDnclistCustomexclusioncolumns);
 impl DeleteOutboundDnclistCustomexclusioncolumns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1457,6 +1473,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistEmailaddresses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundDnclistEmailaddresses);
 impl DeleteOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1508,6 +1525,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistPhonenumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundDnclistPhonenumbers);
 impl DeleteOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1559,6 +1577,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistWhatsappnumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundDnclistWhatsappnumbers);
 impl DeleteOutboundDnclistWhatsappnumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1609,6 +1628,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundFilespecificationtemplate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundFilespecificationtemplate);
 impl DeleteOutboundFilespecificationtemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id }
@@ -1651,6 +1671,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundFilespecificationtemplate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundFilespecificationtemplatesBulk);
 impl DeleteOutboundFilespecificationtemplatesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1701,6 +1722,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundImporttemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundImporttemplate);
 impl DeleteOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id }
@@ -1743,6 +1765,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundImporttemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundImporttemplates);
 impl DeleteOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1793,6 +1816,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundMessagingcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundMessagingcampaign);
 impl DeleteOutboundMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -1835,6 +1859,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundMessagingcampaignProgress
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundMessagingcampaignProgress);
 impl DeleteOutboundMessagingcampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -1877,6 +1902,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundRuleset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundRuleset);
 impl DeleteOutboundRuleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id }
@@ -1919,6 +1945,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundSchedulesCampaign);
 impl DeleteOutboundSchedulesCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -1961,6 +1988,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesEmailcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundSchedulesEmailcampaign);
 impl DeleteOutboundSchedulesEmailcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id }
@@ -2003,6 +2031,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesMessagingcampaig
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundSchedulesMessagingcampaign);
 impl DeleteOutboundSchedulesMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -2045,6 +2074,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesSequence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundSchedulesSequence);
 impl DeleteOutboundSchedulesSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -2087,6 +2117,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesWhatsappcampaign
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundSchedulesWhatsappcampaign);
 impl DeleteOutboundSchedulesWhatsappcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id }
@@ -2129,6 +2160,7 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSequence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOutboundSequence);
 impl DeleteOutboundSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -2171,6 +2203,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundAttemptlimit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundAttemptlimit);
 impl GetOutboundAttemptlimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id }
@@ -2221,6 +2254,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundAttemptlimits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundAttemptlimits);
 impl GetOutboundAttemptlimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2330,6 +2364,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallabletimeset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCallabletimeset);
 impl GetOutboundCallabletimeset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id }
@@ -2380,6 +2415,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallabletimesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCallabletimesets);
 impl GetOutboundCallabletimesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2489,6 +2525,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallanalysisresponseset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCallanalysisresponseset);
 impl GetOutboundCallanalysisresponseset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id }
@@ -2539,6 +2576,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallanalysisresponsesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCallanalysisresponsesets);
 impl GetOutboundCallanalysisresponsesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2648,6 +2686,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaign);
 impl GetOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2690,6 +2729,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignAgentownedmappingpre
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignAgentownedmappingpreviewResults);
 impl GetOutboundCampaignAgentownedmappingpreviewResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2732,6 +2772,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignDiagnostics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignDiagnostics);
 impl GetOutboundCampaignDiagnostics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2774,6 +2815,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignInteractions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignInteractions);
 impl GetOutboundCampaignInteractions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2822,6 +2864,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignLinedistribution {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignLinedistribution);
 impl GetOutboundCampaignLinedistribution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, include_only_active_campaigns: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, site_id: ::std::option::Option::None, use_weight: ::std::option::Option::None, relative_weight: ::std::option::Option::None, outbound_line_count: ::std::option::Option::None }
@@ -2912,6 +2955,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignProgress {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignProgress);
 impl GetOutboundCampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2958,6 +3002,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignSkillcombinations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignSkillcombinations);
 impl GetOutboundCampaignSkillcombinations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3028,6 +3073,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignStats {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignStats);
 impl GetOutboundCampaignStats {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -3070,6 +3116,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignrule);
 impl GetOutboundCampaignrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id }
@@ -3120,6 +3167,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignrules);
 impl GetOutboundCampaignrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3243,6 +3291,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaigns);
 impl GetOutboundCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, dnc_list_ids: ::std::option::Option::None, distribution_queue_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, call_analysis_response_set_id: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3408,6 +3457,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsAll {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignsAll);
 impl GetOutboundCampaignsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3525,6 +3575,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsAllDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignsAllDivisionviews);
 impl GetOutboundCampaignsAllDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3634,6 +3685,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsDivisionview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignsDivisionview);
 impl GetOutboundCampaignsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -3684,6 +3736,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundCampaignsDivisionviews);
 impl GetOutboundCampaignsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3795,6 +3848,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlist);
 impl GetOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -3854,6 +3908,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistContact);
 impl GetOutboundContactlistContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id }
@@ -3898,6 +3953,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistContactsBulkJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistContactsBulkJob);
 impl GetOutboundContactlistContactsBulkJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, job_id }
@@ -3941,6 +3997,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistContactsBulkJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistContactsBulkJobs);
 impl GetOutboundContactlistContactsBulkJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -3984,6 +4041,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistExport);
 impl GetOutboundContactlistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, download: ::std::option::Option::None }
@@ -4034,6 +4092,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistImportstatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistImportstatus);
 impl GetOutboundContactlistImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -4076,6 +4135,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistTimezonemappingpr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistTimezonemappingpreview);
 impl GetOutboundContactlistTimezonemappingpreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -4118,6 +4178,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistfilter {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistfilter);
 impl GetOutboundContactlistfilter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id }
@@ -4169,6 +4230,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistfilters {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistfilters);
 impl GetOutboundContactlistfilters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_id: ::std::option::Option::None }
@@ -4300,6 +4362,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlists);
 impl GetOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, time_zone: ::std::option::Option::None, date_expiration: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4459,6 +4522,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistsDivisionview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistsDivisionview);
 impl GetOutboundContactlistsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -4527,6 +4591,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistsDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlistsDivisionviews);
 impl GetOutboundContactlistsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4652,6 +4717,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlisttemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlisttemplate);
 impl GetOutboundContactlisttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id }
@@ -4703,6 +4769,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlisttemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundContactlisttemplates);
 impl GetOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, time_zone: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4822,6 +4889,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDiagnosticsCampaignSummary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDiagnosticsCampaignSummary);
 impl GetOutboundDiagnosticsCampaignSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, start: ::std::option::Option::None, end: ::std::option::Option::None }
@@ -4882,6 +4950,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDigitalruleset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDigitalruleset);
 impl GetOutboundDigitalruleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id }
@@ -4931,6 +5000,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDigitalrulesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDigitalrulesets);
 impl GetOutboundDigitalrulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -5034,6 +5104,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDnclist);
 impl GetOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -5093,6 +5164,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDnclistExport);
 impl GetOutboundDnclistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, download: ::std::option::Option::None }
@@ -5143,6 +5215,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistImportstatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDnclistImportstatus);
 impl GetOutboundDnclistImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
@@ -5197,6 +5270,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDnclists);
 impl GetOutboundDnclists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5340,6 +5414,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistsDivisionview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDnclistsDivisionview);
 impl GetOutboundDnclistsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -5409,6 +5484,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistsDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundDnclistsDivisionviews);
 impl GetOutboundDnclistsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5542,6 +5618,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundEvent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundEvent);
 impl GetOutboundEvent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_id }
@@ -5592,6 +5669,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundEvents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundEvents);
 impl GetOutboundEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, category: ::std::option::Option::None, level: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5701,6 +5779,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundFilespecificationtemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundFilespecificationtemplate);
 impl GetOutboundFilespecificationtemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id }
@@ -5751,6 +5830,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundFilespecificationtemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundFilespecificationtemplates);
 impl GetOutboundFilespecificationtemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5861,6 +5941,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundImporttemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundImporttemplate);
 impl GetOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, include_import_status: ::std::option::Option::None }
@@ -5912,6 +5993,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundImporttemplateImportstatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundImporttemplateImportstatus);
 impl GetOutboundImporttemplateImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, list_name_prefix: ::std::option::Option::None }
@@ -5972,6 +6054,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundImporttemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundImporttemplates);
 impl GetOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_template_id: ::std::option::Option::None }
@@ -6097,6 +6180,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundMessagingcampaign);
 impl GetOutboundMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6139,6 +6223,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignDiagnostics
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignDiagnostics);
 impl GetOutboundMessagingcampaignDiagnostics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6181,6 +6266,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignProgress {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignProgress);
 impl GetOutboundMessagingcampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6237,6 +6323,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundMessagingcampaigns);
 impl GetOutboundMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, division_id: ::std::option::Option::None, r#type: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, id: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None, rule_set_ids: ::std::option::Option::None }
@@ -6394,6 +6481,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignsDivisionvi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignsDivisionview);
 impl GetOutboundMessagingcampaignsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6446,6 +6534,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignsDivisionvi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignsDivisionviews);
 impl GetOutboundMessagingcampaignsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, r#type: ::std::option::Option::None, id: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None }
@@ -6571,6 +6660,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundRuleset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundRuleset);
 impl GetOutboundRuleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id }
@@ -6621,6 +6711,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundRulesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundRulesets);
 impl GetOutboundRulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6730,6 +6821,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesCampaign);
 impl GetOutboundSchedulesCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -6771,6 +6863,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesCampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesCampaigns);
 impl GetOutboundSchedulesCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6812,6 +6905,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesEmailcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesEmailcampaign);
 impl GetOutboundSchedulesEmailcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id }
@@ -6855,6 +6949,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesEmailcampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesEmailcampaigns);
 impl GetOutboundSchedulesEmailcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6908,6 +7003,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesMessagingcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesMessagingcampaign);
 impl GetOutboundSchedulesMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6951,6 +7047,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesMessagingcampaigns 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesMessagingcampaigns);
 impl GetOutboundSchedulesMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7004,6 +7101,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesSequence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesSequence);
 impl GetOutboundSchedulesSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -7045,6 +7143,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesSequences {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesSequences);
 impl GetOutboundSchedulesSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7086,6 +7185,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesWhatsappcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesWhatsappcampaign);
 impl GetOutboundSchedulesWhatsappcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id }
@@ -7129,6 +7229,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesWhatsappcampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSchedulesWhatsappcampaigns);
 impl GetOutboundSchedulesWhatsappcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7182,6 +7283,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSequence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSequence);
 impl GetOutboundSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -7232,6 +7334,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSequences {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSequences);
 impl GetOutboundSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -7340,6 +7443,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundSettings);
 impl GetOutboundSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7380,6 +7484,7 @@ impl ::genesys_cloud_core::Operation for GetOutboundWrapupcodemappings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOutboundWrapupcodemappings);
 impl GetOutboundWrapupcodemappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7422,6 +7527,7 @@ impl ::genesys_cloud_core::Operation for PatchOutboundCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOutboundCampaign);
 impl PatchOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::CampaignPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
@@ -7466,6 +7572,7 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistCustomexclusioncolu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOutboundDnclistCustomexclusioncolumns);
 impl PatchOutboundDnclistCustomexclusioncolumns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchCustomExclusionColumnsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7510,6 +7617,7 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistEmailaddresses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOutboundDnclistEmailaddresses);
 impl PatchOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchEmailsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7554,6 +7662,7 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistPhonenumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOutboundDnclistPhonenumbers);
 impl PatchOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchPhoneNumbersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7598,6 +7707,7 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistWhatsappnumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOutboundDnclistWhatsappnumbers);
 impl PatchOutboundDnclistWhatsappnumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchWhatsAppNumbersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7642,6 +7752,7 @@ impl ::genesys_cloud_core::Operation for PatchOutboundSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchOutboundSettings);
 impl PatchOutboundSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
@@ -7692,6 +7803,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundAttemptlimits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundAttemptlimits);
 impl PostOutboundAttemptlimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AttemptLimits) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7734,6 +7846,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCallabletimesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCallabletimesets);
 impl PostOutboundCallabletimesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CallableTimeSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7776,6 +7889,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCallanalysisresponsesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCallanalysisresponsesets);
 impl PostOutboundCallanalysisresponsesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7818,6 +7932,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignAgentownedmappingpr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignAgentownedmappingpreview);
 impl PostOutboundCampaignAgentownedmappingpreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -7862,6 +7977,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignCallbackSchedule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignCallbackSchedule);
 impl PostOutboundCampaignCallbackSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::ContactCallbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
@@ -7905,6 +8021,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignStart {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignStart);
 impl PostOutboundCampaignStart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -7947,6 +8064,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignStop {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignStop);
 impl PostOutboundCampaignStop {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -7989,6 +8107,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignrules);
 impl PostOutboundCampaignrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CampaignRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8032,6 +8151,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaigns);
 impl PostOutboundCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
@@ -8082,6 +8202,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignsPerformanceQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignsPerformanceQuery);
 impl PostOutboundCampaignsPerformanceQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8124,6 +8245,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignsProgress {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundCampaignsProgress);
 impl PostOutboundCampaignsProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8166,6 +8288,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistClear {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistClear);
 impl PostOutboundContactlistClear {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -8212,6 +8335,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContacts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistContacts);
 impl PostOutboundContactlistContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableDialerContact>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, priority: ::std::option::Option::None, clear_system_data: ::std::option::Option::None, do_not_queue: ::std::option::Option::None, body }
@@ -8280,6 +8404,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistContactsBulk);
 impl PostOutboundContactlistContactsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8324,6 +8449,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulkRemo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistContactsBulkRemove);
 impl PostOutboundContactlistContactsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactBulkSearchParameters) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8368,6 +8494,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulkUpda
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistContactsBulkUpdate);
 impl PostOutboundContactlistContactsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactBulkEditRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8414,6 +8541,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistContactsSearch);
 impl PostOutboundContactlistContactsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactListingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8470,6 +8598,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistExport);
 impl PostOutboundContactlistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body: ::std::option::Option::None }
@@ -8520,6 +8649,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistfilters {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistfilters);
 impl PostOutboundContactlistfilters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8564,6 +8694,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistfiltersBulkRetri
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistfiltersBulkRetrieve);
 impl PostOutboundContactlistfiltersBulkRetrieve {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilterBulkRetrieveBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8618,6 +8749,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistfiltersPreview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistfiltersPreview);
 impl PostOutboundContactlistfiltersPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8660,6 +8792,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlists);
 impl PostOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactList) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8702,6 +8835,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistsBulkUpdate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistsBulkUpdate);
 impl PostOutboundContactlistsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListsBulkEditRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8744,6 +8878,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistsUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlistsUploads);
 impl PostOutboundContactlistsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8786,6 +8921,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlisttemplates);
 impl PostOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8830,6 +8966,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplatesBulkAdd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlisttemplatesBulkAdd);
 impl PostOutboundContactlisttemplatesBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::ContactListTemplate>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8886,6 +9023,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplatesBulkRet
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundContactlisttemplatesBulkRetrieve);
 impl PostOutboundContactlisttemplatesBulkRetrieve {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListTemplateBulkRetrieveBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8940,6 +9078,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundConversationDnc {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundConversationDnc);
 impl PostOutboundConversationDnc {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -8982,6 +9121,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundDigitalrulesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundDigitalrulesets);
 impl PostOutboundDigitalrulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DigitalRuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9025,6 +9165,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistEmailaddresses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundDnclistEmailaddresses);
 impl PostOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -9068,6 +9209,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundDnclistExport);
 impl PostOutboundDnclistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
@@ -9112,6 +9254,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistPhonenumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundDnclistPhonenumbers);
 impl PostOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expiration_date_time: ::std::option::Option::None, body }
@@ -9163,6 +9306,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclists {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundDnclists);
 impl PostOutboundDnclists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DncListCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9205,6 +9349,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistsUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundDnclistsUploads);
 impl PostOutboundDnclistsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DNCListUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9247,6 +9392,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundFilespecificationtemplates 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundFilespecificationtemplates);
 impl PostOutboundFilespecificationtemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FileSpecificationTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9289,6 +9435,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundImporttemplates {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundImporttemplates);
 impl PostOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ImportTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9333,6 +9480,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundImporttemplatesBulkAdd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundImporttemplatesBulkAdd);
 impl PostOutboundImporttemplatesBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::ImportTemplate>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9387,6 +9535,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignStart {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundMessagingcampaignStart);
 impl PostOutboundMessagingcampaignStart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -9429,6 +9578,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignStop {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundMessagingcampaignStop);
 impl PostOutboundMessagingcampaignStop {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -9471,6 +9621,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaigns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundMessagingcampaigns);
 impl PostOutboundMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingCampaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9513,6 +9664,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignsProgress 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundMessagingcampaignsProgress);
 impl PostOutboundMessagingcampaignsProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9555,6 +9707,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundRulesets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundRulesets);
 impl PostOutboundRulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9597,6 +9750,7 @@ impl ::genesys_cloud_core::Operation for PostOutboundSequences {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOutboundSequences);
 impl PostOutboundSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CampaignSequence) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9640,6 +9794,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundAttemptlimit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundAttemptlimit);
 impl PutOutboundAttemptlimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String, body: ::models::AttemptLimits) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id, body }
@@ -9684,6 +9839,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundCallabletimeset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundCallabletimeset);
 impl PutOutboundCallabletimeset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String, body: ::models::CallableTimeSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id, body }
@@ -9728,6 +9884,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundCallanalysisresponseset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundCallanalysisresponseset);
 impl PutOutboundCallanalysisresponseset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String, body: ::models::ResponseSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id, body }
@@ -9773,6 +9930,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundCampaign);
 impl PutOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
@@ -9826,6 +9984,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundCampaignAgent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundCampaignAgent);
 impl PutOutboundCampaignAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, user_id: ::std::string::String, body: ::models::Agent) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, user_id, body }
@@ -9871,6 +10030,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundCampaignrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundCampaignrule);
 impl PutOutboundCampaignrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String, body: ::models::CampaignRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id, body }
@@ -9915,6 +10075,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundContactlist);
 impl PutOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactList) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -9960,6 +10121,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlistContact {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundContactlistContact);
 impl PutOutboundContactlistContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String, body: ::models::DialerContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id, body }
@@ -10005,6 +10167,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlistfilter {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundContactlistfilter);
 impl PutOutboundContactlistfilter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id, body }
@@ -10049,6 +10212,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlisttemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundContactlisttemplate);
 impl PutOutboundContactlisttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String, body: ::models::ContactListTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id, body }
@@ -10093,6 +10257,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundDigitalruleset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundDigitalruleset);
 impl PutOutboundDigitalruleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String, body: ::models::DigitalRuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id, body }
@@ -10137,6 +10302,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundDnclist {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundDnclist);
 impl PutOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncList) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -10181,6 +10347,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundFilespecificationtemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundFilespecificationtemplate);
 impl PutOutboundFilespecificationtemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String, body: ::models::FileSpecificationTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id, body }
@@ -10225,6 +10392,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundImporttemplate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundImporttemplate);
 impl PutOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String, body: ::models::ImportTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, body }
@@ -10269,6 +10437,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundMessagingcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundMessagingcampaign);
 impl PutOutboundMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String, body: ::models::MessagingCampaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id, body }
@@ -10313,6 +10482,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundRuleset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundRuleset);
 impl PutOutboundRuleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String, body: ::models::RuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id, body }
@@ -10357,6 +10527,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesCampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundSchedulesCampaign);
 impl PutOutboundSchedulesCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::CampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
@@ -10401,6 +10572,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesEmailcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundSchedulesEmailcampaign);
 impl PutOutboundSchedulesEmailcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String, body: ::models::EmailCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id, body }
@@ -10445,6 +10617,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesMessagingcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundSchedulesMessagingcampaign);
 impl PutOutboundSchedulesMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String, body: ::models::MessagingCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id, body }
@@ -10489,6 +10662,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesSequence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundSchedulesSequence);
 impl PutOutboundSchedulesSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String, body: ::models::SequenceSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id, body }
@@ -10533,6 +10707,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesWhatsappcampaign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundSchedulesWhatsappcampaign);
 impl PutOutboundSchedulesWhatsappcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String, body: ::models::WhatsAppCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id, body }
@@ -10577,6 +10752,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundSequence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundSequence);
 impl PutOutboundSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String, body: ::models::CampaignSequence) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id, body }
@@ -10620,6 +10796,7 @@ impl ::genesys_cloud_core::Operation for PutOutboundWrapupcodemappings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOutboundWrapupcodemappings);
 impl PutOutboundWrapupcodemappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WrapUpCodeMapping) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -151,6 +151,7 @@ impl ::genesys_cloud_core::Operation for DeletePresenceDefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeletePresenceDefinition);
 impl DeletePresenceDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id }
@@ -193,6 +194,7 @@ impl ::genesys_cloud_core::Operation for DeletePresenceSource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeletePresenceSource);
 impl DeletePresenceSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
@@ -236,6 +238,7 @@ impl ::genesys_cloud_core::Operation for DeletePresencedefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeletePresencedefinition);
 impl DeletePresencedefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id }
@@ -279,6 +282,7 @@ impl ::genesys_cloud_core::Operation for GetPresenceDefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresenceDefinition);
 impl GetPresenceDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id, locale_code: ::std::option::Option::None }
@@ -331,6 +335,7 @@ impl ::genesys_cloud_core::Operation for GetPresenceDefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresenceDefinitions);
 impl GetPresenceDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), deactivated: ::std::option::Option::None, division_id: ::std::option::Option::None, locale_code: ::std::option::Option::None }
@@ -395,6 +400,7 @@ impl ::genesys_cloud_core::Operation for GetPresenceSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresenceSettings);
 impl GetPresenceSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -436,6 +442,7 @@ impl ::genesys_cloud_core::Operation for GetPresenceSource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresenceSource);
 impl GetPresenceSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
@@ -478,6 +485,7 @@ impl ::genesys_cloud_core::Operation for GetPresenceSources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresenceSources);
 impl GetPresenceSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), deactivated: ::std::option::Option::None }
@@ -527,6 +535,7 @@ impl ::genesys_cloud_core::Operation for GetPresenceUserPrimarysource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresenceUserPrimarysource);
 impl GetPresenceUserPrimarysource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -571,6 +580,7 @@ impl ::genesys_cloud_core::Operation for GetPresencedefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresencedefinition);
 impl GetPresencedefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id, locale_code: ::std::option::Option::None }
@@ -627,6 +637,7 @@ impl ::genesys_cloud_core::Operation for GetPresencedefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPresencedefinitions);
 impl GetPresencedefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None, locale_code: ::std::option::Option::None }
@@ -711,6 +722,7 @@ impl ::genesys_cloud_core::Operation for GetSystempresences {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSystempresences);
 impl GetSystempresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -753,6 +765,7 @@ impl ::genesys_cloud_core::Operation for GetUserPresence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserPresence);
 impl GetUserPresence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, source_id }
@@ -796,6 +809,7 @@ impl ::genesys_cloud_core::Operation for GetUserPresencesPurecloud {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserPresencesPurecloud);
 impl GetUserPresencesPurecloud {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -839,6 +853,7 @@ impl ::genesys_cloud_core::Operation for GetUsersPresenceBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersPresenceBulk);
 impl GetUsersPresenceBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, id: ::std::option::Option::None }
@@ -889,6 +904,7 @@ impl ::genesys_cloud_core::Operation for GetUsersPresencesPurecloudBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersPresencesPurecloudBulk);
 impl GetUsersPresencesPurecloudBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -940,6 +956,7 @@ impl ::genesys_cloud_core::Operation for PatchUserPresence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserPresence);
 impl PatchUserPresence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, source_id: ::std::string::String, body: ::models::UserPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, source_id, body }
@@ -985,6 +1002,7 @@ impl ::genesys_cloud_core::Operation for PatchUserPresencesPurecloud {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserPresencesPurecloud);
 impl PatchUserPresencesPurecloud {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -1028,6 +1046,7 @@ impl ::genesys_cloud_core::Operation for PostPresenceDefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostPresenceDefinitions);
 impl PostPresenceDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPresenceDefinition) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1070,6 +1089,7 @@ impl ::genesys_cloud_core::Operation for PostPresenceSources {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostPresenceSources);
 impl PostPresenceSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Source) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1113,6 +1133,7 @@ impl ::genesys_cloud_core::Operation for PostPresencedefinitions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostPresencedefinitions);
 impl PostPresencedefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1156,6 +1177,7 @@ impl ::genesys_cloud_core::Operation for PutPresenceDefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutPresenceDefinition);
 impl PutPresenceDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String, body: ::models::OrganizationPresenceDefinition) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id, body }
@@ -1199,6 +1221,7 @@ impl ::genesys_cloud_core::Operation for PutPresenceSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutPresenceSettings);
 impl PutPresenceSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PresenceSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1242,6 +1265,7 @@ impl ::genesys_cloud_core::Operation for PutPresenceSource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutPresenceSource);
 impl PutPresenceSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, body: ::models::Source) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body }
@@ -1286,6 +1310,7 @@ impl ::genesys_cloud_core::Operation for PutPresenceUserPrimarysource {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutPresenceUserPrimarysource);
 impl PutPresenceUserPrimarysource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserPrimarySource) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -1331,6 +1356,7 @@ impl ::genesys_cloud_core::Operation for PutPresencedefinition {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutPresencedefinition);
 impl PutPresencedefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String, body: ::models::OrganizationPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id, body }
@@ -1374,6 +1400,7 @@ impl ::genesys_cloud_core::Operation for PutUsersPresencesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUsersPresencesBulk);
 impl PutUsersPresencesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::MutableUserPresence>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -90,6 +90,7 @@ impl ::genesys_cloud_core::Operation for DeleteProcessautomationScheduledtrigger
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteProcessautomationScheduledtrigger);
 impl DeleteProcessautomationScheduledtrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id }
@@ -132,6 +133,7 @@ impl ::genesys_cloud_core::Operation for DeleteProcessautomationTrigger {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteProcessautomationTrigger);
 impl DeleteProcessautomationTrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id }
@@ -174,6 +176,7 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationScheduledtrigger {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProcessautomationScheduledtrigger);
 impl GetProcessautomationScheduledtrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id }
@@ -221,6 +224,7 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationScheduledtriggers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProcessautomationScheduledtriggers);
 impl GetProcessautomationScheduledtriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, enabled: ::std::option::Option::None }
@@ -306,6 +310,7 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationTrigger {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProcessautomationTrigger);
 impl GetProcessautomationTrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id }
@@ -355,6 +360,7 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationTriggers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProcessautomationTriggers);
 impl GetProcessautomationTriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, topic_name: ::std::option::Option::None, enabled: ::std::option::Option::None, has_delay_by: ::std::option::Option::None }
@@ -460,6 +466,7 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationTriggersTopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProcessautomationTriggersTopics);
 impl GetProcessautomationTriggersTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -537,6 +544,7 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationScheduledtriggers 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostProcessautomationScheduledtriggers);
 impl PostProcessautomationScheduledtriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateScheduledTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -580,6 +588,7 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationTriggerTest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostProcessautomationTriggerTest);
 impl PostProcessautomationTriggerTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body: ::std::option::Option::None }
@@ -630,6 +639,7 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationTriggers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostProcessautomationTriggers);
 impl PostProcessautomationTriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -673,6 +683,7 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationTriggersTopicTest 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostProcessautomationTriggersTopicTest);
 impl PostProcessautomationTriggersTopicTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_name, body: ::std::option::Option::None }
@@ -724,6 +735,7 @@ impl ::genesys_cloud_core::Operation for PutProcessautomationScheduledtrigger {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutProcessautomationScheduledtrigger);
 impl PutProcessautomationScheduledtrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String, body: ::models::UpdateScheduledTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id, body }
@@ -768,6 +780,7 @@ impl ::genesys_cloud_core::Operation for PutProcessautomationTrigger {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutProcessautomationTrigger);
 impl PutProcessautomationTrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String, body: ::models::UpdateTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body }

@@ -351,6 +351,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsEvaluationsAggregatesJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsEvaluationsAggregatesJob);
 impl DeleteAnalyticsEvaluationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -393,6 +394,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsSurveysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsSurveysAggregatesJob);
 impl DeleteAnalyticsSurveysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -436,6 +438,7 @@ impl ::genesys_cloud_core::Operation for DeleteQualityCalibration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteQualityCalibration);
 impl DeleteQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None }
@@ -489,6 +492,7 @@ impl ::genesys_cloud_core::Operation for DeleteQualityConversationEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteQualityConversationEvaluation);
 impl DeleteQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
@@ -541,6 +545,7 @@ impl ::genesys_cloud_core::Operation for DeleteQualityForm {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteQualityForm);
 impl DeleteQualityForm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -583,6 +588,7 @@ impl ::genesys_cloud_core::Operation for DeleteQualityFormsEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteQualityFormsEvaluation);
 impl DeleteQualityFormsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -625,6 +631,7 @@ impl ::genesys_cloud_core::Operation for DeleteQualityFormsSurvey {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteQualityFormsSurvey);
 impl DeleteQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -668,6 +675,7 @@ impl ::genesys_cloud_core::Operation for DeleteQualityProgramAgentscoringrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteQualityProgramAgentscoringrule);
 impl DeleteQualityProgramAgentscoringrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id }
@@ -711,6 +719,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsEvaluationsAggregatesJob);
 impl GetAnalyticsEvaluationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -754,6 +763,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJobRes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsEvaluationsAggregatesJobResults);
 impl GetAnalyticsEvaluationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -804,6 +814,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsSurveysAggregatesJob);
 impl GetAnalyticsSurveysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -847,6 +858,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJobResults
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsSurveysAggregatesJobResults);
 impl GetAnalyticsSurveysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -913,6 +925,7 @@ impl ::genesys_cloud_core::Operation for GetQualityAgentsActivity {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityAgentsActivity);
 impl GetQualityAgentsActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, name: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, form_context_id: ::std::option::Option::None, user_state: ::std::option::Option::None }
@@ -1088,6 +1101,7 @@ impl ::genesys_cloud_core::Operation for GetQualityCalibration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityCalibration);
 impl GetQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
@@ -1157,6 +1171,7 @@ impl ::genesys_cloud_core::Operation for GetQualityCalibrations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityCalibrations);
 impl GetQualityCalibrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibrator_id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None }
@@ -1293,6 +1308,7 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityConversationEvaluation);
 impl GetQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
@@ -1344,6 +1360,7 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationSurveys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityConversationSurveys);
 impl GetQualityConversationSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1386,6 +1403,7 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationsAuditsQueryTrans
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityConversationsAuditsQueryTransactionId);
 impl GetQualityConversationsAuditsQueryTransactionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id }
@@ -1433,6 +1451,7 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationsAuditsQueryTrans
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityConversationsAuditsQueryTransactionIdResults);
 impl GetQualityConversationsAuditsQueryTransactionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1532,6 +1551,7 @@ impl ::genesys_cloud_core::Operation for GetQualityEvaluationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityEvaluationsQuery);
 impl GetQualityEvaluationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, assignee_user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, form_context_id: ::std::option::Option::None, evaluation_state: ::std::option::Option::None, is_released: ::std::option::Option::None, agent_has_read: ::std::option::Option::None, expand_answer_total_scores: ::std::option::Option::None, maximum: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_deleted_users: ::std::option::Option::None }
@@ -1758,6 +1778,7 @@ impl ::genesys_cloud_core::Operation for GetQualityEvaluatorsActivity {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityEvaluatorsActivity);
 impl GetQualityEvaluatorsActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None }
@@ -1908,6 +1929,7 @@ impl ::genesys_cloud_core::Operation for GetQualityForm {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityForm);
 impl GetQualityForm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -1956,6 +1978,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormVersions);
 impl GetQualityFormVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2044,6 +2067,7 @@ impl ::genesys_cloud_core::Operation for GetQualityForms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityForms);
 impl GetQualityForms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2161,6 +2185,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsEvaluation);
 impl GetQualityFormsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -2208,6 +2233,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsEvaluationVersions);
 impl GetQualityFormsEvaluationVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2295,6 +2321,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsEvaluations);
 impl GetQualityFormsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2415,6 +2442,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsEvaluationsBulk);
 impl GetQualityFormsEvaluationsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, include_latest_version_form_name: ::std::option::Option::None }
@@ -2485,6 +2513,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationsBulkContexts 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsEvaluationsBulkContexts);
 impl GetQualityFormsEvaluationsBulkContexts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None }
@@ -2535,6 +2564,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurvey {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsSurvey);
 impl GetQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -2581,6 +2611,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveyVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsSurveyVersions);
 impl GetQualityFormsSurveyVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2660,6 +2691,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsSurveys);
 impl GetQualityFormsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2779,6 +2811,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveysBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsSurveysBulk);
 impl GetQualityFormsSurveysBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2842,6 +2875,7 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveysBulkContexts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityFormsSurveysBulkContexts);
 impl GetQualityFormsSurveysBulkContexts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None, published: ::std::option::Option::None }
@@ -2901,6 +2935,7 @@ impl ::genesys_cloud_core::Operation for GetQualityProgramAgentscoringrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityProgramAgentscoringrule);
 impl GetQualityProgramAgentscoringrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id }
@@ -2946,6 +2981,7 @@ impl ::genesys_cloud_core::Operation for GetQualityProgramAgentscoringrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityProgramAgentscoringrules);
 impl GetQualityProgramAgentscoringrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -3001,6 +3037,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedform {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedform);
 impl GetQualityPublishedform {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -3049,6 +3086,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedforms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedforms);
 impl GetQualityPublishedforms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
@@ -3134,6 +3172,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluation);
 impl GetQualityPublishedformsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -3181,6 +3220,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluations);
 impl GetQualityPublishedformsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
@@ -3266,6 +3306,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluationsDivi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluationsDivisionview);
 impl GetQualityPublishedformsEvaluationsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, evaluation_form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), evaluation_form_id }
@@ -3314,6 +3355,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluationsDivi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluationsDivisionviews);
 impl GetQualityPublishedformsEvaluationsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3408,6 +3450,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurvey {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsSurvey);
 impl GetQualityPublishedformsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -3455,6 +3498,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsSurveys);
 impl GetQualityPublishedformsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_enabled_per_context: ::std::option::Option::None }
@@ -3540,6 +3584,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveysDivision
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsSurveysDivisionview);
 impl GetQualityPublishedformsSurveysDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, survey_form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), survey_form_id }
@@ -3588,6 +3633,7 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveysDivision
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualityPublishedformsSurveysDivisionviews);
 impl GetQualityPublishedformsSurveysDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3682,6 +3728,7 @@ impl ::genesys_cloud_core::Operation for GetQualitySurvey {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualitySurvey);
 impl GetQualitySurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, survey_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), survey_id }
@@ -3726,6 +3773,7 @@ impl ::genesys_cloud_core::Operation for GetQualitySurveysScorable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetQualitySurveysScorable);
 impl GetQualitySurveysScorable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None }
@@ -3777,6 +3825,7 @@ impl ::genesys_cloud_core::Operation for PatchQualityFormsSurvey {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchQualityFormsSurvey);
 impl PatchQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -3820,6 +3869,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsEvaluationsAggregatesJobs);
 impl PostAnalyticsEvaluationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3862,6 +3912,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesQuery
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsEvaluationsAggregatesQuery);
 impl PostAnalyticsEvaluationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3904,6 +3955,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsSurveysAggregatesJobs);
 impl PostAnalyticsSurveysAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3946,6 +3998,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsSurveysAggregatesQuery);
 impl PostAnalyticsSurveysAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3989,6 +4042,7 @@ impl ::genesys_cloud_core::Operation for PostQualityCalibrations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityCalibrations);
 impl PostQualityCalibrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CalibrationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -4042,6 +4096,7 @@ impl ::genesys_cloud_core::Operation for PostQualityConversationEvaluations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityConversationEvaluations);
 impl PostQualityConversationEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EvaluationCreateBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, idempotency_key: ::std::option::Option::None, expand: ::std::option::Option::None, body }
@@ -4101,6 +4156,7 @@ impl ::genesys_cloud_core::Operation for PostQualityConversationsAuditsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityConversationsAuditsQuery);
 impl PostQualityConversationsAuditsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QMAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4143,6 +4199,7 @@ impl ::genesys_cloud_core::Operation for PostQualityEvaluationsAggregatesQueryMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityEvaluationsAggregatesQueryMe);
 impl PostQualityEvaluationsAggregatesQueryMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQueryMe) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4185,6 +4242,7 @@ impl ::genesys_cloud_core::Operation for PostQualityEvaluationsScoring {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityEvaluationsScoring);
 impl PostQualityEvaluationsScoring {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationFormAndScoringSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4227,6 +4285,7 @@ impl ::genesys_cloud_core::Operation for PostQualityEvaluationsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityEvaluationsSearch);
 impl PostQualityEvaluationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationSearchRequestDTO) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4270,6 +4329,7 @@ impl ::genesys_cloud_core::Operation for PostQualityForms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityForms);
 impl PostQualityForms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4312,6 +4372,7 @@ impl ::genesys_cloud_core::Operation for PostQualityFormsEvaluations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityFormsEvaluations);
 impl PostQualityFormsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4354,6 +4415,7 @@ impl ::genesys_cloud_core::Operation for PostQualityFormsSurveys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityFormsSurveys);
 impl PostQualityFormsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4397,6 +4459,7 @@ impl ::genesys_cloud_core::Operation for PostQualityProgramAgentscoringrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityProgramAgentscoringrules);
 impl PostQualityProgramAgentscoringrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::AgentScoringRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -4441,6 +4504,7 @@ impl ::genesys_cloud_core::Operation for PostQualityPublishedforms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityPublishedforms);
 impl PostQualityPublishedforms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4483,6 +4547,7 @@ impl ::genesys_cloud_core::Operation for PostQualityPublishedformsEvaluations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityPublishedformsEvaluations);
 impl PostQualityPublishedformsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4525,6 +4590,7 @@ impl ::genesys_cloud_core::Operation for PostQualityPublishedformsSurveys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualityPublishedformsSurveys);
 impl PostQualityPublishedformsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4567,6 +4633,7 @@ impl ::genesys_cloud_core::Operation for PostQualitySurveys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualitySurveys);
 impl PostQualitySurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateSurveyRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4609,6 +4676,7 @@ impl ::genesys_cloud_core::Operation for PostQualitySurveysScoring {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostQualitySurveysScoring);
 impl PostQualitySurveysScoring {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyFormAndScoringSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4652,6 +4720,7 @@ impl ::genesys_cloud_core::Operation for PutQualityCalibration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityCalibration);
 impl PutQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String, body: ::models::Calibration) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, body }
@@ -4698,6 +4767,7 @@ impl ::genesys_cloud_core::Operation for PutQualityConversationEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityConversationEvaluation);
 impl PutQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String, body: ::models::Evaluation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None, body }
@@ -4752,6 +4822,7 @@ impl ::genesys_cloud_core::Operation for PutQualityForm {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityForm);
 impl PutQualityForm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4796,6 +4867,7 @@ impl ::genesys_cloud_core::Operation for PutQualityFormsEvaluation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityFormsEvaluation);
 impl PutQualityFormsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4840,6 +4912,7 @@ impl ::genesys_cloud_core::Operation for PutQualityFormsEvaluationAiscoringSetti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityFormsEvaluationAiscoringSettings);
 impl PutQualityFormsEvaluationAiscoringSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::AiScoringSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4884,6 +4957,7 @@ impl ::genesys_cloud_core::Operation for PutQualityFormsSurvey {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityFormsSurvey);
 impl PutQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4929,6 +5003,7 @@ impl ::genesys_cloud_core::Operation for PutQualityProgramAgentscoringrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualityProgramAgentscoringrule);
 impl PutQualityProgramAgentscoringrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::AgentScoringRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id, body }
@@ -4976,6 +5051,7 @@ impl ::genesys_cloud_core::Operation for PutQualitySurveysScorable {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutQualitySurveysScorable);
 impl PutQualitySurveysScorable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScorableSurvey) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None, body }

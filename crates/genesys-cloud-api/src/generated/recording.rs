@@ -268,6 +268,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationRecordingAnnotation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationRecordingAnnotation);
 impl DeleteConversationRecordingAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id }
@@ -312,6 +313,7 @@ impl ::genesys_cloud_core::Operation for DeleteOrphanrecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteOrphanrecording);
 impl DeleteOrphanrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id }
@@ -354,6 +356,7 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingCrossplatformMediaretent
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRecordingCrossplatformMediaretentionpolicies);
 impl DeleteRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None }
@@ -404,6 +407,7 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingCrossplatformMediaretent
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRecordingCrossplatformMediaretentionpolicy);
 impl DeleteRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -446,6 +450,7 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRecordingJob);
 impl DeleteRecordingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -488,6 +493,7 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingMediaretentionpolicies {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRecordingMediaretentionpolicies);
 impl DeleteRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None }
@@ -538,6 +544,7 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRecordingMediaretentionpolicy);
 impl DeleteRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -589,6 +596,7 @@ impl ::genesys_cloud_core::Operation for GetConversationRecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationRecording);
 impl GetConversationRecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
@@ -698,6 +706,7 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingAnnotation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationRecordingAnnotation);
 impl GetConversationRecordingAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id }
@@ -743,6 +752,7 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingAnnotations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationRecordingAnnotations);
 impl GetConversationRecordingAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id }
@@ -786,6 +796,7 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingmetadata {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationRecordingmetadata);
 impl GetConversationRecordingmetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -829,6 +840,7 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingmetadataRecordi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationRecordingmetadataRecordingId);
 impl GetConversationRecordingmetadataRecordingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id }
@@ -877,6 +889,7 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationRecordings);
 impl GetConversationRecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, max_wait_ms: ::std::option::Option::None, format_id: ::std::option::Option::None, media_formats: ::std::option::Option::None, locale: ::std::option::Option::None, include_pause_annotations_for_screen_recordings: ::std::option::Option::None }
@@ -959,6 +972,7 @@ impl ::genesys_cloud_core::Operation for GetOrphanrecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrphanrecording);
 impl GetOrphanrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id }
@@ -1009,6 +1023,7 @@ impl ::genesys_cloud_core::Operation for GetOrphanrecordingMedia {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrphanrecordingMedia);
 impl GetOrphanrecordingMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
@@ -1124,6 +1139,7 @@ impl ::genesys_cloud_core::Operation for GetOrphanrecordings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOrphanrecordings);
 impl GetOrphanrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, has_conversation: ::std::option::Option::None, media: ::std::option::Option::None }
@@ -1241,6 +1257,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingBatchrequest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingBatchrequest);
 impl GetRecordingBatchrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1295,6 +1312,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingCrossplatformMediaretention
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingCrossplatformMediaretentionpolicies);
 impl GetRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
@@ -1436,6 +1454,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingCrossplatformMediaretention
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingCrossplatformMediaretentionpolicy);
 impl GetRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -1478,6 +1497,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingJob);
 impl GetRecordingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1526,6 +1546,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingJobFailedrecordings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingJobFailedrecordings);
 impl GetRecordingJobFailedrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -1621,6 +1642,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingJobs);
 impl GetRecordingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, state: ::std::option::Option::None, show_only_my_jobs: ::std::option::Option::None, job_type: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -1738,6 +1760,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingKeyconfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingKeyconfiguration);
 impl GetRecordingKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, key_configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), key_configuration_id }
@@ -1779,6 +1802,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingKeyconfigurations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingKeyconfigurations);
 impl GetRecordingKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1832,6 +1856,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingMediaretentionpolicies {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingMediaretentionpolicies);
 impl GetRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
@@ -1973,6 +1998,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingMediaretentionpolicy);
 impl GetRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -2018,6 +2044,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingRecordingkeys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingRecordingkeys);
 impl GetRecordingRecordingkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2086,6 +2113,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingRecordingkeysRotationschedu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingRecordingkeysRotationschedule);
 impl GetRecordingRecordingkeysRotationschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2127,6 +2155,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingSettings);
 impl GetRecordingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), create_default: ::std::option::Option::None }
@@ -2176,6 +2205,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingUploadsReport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingUploadsReport);
 impl GetRecordingUploadsReport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, report_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), report_id }
@@ -2222,6 +2252,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingsRetentionQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingsRetentionQuery);
 impl GetRecordingsRetentionQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), retention_threshold_days: ::std::option::Option::None, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2299,6 +2330,7 @@ impl ::genesys_cloud_core::Operation for GetRecordingsScreensessionsDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRecordingsScreensessionsDetails);
 impl GetRecordingsScreensessionsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2341,6 +2373,7 @@ impl ::genesys_cloud_core::Operation for PatchRecordingCrossplatformMediaretenti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRecordingCrossplatformMediaretentionpolicy);
 impl PatchRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::CrossPlatformPolicyUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -2385,6 +2418,7 @@ impl ::genesys_cloud_core::Operation for PatchRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRecordingMediaretentionpolicy);
 impl PatchRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::PolicyUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -2430,6 +2464,7 @@ impl ::genesys_cloud_core::Operation for PostConversationRecordingAnnotations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationRecordingAnnotations);
 impl PostConversationRecordingAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Annotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, body }
@@ -2474,6 +2509,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingBatchrequests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingBatchrequests);
 impl PostRecordingBatchrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchDownloadJobSubmission) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2516,6 +2552,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingCrossplatformMediaretentio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingCrossplatformMediaretentionpolicies);
 impl PostRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CrossPlatformPolicyCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2558,6 +2595,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingJobs);
 impl PostRecordingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingJobsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2600,6 +2638,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingKeyconfigurations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingKeyconfigurations);
 impl PostRecordingKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2642,6 +2681,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingKeyconfigurationsValidate 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingKeyconfigurationsValidate);
 impl PostRecordingKeyconfigurationsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2684,6 +2724,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingLocalkeys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingLocalkeys);
 impl PostRecordingLocalkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocalEncryptionKeyRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2726,6 +2767,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingMediaretentionpolicies {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingMediaretentionpolicies);
 impl PostRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PolicyCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2767,6 +2809,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingRecordingkeys {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingRecordingkeys);
 impl PostRecordingRecordingkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2808,6 +2851,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingUploadsReports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingUploadsReports);
 impl PostRecordingUploadsReports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingUploadReportRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2850,6 +2894,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingsDeletionprotection {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingsDeletionprotection);
 impl PostRecordingsDeletionprotection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationDeletionProtectionQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2892,6 +2937,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingsScreensessionsAcknowledge
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingsScreensessionsAcknowledge);
 impl PostRecordingsScreensessionsAcknowledge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AcknowledgeScreenRecordingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2934,6 +2980,7 @@ impl ::genesys_cloud_core::Operation for PostRecordingsScreensessionsMetadata {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRecordingsScreensessionsMetadata);
 impl PostRecordingsScreensessionsMetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScreenRecordingMetaDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2979,6 +3026,7 @@ impl ::genesys_cloud_core::Operation for PutConversationRecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationRecording);
 impl PutConversationRecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Recording) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, clear_export: ::std::option::Option::None, body }
@@ -3034,6 +3082,7 @@ impl ::genesys_cloud_core::Operation for PutConversationRecordingAnnotation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutConversationRecordingAnnotation);
 impl PutConversationRecordingAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String, body: ::models::Annotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id, body }
@@ -3080,6 +3129,7 @@ impl ::genesys_cloud_core::Operation for PutOrphanrecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutOrphanrecording);
 impl PutOrphanrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, body: ::std::option::Option::None }
@@ -3131,6 +3181,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingCrossplatformMediaretention
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingCrossplatformMediaretentionpolicy);
 impl PutRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::CrossPlatformPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -3175,6 +3226,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingJob);
 impl PutRecordingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String, body: ::models::ExecuteRecordingJobsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, body }
@@ -3219,6 +3271,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingKeyconfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingKeyconfiguration);
 impl PutRecordingKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, key_configuration_id: ::std::string::String, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), key_configuration_id, body }
@@ -3263,6 +3316,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingMediaretentionpolicy);
 impl PutRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::Policy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -3306,6 +3360,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingRecordingkeysRotationschedu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingRecordingkeysRotationschedule);
 impl PutRecordingRecordingkeysRotationschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KeyRotationSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3348,6 +3403,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingSettings);
 impl PutRecordingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3391,6 +3447,7 @@ impl ::genesys_cloud_core::Operation for PutRecordingsDeletionprotection {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRecordingsDeletionprotection);
 impl PutRecordingsDeletionprotection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), protect: ::std::option::Option::None, body: ::std::option::Option::None }

@@ -134,6 +134,7 @@ impl ::genesys_cloud_core::Operation for DeleteResponsemanagementLibrary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteResponsemanagementLibrary);
 impl DeleteResponsemanagementLibrary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
@@ -176,6 +177,7 @@ impl ::genesys_cloud_core::Operation for DeleteResponsemanagementResponse {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteResponsemanagementResponse);
 impl DeleteResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id }
@@ -218,6 +220,7 @@ impl ::genesys_cloud_core::Operation for DeleteResponsemanagementResponseasset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteResponsemanagementResponseasset);
 impl DeleteResponsemanagementResponseasset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id }
@@ -265,6 +268,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibraries {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementLibraries);
 impl GetResponsemanagementLibraries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
@@ -350,6 +354,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrariesDivisionv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementLibrariesDivisionview);
 impl GetResponsemanagementLibrariesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
@@ -397,6 +402,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrariesDivisionv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementLibrariesDivisionviews);
 impl GetResponsemanagementLibrariesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
@@ -482,6 +488,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementLibrary);
 impl GetResponsemanagementLibrary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
@@ -525,6 +532,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponse {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementResponse);
 impl GetResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None }
@@ -575,6 +583,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponseasset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementResponseasset);
 impl GetResponsemanagementResponseasset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id }
@@ -617,6 +626,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponseassetsStat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementResponseassetsStatusStatusId);
 impl GetResponsemanagementResponseassetsStatusStatusId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
@@ -664,6 +674,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementResponses);
 impl GetResponsemanagementResponses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -750,6 +761,7 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponsesDivisionv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetResponsemanagementResponsesDivisionview);
 impl GetResponsemanagementResponsesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id }
@@ -792,6 +804,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementLibraries {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementLibraries);
 impl PostResponsemanagementLibraries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Library) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -836,6 +849,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementLibrariesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementLibrariesBulk);
 impl PostResponsemanagementLibrariesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LibraryBatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -894,6 +908,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementLibrariesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementLibrariesQuery);
 impl PostResponsemanagementLibrariesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryCriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -964,6 +979,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsBul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementResponseassetsBulk);
 impl PostResponsemanagementResponseassetsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1007,6 +1023,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsSea
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementResponseassetsSearch);
 impl PostResponsemanagementResponseassetsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -1057,6 +1074,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsUpl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementResponseassetsUploads);
 impl PostResponsemanagementResponseassetsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateResponseAssetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1100,6 +1118,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementResponses);
 impl PostResponsemanagementResponses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -1150,6 +1169,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponsesDivision
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementResponsesDivisionviewsQuery);
 impl PostResponsemanagementResponsesDivisionviewsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1192,6 +1212,7 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponsesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostResponsemanagementResponsesQuery);
 impl PostResponsemanagementResponsesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1235,6 +1256,7 @@ impl ::genesys_cloud_core::Operation for PutResponsemanagementLibrary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutResponsemanagementLibrary);
 impl PutResponsemanagementLibrary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String, body: ::models::Library) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id, body }
@@ -1280,6 +1302,7 @@ impl ::genesys_cloud_core::Operation for PutResponsemanagementResponse {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutResponsemanagementResponse);
 impl PutResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None, body }
@@ -1332,6 +1355,7 @@ impl ::genesys_cloud_core::Operation for PutResponsemanagementResponseasset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutResponsemanagementResponseasset);
 impl PutResponsemanagementResponseasset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String, body: ::models::ResponseAssetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id, body }

@@ -743,6 +743,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingAssessment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingAssessment);
 impl DeleteRoutingAssessment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assessment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assessment_id }
@@ -784,6 +785,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingDirectroutingbackupSetting
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingDirectroutingbackupSettingsMe);
 impl DeleteRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -825,6 +827,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingEmailDomain);
 impl DeleteRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -868,6 +871,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailDomainRoute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingEmailDomainRoute);
 impl DeleteRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id }
@@ -911,6 +915,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailOutboundDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingEmailOutboundDomain);
 impl DeleteRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -953,6 +958,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailSettingEmailSettingId
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingEmailSettingEmailSettingId);
 impl DeleteRoutingEmailSettingEmailSettingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id }
@@ -995,6 +1001,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingLanguage);
 impl DeleteRoutingLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
@@ -1037,6 +1044,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingPredictor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingPredictor);
 impl DeleteRoutingPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -1079,6 +1087,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingPredictorsKeyperformancein
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingPredictorsKeyperformanceindicator);
 impl DeleteRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id }
@@ -1122,6 +1131,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingQueue);
 impl DeleteRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, force_delete: ::std::option::Option::None }
@@ -1173,6 +1183,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueueMember {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingQueueMember);
 impl DeleteRoutingQueueMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id }
@@ -1218,6 +1229,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueueUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingQueueUser);
 impl DeleteRoutingQueueUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id }
@@ -1262,6 +1274,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueueWrapupcode {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingQueueWrapupcode);
 impl DeleteRoutingQueueWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, code_id }
@@ -1304,6 +1317,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSettings);
 impl DeleteRoutingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1345,6 +1359,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSkill);
 impl DeleteRoutingSkill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id }
@@ -1387,6 +1402,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkillexpression {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSkillexpression);
 impl DeleteRoutingSkillexpression {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id }
@@ -1429,6 +1445,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkillexpressions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSkillexpressions);
 impl DeleteRoutingSkillexpressions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1478,6 +1495,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkillgroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSkillgroup);
 impl DeleteRoutingSkillgroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id }
@@ -1520,6 +1538,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSmsAddress {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSmsAddress);
 impl DeleteRoutingSmsAddress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
@@ -1562,6 +1581,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSmsPhonenumber {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingSmsPhonenumber);
 impl DeleteRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id }
@@ -1604,6 +1624,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUserDirectroutingbackupSet
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingUserDirectroutingbackupSettings);
 impl DeleteRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1646,6 +1667,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUserUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingUserUtilization);
 impl DeleteRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1687,6 +1709,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingUtilization);
 impl DeleteRoutingUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1729,6 +1752,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUtilizationLabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingUtilizationLabel);
 impl DeleteRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, force_delete: ::std::option::Option::None }
@@ -1779,6 +1803,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingWrapupcode {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingWrapupcode);
 impl DeleteRoutingWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
@@ -1822,6 +1847,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserRoutinglanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserRoutinglanguage);
 impl DeleteUserRoutinglanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id }
@@ -1866,6 +1892,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserRoutingskill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserRoutingskill);
 impl DeleteUserRoutingskill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id }
@@ -1909,6 +1936,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingAssessment);
 impl GetRoutingAssessment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assessment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assessment_id }
@@ -1957,6 +1985,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingAssessments);
 impl GetRoutingAssessments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None }
@@ -2050,6 +2079,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessmentsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingAssessmentsJob);
 impl GetRoutingAssessmentsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2092,6 +2122,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessmentsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingAssessmentsJobs);
 impl GetRoutingAssessmentsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
@@ -2140,6 +2171,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingAvailablemediatypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingAvailablemediatypes);
 impl GetRoutingAvailablemediatypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2180,6 +2212,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingDirectroutingbackupSettingsMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingDirectroutingbackupSettingsMe);
 impl GetRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2222,6 +2255,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomain);
 impl GetRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
@@ -2272,6 +2306,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainDkim {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomainDkim);
 impl GetRoutingEmailDomainDkim {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2314,6 +2349,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainMailfrom {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomainMailfrom);
 impl GetRoutingEmailDomainMailfrom {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2358,6 +2394,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRoute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomainRoute);
 impl GetRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, expand: ::std::option::Option::None }
@@ -2410,6 +2447,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRouteIdentityresol
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomainRouteIdentityresolution);
 impl GetRoutingEmailDomainRouteIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id }
@@ -2459,6 +2497,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRoutes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomainRoutes);
 impl GetRoutingEmailDomainRoutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pattern: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2545,6 +2584,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainVerification {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomainVerification);
 impl GetRoutingEmailDomainVerification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2593,6 +2633,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomains {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailDomains);
 impl GetRoutingEmailDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, exclude_status: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2687,6 +2728,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailOutboundDomain);
 impl GetRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
@@ -2737,6 +2779,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomainActivation
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailOutboundDomainActivation);
 impl GetRoutingEmailOutboundDomainActivation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2784,6 +2827,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomains {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailOutboundDomains);
 impl GetRoutingEmailOutboundDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2872,6 +2916,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailSetting);
 impl GetRoutingEmailSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2941,6 +2986,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailSettingEmailSettingId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailSettingEmailSettingId);
 impl GetRoutingEmailSettingEmailSettingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id }
@@ -2982,6 +3028,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailSetup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingEmailSetup);
 impl GetRoutingEmailSetup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3023,6 +3070,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingLanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingLanguage);
 impl GetRoutingLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
@@ -3071,6 +3119,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingLanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingLanguages);
 impl GetRoutingLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -3164,6 +3213,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingMessageRecipient {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingMessageRecipient);
 impl GetRoutingMessageRecipient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recipient_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recipient_id }
@@ -3211,6 +3261,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingMessageRecipients {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingMessageRecipients);
 impl GetRoutingMessageRecipients {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), messenger_type: ::std::option::Option::None, name: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -3296,6 +3347,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictor);
 impl GetRoutingPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -3339,6 +3391,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorModelFeatures {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictorModelFeatures);
 impl GetRoutingPredictorModelFeatures {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String, model_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id, model_id }
@@ -3382,6 +3435,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorModels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictorModels);
 impl GetRoutingPredictorModels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -3432,6 +3486,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictors);
 impl GetRoutingPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None, kpi_id: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -3542,6 +3597,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictorsKeyperformanceindicator);
 impl GetRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, expand: ::std::option::Option::None }
@@ -3593,6 +3649,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictorsKeyperformanceindicators);
 impl GetRoutingPredictorsKeyperformanceindicators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_group: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3649,6 +3706,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindic
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingPredictorsKeyperformanceindicatortypes);
 impl GetRoutingPredictorsKeyperformanceindicatortypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3691,6 +3749,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueue);
 impl GetRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None }
@@ -3744,6 +3803,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueAssistant {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueAssistant);
 impl GetRoutingQueueAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
@@ -3811,6 +3871,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueComparisonperiod {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueComparisonperiod);
 impl GetRoutingQueueComparisonperiod {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, comparison_period_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, comparison_period_id }
@@ -3854,6 +3915,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueComparisonperiods {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueComparisonperiods);
 impl GetRoutingQueueComparisonperiods {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id }
@@ -3897,6 +3959,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueEstimatedwaittime {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueEstimatedwaittime);
 impl GetRoutingQueueEstimatedwaittime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, conversation_id: ::std::option::Option::None }
@@ -3947,6 +4010,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueIdentityresolution {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueIdentityresolution);
 impl GetRoutingQueueIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id }
@@ -3991,6 +4055,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueMediatypeEstimatedwaitti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueMediatypeEstimatedwaittime);
 impl GetRoutingQueueMediatypeEstimatedwaittime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, media_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, media_type, label_id: ::std::option::Option::None }
@@ -4056,6 +4121,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueMembers);
 impl GetRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, profile_skills: ::std::option::Option::None, skills: ::std::option::Option::None, languages: ::std::option::Option::None, routing_status: ::std::option::Option::None, presence: ::std::option::Option::None, member_by: ::std::option::Option::None, joined: ::std::option::Option::None }
@@ -4220,6 +4286,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueUsers);
 impl GetRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, joined: ::std::option::Option::None, name: ::std::option::Option::None, profile_skills: ::std::option::Option::None, skills: ::std::option::Option::None, languages: ::std::option::Option::None, routing_status: ::std::option::Option::None, presence: ::std::option::Option::None }
@@ -4367,6 +4434,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueWrapupcodes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueueWrapupcodes);
 impl GetRoutingQueueWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -4456,6 +4524,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueues);
 impl GetRoutingQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, peer_id: ::std::option::Option::None, canned_response_library_id: ::std::option::Option::None, has_peer: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -4597,6 +4666,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueuesDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueuesDivisionviews);
 impl GetRoutingQueuesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4710,6 +4780,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueuesDivisionviewsAll {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueuesDivisionviewsAll);
 impl GetRoutingQueuesDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4792,6 +4863,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueuesMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingQueuesMe);
 impl GetRoutingQueuesMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, joined: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4876,6 +4948,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSettings);
 impl GetRoutingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4916,6 +4989,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSettingsContactcenter {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSettingsContactcenter);
 impl GetRoutingSettingsContactcenter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4956,6 +5030,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSettingsTranscription {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSettingsTranscription);
 impl GetRoutingSettingsTranscription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4997,6 +5072,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkill);
 impl GetRoutingSkill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id }
@@ -5041,6 +5117,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillexpression {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillexpression);
 impl GetRoutingSkillexpression {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id, include_archived: ::std::option::Option::None, format: ::std::option::Option::None }
@@ -5103,6 +5180,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillexpressions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillexpressions);
 impl GetRoutingSkillexpressions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), format: ::std::option::Option::None, include_archived: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -5184,6 +5262,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillexpressionsQueueQueueId 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillexpressionsQueueQueueId);
 impl GetRoutingSkillexpressionsQueueQueueId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, format: ::std::option::Option::None, include_archived: ::std::option::Option::None }
@@ -5254,6 +5333,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillgroup);
 impl GetRoutingSkillgroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id }
@@ -5302,6 +5382,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroupMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillgroupMembers);
 impl GetRoutingSkillgroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5389,6 +5470,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroupMembersDivisions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillgroupMembersDivisions);
 impl GetRoutingSkillgroupMembersDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, expand: ::std::option::Option::None }
@@ -5444,6 +5526,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkillgroups);
 impl GetRoutingSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, name: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
@@ -5534,6 +5617,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSkills);
 impl GetRoutingSkills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -5619,6 +5703,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsAddress {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSmsAddress);
 impl GetRoutingSmsAddress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
@@ -5664,6 +5749,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsAddresses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSmsAddresses);
 impl GetRoutingSmsAddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -5739,6 +5825,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsAvailablephonenumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSmsAvailablephonenumbers);
 impl GetRoutingSmsAvailablephonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), country_code: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, region: ::std::option::Option::None, city: ::std::option::Option::None, area_code: ::std::option::Option::None, pattern: ::std::option::Option::None, address_requirement: ::std::option::Option::None }
@@ -5838,6 +5925,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsIdentityresolutionPhonenum
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSmsIdentityresolutionPhonenumber);
 impl GetRoutingSmsIdentityresolutionPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
@@ -5881,6 +5969,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsPhonenumber {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSmsPhonenumber);
 impl GetRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, expand: ::std::option::Option::None }
@@ -5944,6 +6033,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsPhonenumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingSmsPhonenumbers);
 impl GetRoutingSmsPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, phone_number_status: ::std::option::Option::None, country_code: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, integration_id: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -6093,6 +6183,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUserDirectroutingbackupSettin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUserDirectroutingbackupSettings);
 impl GetRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -6135,6 +6226,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUserUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUserUtilization);
 impl GetRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -6176,6 +6268,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUtilization);
 impl GetRoutingUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6217,6 +6310,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUtilizationLabel);
 impl GetRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id }
@@ -6259,6 +6353,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabelAgents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUtilizationLabelAgents);
 impl GetRoutingUtilizationLabelAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id }
@@ -6306,6 +6401,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUtilizationLabels);
 impl GetRoutingUtilizationLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -6391,6 +6487,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcode {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingWrapupcode);
 impl GetRoutingWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
@@ -6441,6 +6538,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingWrapupcodes);
 impl GetRoutingWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -6550,6 +6648,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodesDivisionview {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingWrapupcodesDivisionview);
 impl GetRoutingWrapupcodesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
@@ -6599,6 +6698,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodesDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingWrapupcodesDivisionviews);
 impl GetRoutingWrapupcodesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, include_state: ::std::option::Option::None }
@@ -6706,6 +6806,7 @@ impl ::genesys_cloud_core::Operation for GetUserQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserQueues);
 impl GetUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -6797,6 +6898,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoutinglanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoutinglanguages);
 impl GetUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6880,6 +6982,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoutingskills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoutingskills);
 impl GetUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6963,6 +7066,7 @@ impl ::genesys_cloud_core::Operation for GetUserSkillgroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserSkillgroups);
 impl GetUserSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
@@ -7042,6 +7146,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingConversation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingConversation);
 impl PatchRoutingConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::RoutingConversationAttributesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -7086,6 +7191,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingEmailDomain);
 impl PatchRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::InboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -7130,6 +7236,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailDomainValidate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingEmailDomainValidate);
 impl PatchRoutingEmailDomainValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::InboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -7174,6 +7281,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailOutboundDomain {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingEmailOutboundDomain);
 impl PatchRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::OutboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -7218,6 +7326,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailSettingEmailSettingId 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingEmailSettingEmailSettingId);
 impl PatchRoutingEmailSettingEmailSettingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String, body: ::models::EmailSetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id, body }
@@ -7262,6 +7371,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingPredictor {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingPredictor);
 impl PatchRoutingPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id, body: ::std::option::Option::None }
@@ -7313,6 +7423,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingPredictorsKeyperformanceind
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingPredictorsKeyperformanceindicator);
 impl PatchRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, body: ::std::option::Option::None }
@@ -7365,6 +7476,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueMember {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingQueueMember);
 impl PatchRoutingQueueMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String, body: ::models::QueueMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id, body }
@@ -7412,6 +7524,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingQueueMembers);
 impl PatchRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::QueueMember>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -7470,6 +7583,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingQueueUser);
 impl PatchRoutingQueueUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String, body: ::models::QueueMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id, body }
@@ -7518,6 +7632,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingQueueUsers);
 impl PatchRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::QueueMember>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -7573,6 +7688,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSettingsContactcenter {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingSettingsContactcenter);
 impl PatchRoutingSettingsContactcenter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactCenterSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7615,6 +7731,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSettingsTranscription {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingSettingsTranscription);
 impl PatchRoutingSettingsTranscription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptionSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7658,6 +7775,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSkill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingSkill);
 impl PatchRoutingSkill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String, body: ::models::UpdateSkillDivisionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id, body }
@@ -7702,6 +7820,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSkillgroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingSkillgroup);
 impl PatchRoutingSkillgroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String, body: ::models::SkillGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, body }
@@ -7746,6 +7865,7 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSmsPhonenumber {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchRoutingSmsPhonenumber);
 impl PatchRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String, body: ::models::SmsPhoneNumberPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, body }
@@ -7791,6 +7911,7 @@ impl ::genesys_cloud_core::Operation for PatchUserQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserQueue);
 impl PatchUserQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::UserQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, queue_id, body }
@@ -7839,6 +7960,7 @@ impl ::genesys_cloud_core::Operation for PatchUserQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserQueues);
 impl PatchUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
@@ -7904,6 +8026,7 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserRoutinglanguage);
 impl PatchUserRoutinglanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String, body: ::models::UserRoutingLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id, body }
@@ -7951,6 +8074,7 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguagesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserRoutinglanguagesBulk);
 impl PatchUserRoutinglanguagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -8009,6 +8133,7 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutingskillsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserRoutingskillsBulk);
 impl PatchUserRoutingskillsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -8064,6 +8189,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsQueuesObservationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsQueuesObservationsQuery);
 impl PostAnalyticsQueuesObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueueObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8108,6 +8234,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsRoutingActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsRoutingActivityQuery);
 impl PostAnalyticsRoutingActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -8166,6 +8293,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingAssessments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingAssessments);
 impl PostRoutingAssessments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -8215,6 +8343,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingAssessmentsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingAssessmentsJobs);
 impl PostRoutingAssessmentsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -8264,6 +8393,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainDkim {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailDomainDkim);
 impl PostRoutingEmailDomainDkim {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -8307,6 +8437,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainMailfrom {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailDomainMailfrom);
 impl PostRoutingEmailDomainMailfrom {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::MailFromResult) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -8351,6 +8482,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainRoutes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailDomainRoutes);
 impl PostRoutingEmailDomainRoutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, body: ::models::InboundRoute) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, body }
@@ -8395,6 +8527,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainTestconnection {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailDomainTestconnection);
 impl PostRoutingEmailDomainTestconnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
@@ -8445,6 +8578,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainVerification {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailDomainVerification);
 impl PostRoutingEmailDomainVerification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -8487,6 +8621,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomains {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailDomains);
 impl PostRoutingEmailDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::InboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8530,6 +8665,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomainTestconne
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailOutboundDomainTestconnection);
 impl PostRoutingEmailOutboundDomainTestconnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
@@ -8580,6 +8716,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomains {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailOutboundDomains);
 impl PostRoutingEmailOutboundDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8622,6 +8759,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomainsSimulate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailOutboundDomainsSimulated);
 impl PostRoutingEmailOutboundDomainsSimulated {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8664,6 +8802,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingEmailSetting);
 impl PostRoutingEmailSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmailSetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8706,6 +8845,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingLanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingLanguages);
 impl PostRoutingLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Language) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8748,6 +8888,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingPredictors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingPredictors);
 impl PostRoutingPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -8797,6 +8938,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingPredictorsKeyperformanceindi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingPredictorsKeyperformanceindicators);
 impl PostRoutingPredictorsKeyperformanceindicators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateKpiRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8841,6 +8983,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueueMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingQueueMembers);
 impl PostRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
@@ -8895,6 +9038,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueueUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingQueueUsers);
 impl PostRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
@@ -8947,6 +9091,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueueWrapupcodes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingQueueWrapupcodes);
 impl PostRoutingQueueWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WrapUpCodeReference>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -8990,6 +9135,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingQueues);
 impl PostRoutingQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateQueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9032,6 +9178,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkillexpressionsValidate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSkillexpressionsValidate);
 impl PostRoutingSkillexpressionsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SkillExpressionData) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9075,6 +9222,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkillgroupMembersDivisions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSkillgroupMembersDivisions);
 impl PostRoutingSkillgroupMembersDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, body: ::std::option::Option::None }
@@ -9125,6 +9273,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkillgroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSkillgroups);
 impl PostRoutingSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SkillGroupWithMemberDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9167,6 +9316,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSkills);
 impl PostRoutingSkills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9209,6 +9359,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsAddresses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSmsAddresses);
 impl PostRoutingSmsAddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsAddressProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9251,6 +9402,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSmsPhonenumbers);
 impl PostRoutingSmsPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsPhoneNumberProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9295,6 +9447,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbersAlphanumeric 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSmsPhonenumbersAlphanumeric);
 impl PostRoutingSmsPhonenumbersAlphanumeric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsAlphanumericProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9337,6 +9490,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbersImport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingSmsPhonenumbersImport);
 impl PostRoutingSmsPhonenumbersImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsPhoneNumberImport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9379,6 +9533,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingUtilizationLabels {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingUtilizationLabels);
 impl PostRoutingUtilizationLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateUtilizationLabelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9421,6 +9576,7 @@ impl ::genesys_cloud_core::Operation for PostRoutingWrapupcodes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostRoutingWrapupcodes);
 impl PostRoutingWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WrapupCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9464,6 +9620,7 @@ impl ::genesys_cloud_core::Operation for PostUserRoutinglanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserRoutinglanguages);
 impl PostUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingLanguagePost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -9508,6 +9665,7 @@ impl ::genesys_cloud_core::Operation for PostUserRoutingskills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserRoutingskills);
 impl PostUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingSkillPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -9551,6 +9709,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingDirectroutingbackupSettingsMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingDirectroutingbackupSettingsMe);
 impl PutRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9595,6 +9754,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingEmailDomainRoute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingEmailDomainRoute);
 impl PutRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String, body: ::models::InboundRoute) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, body }
@@ -9641,6 +9801,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingEmailDomainRouteIdentityresol
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingEmailDomainRouteIdentityresolution);
 impl PutRoutingEmailDomainRouteIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String, body: ::models::RouteIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, body }
@@ -9685,6 +9846,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingEmailOutboundDomainActivation
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingEmailOutboundDomainActivation);
 impl PutRoutingEmailOutboundDomainActivation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -9728,6 +9890,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingMessageRecipient {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingMessageRecipient);
 impl PutRoutingMessageRecipient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recipient_id: ::std::string::String, body: ::models::RecipientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), recipient_id, body }
@@ -9772,6 +9935,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingQueue);
 impl PutRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::models::QueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -9816,6 +9980,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingQueueIdentityresolution {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingQueueIdentityresolution);
 impl PutRoutingQueueIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::models::IdentityResolutionQueueConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -9859,6 +10024,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingSettings);
 impl PutRoutingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9901,6 +10067,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingSettingsTranscription {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingSettingsTranscription);
 impl PutRoutingSettingsTranscription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptionSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9944,6 +10111,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingSmsIdentityresolutionPhonenum
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingSmsIdentityresolutionPhonenumber);
 impl PutRoutingSmsIdentityresolutionPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String, body: ::models::SmsIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id, body }
@@ -9988,6 +10156,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingUserDirectroutingbackupSettin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingUserDirectroutingbackupSettings);
 impl PutRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -10032,6 +10201,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingUserUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingUserUtilization);
 impl PutRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -10075,6 +10245,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingUtilization);
 impl PutRoutingUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10118,6 +10289,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingUtilizationLabel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingUtilizationLabel);
 impl PutRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String, body: ::models::UpdateUtilizationLabelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, body }
@@ -10162,6 +10334,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingWrapupcode {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingWrapupcode);
 impl PutRoutingWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String, body: ::models::WrapupCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id, body }
@@ -10207,6 +10380,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingskill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoutingskill);
 impl PutUserRoutingskill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String, body: ::models::UserRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id, body }
@@ -10254,6 +10428,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingskillsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoutingskillsBulk);
 impl PutUserRoutingskillsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }

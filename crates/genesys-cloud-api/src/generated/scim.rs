@@ -159,6 +159,7 @@ impl ::genesys_cloud_core::Operation for DeleteScimUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteScimUser);
 impl DeleteScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None }
@@ -210,6 +211,7 @@ impl ::genesys_cloud_core::Operation for DeleteScimV2User {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteScimV2User);
 impl DeleteScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None }
@@ -263,6 +265,7 @@ impl ::genesys_cloud_core::Operation for GetScimGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimGroup);
 impl GetScimGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
@@ -333,6 +336,7 @@ impl ::genesys_cloud_core::Operation for GetScimGroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimGroups);
 impl GetScimGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
@@ -414,6 +418,7 @@ impl ::genesys_cloud_core::Operation for GetScimResourcetype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimResourcetype);
 impl GetScimResourcetype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, resource_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), resource_type }
@@ -455,6 +460,7 @@ impl ::genesys_cloud_core::Operation for GetScimResourcetypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimResourcetypes);
 impl GetScimResourcetypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -496,6 +502,7 @@ impl ::genesys_cloud_core::Operation for GetScimSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimSchema);
 impl GetScimSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -538,6 +545,7 @@ impl ::genesys_cloud_core::Operation for GetScimSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimSchemas);
 impl GetScimSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None }
@@ -587,6 +595,7 @@ impl ::genesys_cloud_core::Operation for GetScimServiceproviderconfig {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimServiceproviderconfig);
 impl GetScimServiceproviderconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), if_none_match: ::std::option::Option::None }
@@ -639,6 +648,7 @@ impl ::genesys_cloud_core::Operation for GetScimUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimUser);
 impl GetScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
@@ -709,6 +719,7 @@ impl ::genesys_cloud_core::Operation for GetScimUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimUsers);
 impl GetScimUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
@@ -793,6 +804,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Group {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Group);
 impl GetScimV2Group {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
@@ -863,6 +875,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Groups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Groups);
 impl GetScimV2Groups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None, start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None }
@@ -945,6 +958,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Resourcetype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Resourcetype);
 impl GetScimV2Resourcetype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, resource_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), resource_type }
@@ -986,6 +1000,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Resourcetypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Resourcetypes);
 impl GetScimV2Resourcetypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1027,6 +1042,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Schema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Schema);
 impl GetScimV2Schema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1069,6 +1085,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Schemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Schemas);
 impl GetScimV2Schemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None }
@@ -1118,6 +1135,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Serviceproviderconfig {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Serviceproviderconfig);
 impl GetScimV2Serviceproviderconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), if_none_match: ::std::option::Option::None }
@@ -1170,6 +1188,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2User {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2User);
 impl GetScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
@@ -1240,6 +1259,7 @@ impl ::genesys_cloud_core::Operation for GetScimV2Users {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScimV2Users);
 impl GetScimV2Users {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
@@ -1323,6 +1343,7 @@ impl ::genesys_cloud_core::Operation for PatchScimGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchScimGroup);
 impl PatchScimGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
@@ -1376,6 +1397,7 @@ impl ::genesys_cloud_core::Operation for PatchScimUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchScimUser);
 impl PatchScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
@@ -1429,6 +1451,7 @@ impl ::genesys_cloud_core::Operation for PatchScimV2Group {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchScimV2Group);
 impl PatchScimV2Group {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
@@ -1482,6 +1505,7 @@ impl ::genesys_cloud_core::Operation for PatchScimV2User {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchScimV2User);
 impl PatchScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
@@ -1533,6 +1557,7 @@ impl ::genesys_cloud_core::Operation for PostScimUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostScimUsers);
 impl PostScimUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScimV2CreateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1575,6 +1600,7 @@ impl ::genesys_cloud_core::Operation for PostScimV2Users {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostScimV2Users);
 impl PostScimV2Users {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScimV2CreateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1619,6 +1645,7 @@ impl ::genesys_cloud_core::Operation for PutScimGroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutScimGroup);
 impl PutScimGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2Group) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
@@ -1672,6 +1699,7 @@ impl ::genesys_cloud_core::Operation for PutScimUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutScimUser);
 impl PutScimUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2User) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
@@ -1725,6 +1753,7 @@ impl ::genesys_cloud_core::Operation for PutScimV2Group {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutScimV2Group);
 impl PutScimV2Group {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2Group) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
@@ -1778,6 +1807,7 @@ impl ::genesys_cloud_core::Operation for PutScimV2User {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutScimV2User);
 impl PutScimV2User {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2User) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }

@@ -84,6 +84,7 @@ impl ::genesys_cloud_core::Operation for DeleteConversationParticipantScreenmoni
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteConversationParticipantScreenmonitorsSession);
 impl DeleteConversationParticipantScreenmonitorsSession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, screen_monitoring_id }
@@ -129,6 +130,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserScreenmonitorsSession {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserScreenmonitorsSession);
 impl DeleteUserScreenmonitorsSession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, screen_monitoring_id }
@@ -174,6 +176,7 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantScreenmonitor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetConversationParticipantScreenmonitorsSession);
 impl GetConversationParticipantScreenmonitorsSession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, screen_monitoring_id }
@@ -217,6 +220,7 @@ impl ::genesys_cloud_core::Operation for GetScreenmonitorsSessionsDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScreenmonitorsSessionsDetails);
 impl GetScreenmonitorsSessionsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -257,6 +261,7 @@ impl ::genesys_cloud_core::Operation for GetScreenmonitorsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScreenmonitorsSettings);
 impl GetScreenmonitorsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -298,6 +303,7 @@ impl ::genesys_cloud_core::Operation for GetScreenmonitorsUserSessions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScreenmonitorsUserSessions);
 impl GetScreenmonitorsUserSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -341,6 +347,7 @@ impl ::genesys_cloud_core::Operation for GetUserScreenmonitorsSession {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserScreenmonitorsSession);
 impl GetUserScreenmonitorsSession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, screen_monitoring_id }
@@ -385,6 +392,7 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantScreenmonito
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationParticipantScreenmonitorsSessions);
 impl PostConversationParticipantScreenmonitorsSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -428,6 +436,7 @@ impl ::genesys_cloud_core::Operation for PostScreenmonitorsSessionsUsersDetails 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostScreenmonitorsSessionsUsersDetails);
 impl PostScreenmonitorsSessionsUsersDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -470,6 +479,7 @@ impl ::genesys_cloud_core::Operation for PostUserScreenmonitorsSessions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserScreenmonitorsSessions);
 impl PostUserScreenmonitorsSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -512,6 +522,7 @@ impl ::genesys_cloud_core::Operation for PutScreenmonitorsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutScreenmonitorsSettings);
 impl PutScreenmonitorsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScreenMonitorSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -98,6 +98,7 @@ impl ::genesys_cloud_core::Operation for GetScript {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScript);
 impl GetScript {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id }
@@ -142,6 +143,7 @@ impl ::genesys_cloud_core::Operation for GetScriptPage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptPage);
 impl GetScriptPage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
@@ -194,6 +196,7 @@ impl ::genesys_cloud_core::Operation for GetScriptPages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptPages);
 impl GetScriptPages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
@@ -255,6 +258,7 @@ impl ::genesys_cloud_core::Operation for GetScripts {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScripts);
 impl GetScripts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -399,6 +403,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsDivisionviews);
 impl GetScriptsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -541,6 +546,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublished {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublished);
 impl GetScriptsPublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -662,6 +668,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedDivisionviewVariable
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublishedDivisionviewVariables);
 impl GetScriptsPublishedDivisionviewVariables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
@@ -745,6 +752,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedDivisionviews {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublishedDivisionviews);
 impl GetScriptsPublishedDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -863,6 +871,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublishedScriptId);
 impl GetScriptsPublishedScriptId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
@@ -915,6 +924,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdPage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublishedScriptIdPage);
 impl GetScriptsPublishedScriptIdPage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
@@ -967,6 +977,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdPages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublishedScriptIdPages);
 impl GetScriptsPublishedScriptIdPages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
@@ -1021,6 +1032,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdVariables {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsPublishedScriptIdVariables);
 impl GetScriptsPublishedScriptIdVariables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
@@ -1096,6 +1108,7 @@ impl ::genesys_cloud_core::Operation for GetScriptsUploadStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetScriptsUploadStatus);
 impl GetScriptsUploadStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id, long_poll: ::std::option::Option::None }
@@ -1147,6 +1160,7 @@ impl ::genesys_cloud_core::Operation for PostScriptExport {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostScriptExport);
 impl PostScriptExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, body: ::std::option::Option::None }
@@ -1198,6 +1212,7 @@ impl ::genesys_cloud_core::Operation for PostScriptsPublished {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostScriptsPublished);
 impl PostScriptsPublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_data_version: ::std::option::Option::None, body: ::std::option::Option::None }

@@ -144,6 +144,7 @@ impl ::genesys_cloud_core::Operation for GetDocumentationGknSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDocumentationGknSearch);
 impl GetDocumentationGknSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
@@ -196,6 +197,7 @@ impl ::genesys_cloud_core::Operation for GetDocumentationSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDocumentationSearch);
 impl GetDocumentationSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
@@ -247,6 +249,7 @@ impl ::genesys_cloud_core::Operation for GetGroupsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetGroupsSearch);
 impl GetGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -306,6 +309,7 @@ impl ::genesys_cloud_core::Operation for GetLocationsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetLocationsSearch);
 impl GetLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -366,6 +370,7 @@ impl ::genesys_cloud_core::Operation for GetSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSearch);
 impl GetSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
@@ -434,6 +439,7 @@ impl ::genesys_cloud_core::Operation for GetSearchSuggest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSearchSuggest);
 impl GetSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
@@ -501,6 +507,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSitesSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSitesSearch);
 impl GetTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -561,6 +568,7 @@ impl ::genesys_cloud_core::Operation for GetUsersSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersSearch);
 impl GetUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
@@ -628,6 +636,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailSearch);
 impl GetVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -686,6 +695,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSearch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsCustomattributesSearch);
 impl PostConversationsCustomattributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationCustomAttributesSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -728,6 +738,7 @@ impl ::genesys_cloud_core::Operation for PostConversationsParticipantsAttributes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostConversationsParticipantsAttributesSearch);
 impl PostConversationsParticipantsAttributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationParticipantSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -774,6 +785,7 @@ impl ::genesys_cloud_core::Operation for PostDocumentationAllSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDocumentationAllSearch);
 impl PostDocumentationAllSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentationV2SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -818,6 +830,7 @@ impl ::genesys_cloud_core::Operation for PostDocumentationGknSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDocumentationGknSearch);
 impl PostDocumentationGknSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GKNDocumentationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -862,6 +875,7 @@ impl ::genesys_cloud_core::Operation for PostDocumentationSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostDocumentationSearch);
 impl PostDocumentationSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -904,6 +918,7 @@ impl ::genesys_cloud_core::Operation for PostGroupsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGroupsSearch);
 impl PostGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GroupSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -946,6 +961,7 @@ impl ::genesys_cloud_core::Operation for PostLocationsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLocationsSearch);
 impl PostLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -989,6 +1005,7 @@ impl ::genesys_cloud_core::Operation for PostSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSearch);
 impl PostSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
@@ -1040,6 +1057,7 @@ impl ::genesys_cloud_core::Operation for PostSearchSuggest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSearchSuggest);
 impl PostSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
@@ -1090,6 +1108,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTranscriptsSe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTranscriptsSearch);
 impl PostSpeechandtextanalyticsTranscriptsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1132,6 +1151,7 @@ impl ::genesys_cloud_core::Operation for PostTeamsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTeamsSearch);
 impl PostTeamsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1174,6 +1194,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSitesSearch 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSitesSearch);
 impl PostTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SiteSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1216,6 +1237,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearch);
 impl PostUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1260,6 +1282,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchConversationTarget {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearchConversationTarget);
 impl PostUsersSearchConversationTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1304,6 +1327,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchQueuemembersManage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearchQueuemembersManage);
 impl PostUsersSearchQueuemembersManage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1346,6 +1370,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchTeamsAssign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearchTeamsAssign);
 impl PostUsersSearchTeamsAssign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1388,6 +1413,7 @@ impl ::genesys_cloud_core::Operation for PostVoicemailSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostVoicemailSearch);
 impl PostVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

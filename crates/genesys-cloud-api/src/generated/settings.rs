@@ -93,6 +93,7 @@ impl ::genesys_cloud_core::Operation for DeleteEmailsSettingsThreading {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteEmailsSettingsThreading);
 impl DeleteEmailsSettingsThreading {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -133,6 +134,7 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteExternalcontactsSettings);
 impl DeleteExternalcontactsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -174,6 +176,7 @@ impl ::genesys_cloud_core::Operation for DeleteUsersAgentuiAgentsAutoanswerAgent
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -215,6 +218,7 @@ impl ::genesys_cloud_core::Operation for GetEmailsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmailsSettings);
 impl GetEmailsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -255,6 +259,7 @@ impl ::genesys_cloud_core::Operation for GetEmailsSettingsThreading {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetEmailsSettingsThreading);
 impl GetEmailsSettingsThreading {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -295,6 +300,7 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetExternalcontactsSettings);
 impl GetExternalcontactsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -335,6 +341,7 @@ impl ::genesys_cloud_core::Operation for GetSettingsExecutiondata {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSettingsExecutiondata);
 impl GetSettingsExecutiondata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -376,6 +383,7 @@ impl ::genesys_cloud_core::Operation for GetUsersAgentuiAgentsAutoanswerAgentIdS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -418,6 +426,7 @@ impl ::genesys_cloud_core::Operation for PatchEmailsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchEmailsSettings);
 impl PatchEmailsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -467,6 +476,7 @@ impl ::genesys_cloud_core::Operation for PatchEmailsSettingsThreading {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchEmailsSettingsThreading);
 impl PatchEmailsSettingsThreading {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -516,6 +526,7 @@ impl ::genesys_cloud_core::Operation for PatchSettingsExecutiondata {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSettingsExecutiondata);
 impl PatchSettingsExecutiondata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -559,6 +570,7 @@ impl ::genesys_cloud_core::Operation for PatchUsersAgentuiAgentsAutoanswerAgentI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -602,6 +614,7 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutExternalcontactsSettings);
 impl PutExternalcontactsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -652,6 +665,7 @@ impl ::genesys_cloud_core::Operation for PutUsersAgentuiAgentsAutoanswerAgentIdS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUsersAgentuiAgentsAutoanswerAgentIdSettings);
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }

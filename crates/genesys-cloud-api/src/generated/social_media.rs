@@ -266,6 +266,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaEscalationrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaEscalationrule);
 impl DeleteSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id }
@@ -310,6 +311,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaMessage);
 impl DeleteSocialmediaMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
@@ -353,6 +355,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaTopic);
 impl DeleteSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, hard_delete: ::std::option::Option::None }
@@ -405,6 +408,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
 impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -460,6 +464,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
 impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -513,6 +518,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
 impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -566,6 +572,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesOpenOpenId);
 impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, hard_delete: ::std::option::Option::None }
@@ -619,6 +626,7 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
 impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -670,6 +678,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsAggregatesJob);
 impl GetSocialmediaAnalyticsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -713,6 +722,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsAggregatesJobRes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsAggregatesJobResults);
 impl GetSocialmediaAnalyticsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -763,6 +773,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsMessagesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsMessagesJob);
 impl GetSocialmediaAnalyticsMessagesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -806,6 +817,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsMessagesJobResul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsMessagesJobResults);
 impl GetSocialmediaAnalyticsMessagesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -857,6 +869,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaEscalationrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaEscalationrule);
 impl GetSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, expand: ::std::option::Option::None }
@@ -911,6 +924,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaEscalationrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaEscalationrules);
 impl GetSocialmediaEscalationrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -990,6 +1004,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopic);
 impl GetSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, include_deleted: ::std::option::Option::None }
@@ -1045,6 +1060,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrules);
 impl GetSocialmediaTopicDataingestionrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1125,6 +1141,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1179,6 +1196,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion);
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1237,6 +1255,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions);
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1320,6 +1339,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1376,6 +1396,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion);
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1436,6 +1457,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions);
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1517,6 +1539,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1571,6 +1594,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion);
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1629,6 +1653,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions);
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1710,6 +1735,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesOpenOpenId);
 impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, include_deleted: ::std::option::Option::None }
@@ -1764,6 +1790,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion);
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1822,6 +1849,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions);
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1903,6 +1931,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1957,6 +1986,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion);
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -2015,6 +2045,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions);
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -2101,6 +2132,7 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSocialmediaTopics);
 impl GetSocialmediaTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, include_deleted: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -2203,6 +2235,7 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSocialmediaTopic);
 impl PatchSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2255,6 +2288,7 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
 impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2310,6 +2344,7 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
 impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2363,6 +2398,7 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
 impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2416,6 +2452,7 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesOpenOpenId);
 impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, body: ::std::option::Option::None }
@@ -2469,6 +2506,7 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
 impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2520,6 +2558,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaAnalyticsAggregatesJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaAnalyticsAggregatesJobs);
 impl PostSocialmediaAnalyticsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SocialMediaAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2562,6 +2601,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaAnalyticsMessagesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaAnalyticsMessagesJobs);
 impl PostSocialmediaAnalyticsMessagesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SocialMediaAsyncDetailQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2604,6 +2644,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaEscalationrules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaEscalationrules);
 impl PostSocialmediaEscalationrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -2654,6 +2695,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaEscalationsMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaEscalationsMessages);
 impl PostSocialmediaEscalationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -2713,6 +2755,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesF
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesFacebook);
 impl PostSocialmediaTopicDataingestionrulesFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2766,6 +2809,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesG
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesGooglebusinessprofile);
 impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2817,6 +2861,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesInstagram);
 impl PostSocialmediaTopicDataingestionrulesInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2868,6 +2913,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesO
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesOpen);
 impl PostSocialmediaTopicDataingestionrulesOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2922,6 +2968,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesO
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk);
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, rule_id: ::std::string::String, body: ::std::vec::Vec<::models::OpenSocialMediaNormalizedMessage>) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, rule_id, body }
@@ -2982,6 +3029,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesO
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk);
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::OpenSocialMediaReactionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, rule_id, body }
@@ -3039,6 +3087,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesTwitter);
 impl PostSocialmediaTopicDataingestionrulesTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -3089,6 +3138,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTopics);
 impl PostSocialmediaTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -3138,6 +3188,7 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTwitterHistoricalTweets 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSocialmediaTwitterHistoricalTweets);
 impl PostSocialmediaTwitterHistoricalTweets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TwitterDataHistoricalTweetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3181,6 +3232,7 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaEscalationrule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSocialmediaEscalationrule);
 impl PutSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, body: ::std::option::Option::None }
@@ -3233,6 +3285,7 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
 impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, body: ::std::option::Option::None }
@@ -3288,6 +3341,7 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
 impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, body: ::std::option::Option::None }
@@ -3341,6 +3395,7 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
 impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, body: ::std::option::Option::None }
@@ -3394,6 +3449,7 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesOpenOpenId);
 impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, body: ::std::option::Option::None }
@@ -3447,6 +3503,7 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
 impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, body: ::std::option::Option::None }

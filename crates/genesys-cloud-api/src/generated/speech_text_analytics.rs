@@ -314,6 +314,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsCategory);
 impl DeleteSpeechandtextanalyticsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -356,6 +357,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsDictionaryf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId);
 impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id }
@@ -399,6 +401,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsProgram {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsProgram);
 impl DeleteSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, force_delete: ::std::option::Option::None }
@@ -451,6 +454,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsReprocessin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsReprocessingJob);
 impl DeleteSpeechandtextanalyticsReprocessingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -492,6 +496,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsSentimentfe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsSentimentfeedback);
 impl DeleteSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -533,6 +538,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsSentimentfe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId);
 impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sentiment_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sentiment_feedback_id }
@@ -575,6 +581,7 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsTopic);
 impl DeleteSpeechandtextanalyticsTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id }
@@ -624,6 +631,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsCategories);
 impl GetSpeechandtextanalyticsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -725,6 +733,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsCategory);
 impl GetSpeechandtextanalyticsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -767,6 +776,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversation);
 impl GetSpeechandtextanalyticsConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -813,6 +823,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationCategories);
 impl GetSpeechandtextanalyticsConversationCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -884,6 +895,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationCommunicationTranscripturl);
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -928,6 +940,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationCommunicationTranscripturls);
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -971,6 +984,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationSe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationSentiments);
 impl GetSpeechandtextanalyticsConversationSentiments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1013,6 +1027,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationSu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationSummaries);
 impl GetSpeechandtextanalyticsConversationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1060,6 +1075,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsDictionaryfeed
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsDictionaryfeedback);
 impl GetSpeechandtextanalyticsDictionaryfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None, transcription_engine: ::std::option::Option::None, next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1145,6 +1161,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsDictionaryfeed
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId);
 impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id }
@@ -1187,6 +1204,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgram {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgram);
 impl GetSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1229,6 +1247,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramMapping
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramMappings);
 impl GetSpeechandtextanalyticsProgramMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1271,6 +1290,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramSetting
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramSettingsInsights);
 impl GetSpeechandtextanalyticsProgramSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1313,6 +1333,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramSetting
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramSettingsProcessing);
 impl GetSpeechandtextanalyticsProgramSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1355,6 +1376,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramTranscr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramTranscriptionengines);
 impl GetSpeechandtextanalyticsProgramTranscriptionengines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1405,6 +1427,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsPrograms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsPrograms);
 impl GetSpeechandtextanalyticsPrograms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1514,6 +1537,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsGenera
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsGeneralJob);
 impl GetSpeechandtextanalyticsProgramsGeneralJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1559,6 +1583,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsMappin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsMappings);
 impl GetSpeechandtextanalyticsProgramsMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1628,6 +1653,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsPublis
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsPublishjob);
 impl GetSpeechandtextanalyticsProgramsPublishjob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1674,6 +1700,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsSettin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsSettingsInsights);
 impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
@@ -1755,6 +1782,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsSettin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsSettingsProcessing);
 impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
@@ -1832,6 +1860,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsTopicl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsTopiclinksJob);
 impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1873,6 +1902,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsTransc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects);
 impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1917,6 +1947,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsUnpubl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsUnpublished);
 impl GetSpeechandtextanalyticsProgramsUnpublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1988,6 +2019,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsReprocessingJob);
 impl GetSpeechandtextanalyticsReprocessingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2032,6 +2064,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsReprocessingJobInteractions);
 impl GetSpeechandtextanalyticsReprocessingJobInteractions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2081,6 +2114,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsReprocessingJobs);
 impl GetSpeechandtextanalyticsReprocessingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -2165,6 +2199,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSentimentDiale
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsSentimentDialects);
 impl GetSpeechandtextanalyticsSentimentDialects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2206,6 +2241,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSentimentfeedb
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsSentimentfeedback);
 impl GetSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
@@ -2254,6 +2290,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsSettings);
 impl GetSpeechandtextanalyticsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2295,6 +2332,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopic);
 impl GetSpeechandtextanalyticsTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id }
@@ -2347,6 +2385,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopics);
 impl GetSpeechandtextanalyticsTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, dialects: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2471,6 +2510,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsDialects
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsDialects);
 impl GetSpeechandtextanalyticsTopicsDialects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2512,6 +2552,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneral 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsGeneral);
 impl GetSpeechandtextanalyticsTopicsGeneral {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
@@ -2561,6 +2602,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneralS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsGeneralStatus);
 impl GetSpeechandtextanalyticsTopicsGeneralStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
@@ -2610,6 +2652,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGenerate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsGeneratedphrasesJob);
 impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2652,6 +2695,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsPublishj
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsPublishjob);
 impl GetSpeechandtextanalyticsTopicsPublishjob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2694,6 +2738,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsTestphra
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsTestphraseJob);
 impl GetSpeechandtextanalyticsTopicsTestphraseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2739,6 +2784,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTranslationsLa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTranslationsLanguageConversation);
 impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id, conversation_id, communication_id: ::std::option::Option::None, recording_id: ::std::option::Option::None }
@@ -2797,6 +2843,7 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTranslationsLa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTranslationsLanguages);
 impl GetSpeechandtextanalyticsTranslationsLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2839,6 +2886,7 @@ impl ::genesys_cloud_core::Operation for PatchSpeechandtextanalyticsProgramSetti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSpeechandtextanalyticsProgramSettingsProcessing);
 impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProcessingSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -2882,6 +2930,7 @@ impl ::genesys_cloud_core::Operation for PatchSpeechandtextanalyticsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchSpeechandtextanalyticsSettings);
 impl PatchSpeechandtextanalyticsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SpeechTextAnalyticsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2924,6 +2973,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsCategories {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsCategories);
 impl PostSpeechandtextanalyticsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CategoryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2966,6 +3016,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsDictionaryfee
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsDictionaryfeedback);
 impl PostSpeechandtextanalyticsDictionaryfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DictionaryFeedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3008,6 +3059,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsPrograms {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsPrograms);
 impl PostSpeechandtextanalyticsPrograms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ProgramRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3050,6 +3102,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsProgramsGener
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsProgramsGeneralJobs);
 impl PostSpeechandtextanalyticsProgramsGeneralJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GeneralProgramJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3092,6 +3145,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsProgramsPubli
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsProgramsPublishjobs);
 impl PostSpeechandtextanalyticsProgramsPublishjobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ProgramJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3136,6 +3190,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsReprocessingJ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsReprocessingJobs);
 impl PostSpeechandtextanalyticsReprocessingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateReprocessJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3178,6 +3233,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsSentimentfeed
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsSentimentfeedback);
 impl PostSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SentimentFeedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3220,6 +3276,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopics);
 impl PostSpeechandtextanalyticsTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TopicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3262,6 +3319,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsGenerat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs);
 impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenAIPhrasesJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3304,6 +3362,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsPublish
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopicsPublishjobs);
 impl PostSpeechandtextanalyticsTopicsPublishjobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TopicJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3346,6 +3405,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsTestphr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopicsTestphraseJobs);
 impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TestTopicPhraseJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3388,6 +3448,7 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTranscriptsSe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTranscriptsSearch);
 impl PostSpeechandtextanalyticsTranscriptsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3431,6 +3492,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsCategory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsCategory);
 impl PutSpeechandtextanalyticsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String, body: ::models::CategoryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id, body }
@@ -3475,6 +3537,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsDictionaryfeed
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId);
 impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id, body: ::std::option::Option::None }
@@ -3526,6 +3589,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgram {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgram);
 impl PutSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProgramRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3570,6 +3634,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramMapping
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgramMappings);
 impl PutSpeechandtextanalyticsProgramMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProgramMappingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3614,6 +3679,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramSetting
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgramSettingsInsights);
 impl PutSpeechandtextanalyticsProgramSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::InsightsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3658,6 +3724,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramTranscr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgramTranscriptionengines);
 impl PutSpeechandtextanalyticsProgramTranscriptionengines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::TranscriptionEnginesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3701,6 +3768,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsSettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsSettings);
 impl PutSpeechandtextanalyticsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SpeechTextAnalyticsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3744,6 +3812,7 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsTopic {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsTopic);
 impl PutSpeechandtextanalyticsTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, body: ::models::TopicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body }

@@ -50,6 +50,7 @@ impl ::genesys_cloud_core::Operation for DeleteStationAssociateduser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteStationAssociateduser);
 impl DeleteStationAssociateduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), station_id }
@@ -92,6 +93,7 @@ impl ::genesys_cloud_core::Operation for GetStation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetStation);
 impl GetStation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), station_id }
@@ -143,6 +145,7 @@ impl ::genesys_cloud_core::Operation for GetStations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetStations);
 impl GetStations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, name: ::std::option::Option::None, user_selectable: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, id: ::std::option::Option::None, line_appearance_id: ::std::option::Option::None }

@@ -56,6 +56,7 @@ impl ::genesys_cloud_core::Operation for GetSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSearch);
 impl GetSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
@@ -124,6 +125,7 @@ impl ::genesys_cloud_core::Operation for GetSearchSuggest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetSearchSuggest);
 impl GetSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
@@ -191,6 +193,7 @@ impl ::genesys_cloud_core::Operation for PostSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSearch);
 impl PostSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
@@ -242,6 +245,7 @@ impl ::genesys_cloud_core::Operation for PostSearchSuggest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostSearchSuggest);
 impl PostSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }

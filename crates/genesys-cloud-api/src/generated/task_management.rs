@@ -342,6 +342,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkbin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkbin);
 impl DeleteTaskmanagementWorkbin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id }
@@ -384,6 +385,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitem {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitem);
 impl DeleteTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
@@ -426,6 +428,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsBulkAddJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitemsBulkAddJob);
 impl DeleteTaskmanagementWorkitemsBulkAddJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -468,6 +471,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsBulkTermin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitemsBulkTerminateJob);
 impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -510,6 +514,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitemsSchema);
 impl DeleteTaskmanagementWorkitemsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -552,6 +557,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktype);
 impl DeleteTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id }
@@ -595,6 +601,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsDateba
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeFlowsDatebasedRule);
 impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -639,6 +646,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsOnattr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeFlowsOnattributechangeRule);
 impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -683,6 +691,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsOncrea
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeFlowsOncreateRule);
 impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -727,6 +736,7 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeStatus);
 impl DeleteTaskmanagementWorktypeStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id }
@@ -770,6 +780,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkbin);
 impl GetTaskmanagementWorkbin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id }
@@ -817,6 +828,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkbinHistory);
 impl GetTaskmanagementWorkbinHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -896,6 +908,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkbinVersion);
 impl GetTaskmanagementWorkbinVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, entity_version }
@@ -943,6 +956,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkbinVersions);
 impl GetTaskmanagementWorkbinVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1022,6 +1036,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitem {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitem);
 impl GetTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None }
@@ -1077,6 +1092,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemHistory);
 impl GetTaskmanagementWorkitemHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1162,6 +1178,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemUserWrapups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemUserWrapups);
 impl GetTaskmanagementWorkitemUserWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1250,6 +1267,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemVersion);
 impl GetTaskmanagementWorkitemVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, entity_version }
@@ -1297,6 +1315,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemVersions);
 impl GetTaskmanagementWorkitemVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1381,6 +1400,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemWrapups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemWrapups);
 impl GetTaskmanagementWorkitemWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1467,6 +1487,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkAddJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkAddJob);
 impl GetTaskmanagementWorkitemsBulkAddJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1509,6 +1530,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkAddJobRes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkAddJobResults);
 impl GetTaskmanagementWorkitemsBulkAddJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1556,6 +1578,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkJobsUsers
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkJobsUsersMe);
 impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -1641,6 +1664,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkTerminate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkTerminateJob);
 impl GetTaskmanagementWorkitemsBulkTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1683,6 +1707,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkTerminate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkTerminateJobResults);
 impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1725,6 +1750,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsQueryJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsQueryJob);
 impl GetTaskmanagementWorkitemsQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1767,6 +1793,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsQueryJobResul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsQueryJobResults);
 impl GetTaskmanagementWorkitemsQueryJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1809,6 +1836,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchema);
 impl GetTaskmanagementWorkitemsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1852,6 +1880,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemaVersion
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemaVersion);
 impl GetTaskmanagementWorkitemsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -1895,6 +1924,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemaVersion
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemaVersions);
 impl GetTaskmanagementWorkitemsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1936,6 +1966,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemas);
 impl GetTaskmanagementWorkitemsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1977,6 +2008,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasCorety
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemasCoretype);
 impl GetTaskmanagementWorkitemsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -2018,6 +2050,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasCorety
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemasCoretypes);
 impl GetTaskmanagementWorkitemsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2058,6 +2091,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasLimits
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemasLimits);
 impl GetTaskmanagementWorkitemsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2100,6 +2134,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktype);
 impl GetTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, expands: ::std::option::Option::None }
@@ -2151,6 +2186,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsDatebased
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsDatebasedRule);
 impl GetTaskmanagementWorktypeFlowsDatebasedRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -2198,6 +2234,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsDatebased
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsDatebasedRules);
 impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2269,6 +2306,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOnattribu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOnattributechangeRule);
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -2316,6 +2354,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOnattribu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOnattributechangeRules);
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2387,6 +2426,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOncreateR
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOncreateRule);
 impl GetTaskmanagementWorktypeFlowsOncreateRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -2434,6 +2474,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOncreateR
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOncreateRules);
 impl GetTaskmanagementWorktypeFlowsOncreateRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2510,6 +2551,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeHistory {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeHistory);
 impl GetTaskmanagementWorktypeHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, fields: ::std::option::Option::None }
@@ -2597,6 +2639,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeStatus);
 impl GetTaskmanagementWorktypeStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id }
@@ -2640,6 +2683,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeStatuses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeStatuses);
 impl GetTaskmanagementWorktypeStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id }
@@ -2683,6 +2727,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeVersion);
 impl GetTaskmanagementWorktypeVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, entity_version }
@@ -2730,6 +2775,7 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeVersions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeVersions);
 impl GetTaskmanagementWorktypeVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2809,6 +2855,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkbin {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkbin);
 impl PatchTaskmanagementWorkbin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String, body: ::models::WorkbinUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, body }
@@ -2853,6 +2900,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitem {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitem);
 impl PatchTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
@@ -2897,6 +2945,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemAssignment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemAssignment);
 impl PatchTaskmanagementWorkitemAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemManualAssign) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
@@ -2942,6 +2991,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemUserWrapups 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemUserWrapups);
 impl PatchTaskmanagementWorkitemUserWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String, body: ::models::WorkitemWrapupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, body }
@@ -2987,6 +3037,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemUsersMeWrapu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemUsersMeWrapups);
 impl PatchTaskmanagementWorkitemUsersMeWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemWrapupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
@@ -3031,6 +3082,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemsBulkAddJob 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemsBulkAddJob);
 impl PatchTaskmanagementWorkitemsBulkAddJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String, body: ::models::BulkJobUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id, body }
@@ -3075,6 +3127,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemsBulkTermina
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemsBulkTerminateJob);
 impl PatchTaskmanagementWorkitemsBulkTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String, body: ::models::BulkJobUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id, body }
@@ -3119,6 +3172,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktype {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorktype);
 impl PatchTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorktypeUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -3164,6 +3218,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsDatebas
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeFlowsDatebasedRule);
 impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemDateBasedRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
@@ -3210,6 +3265,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsOnattri
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeFlowsOnattributechangeRule);
 impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemOnAttributeChangeRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
@@ -3256,6 +3312,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsOncreat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeFlowsOncreateRule);
 impl PatchTaskmanagementWorktypeFlowsOncreateRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemOnCreateRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
@@ -3302,6 +3359,7 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeStatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeStatus);
 impl PatchTaskmanagementWorktypeStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String, body: ::models::WorkitemStatusUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id, body }
@@ -3346,6 +3404,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkbins {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkbins);
 impl PostTaskmanagementWorkbins {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkbinCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3390,6 +3449,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkbinsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkbinsQuery);
 impl PostTaskmanagementWorkbinsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkbinQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3444,6 +3504,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemAcdCancel {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemAcdCancel);
 impl PostTaskmanagementWorkitemAcdCancel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
@@ -3486,6 +3547,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemDisconnect {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemDisconnect);
 impl PostTaskmanagementWorkitemDisconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
@@ -3529,6 +3591,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemTerminate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemTerminate);
 impl PostTaskmanagementWorkitemTerminate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body: ::std::option::Option::None }
@@ -3579,6 +3642,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitems {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitems);
 impl PostTaskmanagementWorkitems {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3621,6 +3685,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsBulkAddJobs 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsBulkAddJobs);
 impl PostTaskmanagementWorkitemsBulkAddJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkJobAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3663,6 +3728,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsBulkTerminat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsBulkTerminateJobs);
 impl PostTaskmanagementWorkitemsBulkTerminateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkJobTerminateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3707,6 +3773,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsQuery);
 impl PostTaskmanagementWorkitemsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemQueryPostRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3761,6 +3828,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsQueryJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsQueryJobs);
 impl PostTaskmanagementWorkitemsQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemQueryJobCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3803,6 +3871,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsSchemas);
 impl PostTaskmanagementWorkitemsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3846,6 +3915,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsDatebase
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeFlowsDatebasedRules);
 impl PostTaskmanagementWorktypeFlowsDatebasedRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemDateBasedRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -3890,6 +3960,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsOnattrib
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeFlowsOnattributechangeRules);
 impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemOnAttributeChangeRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -3934,6 +4005,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsOncreate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeFlowsOncreateRules);
 impl PostTaskmanagementWorktypeFlowsOncreateRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemOnCreateRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -3978,6 +4050,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeStatuses {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeStatuses);
 impl PostTaskmanagementWorktypeStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemStatusCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -4021,6 +4094,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorktypes);
 impl PostTaskmanagementWorktypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorktypeCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4065,6 +4139,7 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTaskmanagementWorktypesQuery);
 impl PostTaskmanagementWorktypesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorktypeQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4120,6 +4195,7 @@ impl ::genesys_cloud_core::Operation for PutTaskmanagementWorkitemsSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTaskmanagementWorkitemsSchema);
 impl PutTaskmanagementWorkitemsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }

@@ -78,6 +78,7 @@ impl ::genesys_cloud_core::Operation for DeleteTeam {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTeam);
 impl DeleteTeam {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id }
@@ -121,6 +122,7 @@ impl ::genesys_cloud_core::Operation for DeleteTeamMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTeamMembers);
 impl DeleteTeamMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, id: ::std::option::Option::None }
@@ -173,6 +175,7 @@ impl ::genesys_cloud_core::Operation for GetTeam {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTeam);
 impl GetTeam {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, expand: ::std::option::Option::None }
@@ -229,6 +232,7 @@ impl ::genesys_cloud_core::Operation for GetTeamMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTeamMembers);
 impl GetTeamMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -321,6 +325,7 @@ impl ::genesys_cloud_core::Operation for GetTeams {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTeams);
 impl GetTeams {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, name: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -415,6 +420,7 @@ impl ::genesys_cloud_core::Operation for PatchTeam {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTeam);
 impl PatchTeam {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String, body: ::models::Team) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, body }
@@ -460,6 +466,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsTeamsActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsTeamsActivityQuery);
 impl PostAnalyticsTeamsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -519,6 +526,7 @@ impl ::genesys_cloud_core::Operation for PostTeamMembers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTeamMembers);
 impl PostTeamMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String, body: ::models::TeamMembers) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, body }
@@ -562,6 +570,7 @@ impl ::genesys_cloud_core::Operation for PostTeams {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTeams);
 impl PostTeams {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Team) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -604,6 +613,7 @@ impl ::genesys_cloud_core::Operation for PostTeamsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTeamsSearch);
 impl PostTeamsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

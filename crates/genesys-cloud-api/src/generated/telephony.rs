@@ -138,6 +138,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyOrganizationLinkTargetOr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyOrganizationLinkTargetOrganizationId);
 impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_organization_id }
@@ -180,6 +181,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyAgentGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyAgentGreetings);
 impl GetTelephonyAgentGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -221,6 +223,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyAgentsGreetingsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyAgentsGreetingsMe);
 impl GetTelephonyAgentsGreetingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -262,6 +265,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyCallsMetrics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyCallsMetrics);
 impl GetTelephonyCallsMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_type: ::std::option::Option::None }
@@ -310,6 +314,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyMediaregions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyMediaregions);
 impl GetTelephonyMediaregions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -359,6 +364,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyNumbersRouting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyNumbersRouting);
 impl GetTelephonyNumbersRouting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, number_id: ::std::option::Option::None, active_routing_organization_id: ::std::option::Option::None, owner_organization_id: ::std::option::Option::None, status: ::std::option::Option::None }
@@ -467,6 +473,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyOrganizationLink {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyOrganizationLink);
 impl GetTelephonyOrganizationLink {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -507,6 +514,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyOrganizationLinkRegions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyOrganizationLinkRegions);
 impl GetTelephonyOrganizationLinkRegions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -554,6 +562,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyPrefixes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyPrefixes);
 impl GetTelephonyPrefixes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, prefix: ::std::option::Option::None }
@@ -648,6 +657,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyPrefixesSimulateCall {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyPrefixesSimulateCall);
 impl GetTelephonyPrefixesSimulateCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), number: ::std::option::Option::None }
@@ -697,6 +707,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonySettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonySettings);
 impl GetTelephonySettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -738,6 +749,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonySipmessagesConversation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonySipmessagesConversation);
 impl GetTelephonySipmessagesConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -781,6 +793,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonySipmessagesConversationHead
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonySipmessagesConversationHeaders);
 impl GetTelephonySipmessagesConversationHeaders {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, keys: ::std::option::Option::None }
@@ -836,6 +849,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonySiptraces {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonySiptraces);
 impl GetTelephonySiptraces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, call_id: ::std::option::Option::None, to_user: ::std::option::Option::None, from_user: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
@@ -927,6 +941,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonySiptracesDownloadDownloadId
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonySiptracesDownloadDownloadId);
 impl GetTelephonySiptracesDownloadDownloadId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id }
@@ -970,6 +985,7 @@ impl ::genesys_cloud_core::Operation for PatchTelephonyOrganizationLinkApproveRe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTelephonyOrganizationLinkApproveRequestingOrganizationId);
 impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, requesting_organization_id: ::std::string::String, body: ::models::OrganizationLinkApprovalRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), requesting_organization_id, body }
@@ -1013,6 +1029,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyNumbersRouting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyNumbersRouting);
 impl PostTelephonyNumbersRouting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::NumberRoutingRequest>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1055,6 +1072,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyNumbersRoutingAll {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyNumbersRoutingAll);
 impl PostTelephonyNumbersRoutingAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DisasterRecoveryAllRoutingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1097,6 +1115,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyNumbersRoutingReset {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyNumbersRoutingReset);
 impl PostTelephonyNumbersRoutingReset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NumberRoutingResetOrganizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1139,6 +1158,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyOrganizationLink {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyOrganizationLink);
 impl PostTelephonyOrganizationLink {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateOrganizationLink) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1181,6 +1201,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyPrefixesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyPrefixesBulk);
 impl PostTelephonyPrefixesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkPrefixesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1223,6 +1244,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonySiptracesDownload {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonySiptracesDownload);
 impl PostTelephonySiptracesDownload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SIPSearchPublicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1266,6 +1288,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyAgentGreetings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyAgentGreetings);
 impl PutTelephonyAgentGreetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentGreeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -1309,6 +1332,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyAgentsGreetingsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyAgentsGreetingsMe);
 impl PutTelephonyAgentsGreetingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SelfAgentGreeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1351,6 +1375,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonySettings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonySettings);
 impl PutTelephonySettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

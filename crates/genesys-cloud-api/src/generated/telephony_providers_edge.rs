@@ -554,6 +554,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdge {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdge);
 impl DeleteTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -597,6 +598,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgeLogicalinte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgeLogicalinterface);
 impl DeleteTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id }
@@ -640,6 +642,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgeSoftwareupd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgeSoftwareupdate);
 impl DeleteTelephonyProvidersEdgeSoftwareupdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -681,6 +684,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesAlertablep
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesAlertablepresences);
 impl DeleteTelephonyProvidersEdgesAlertablepresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -722,6 +726,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesCertificat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesCertificateauthority);
 impl DeleteTelephonyProvidersEdgesCertificateauthority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id }
@@ -764,6 +769,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesDidpool {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesDidpool);
 impl DeleteTelephonyProvidersEdgesDidpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id }
@@ -806,6 +812,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesEdgegroup 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesEdgegroup);
 impl DeleteTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id }
@@ -848,6 +855,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesExtensionp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesExtensionpool);
 impl DeleteTelephonyProvidersEdgesExtensionpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id }
@@ -890,6 +898,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesPhone {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesPhone);
 impl DeleteTelephonyProvidersEdgesPhone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
@@ -932,6 +941,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesPhonebases
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesPhonebasesetting);
 impl DeleteTelephonyProvidersEdgesPhonebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id }
@@ -974,6 +984,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesSite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesSite);
 impl DeleteTelephonyProvidersEdgesSite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -1017,6 +1028,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesSiteOutbou
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesSiteOutboundroute);
 impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id }
@@ -1060,6 +1072,7 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesTrunkbases
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesTrunkbasesetting);
 impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id }
@@ -1103,6 +1116,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdge {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdge);
 impl GetTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
@@ -1153,6 +1167,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticNslo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticNslookup);
 impl GetTelephonyProvidersEdgeDiagnosticNslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1195,6 +1210,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticPing
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticPing);
 impl GetTelephonyProvidersEdgeDiagnosticPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1237,6 +1253,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticRout
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticRoute);
 impl GetTelephonyProvidersEdgeDiagnosticRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1279,6 +1296,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticTrac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticTracepath);
 impl GetTelephonyProvidersEdgeDiagnosticTracepath {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1323,6 +1341,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogicalinterfa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeLogicalinterface);
 impl GetTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, expand: ::std::option::Option::None }
@@ -1377,6 +1396,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogicalinterfa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeLogicalinterfaces);
 impl GetTelephonyProvidersEdgeLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
@@ -1440,6 +1460,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeLogsJob);
 impl GetTelephonyProvidersEdgeLogsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, job_id }
@@ -1483,6 +1504,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeMetrics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeMetrics);
 impl GetTelephonyProvidersEdgeMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1526,6 +1548,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgePhysicalinterf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgePhysicalinterface);
 impl GetTelephonyProvidersEdgePhysicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id }
@@ -1571,6 +1594,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgePhysicalinterf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgePhysicalinterfaces);
 impl GetTelephonyProvidersEdgePhysicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1625,6 +1649,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSetuppackage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeSetuppackage);
 impl GetTelephonyProvidersEdgeSetuppackage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1667,6 +1692,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSoftwareupdate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeSoftwareupdate);
 impl GetTelephonyProvidersEdgeSoftwareupdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1711,6 +1737,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSoftwareversio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeSoftwareversions);
 impl GetTelephonyProvidersEdgeSoftwareversions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1773,6 +1800,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeTrunks {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeTrunks);
 impl GetTelephonyProvidersEdgeTrunks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
@@ -1884,6 +1912,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdges {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdges);
 impl GetTelephonyProvidersEdges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None, show_cloud_media: ::std::option::Option::None }
@@ -2001,6 +2030,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesAlertablepres
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesAlertablepresences);
 impl GetTelephonyProvidersEdgesAlertablepresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
@@ -2051,6 +2081,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesCertificateau
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesCertificateauthorities);
 impl GetTelephonyProvidersEdgesCertificateauthorities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2104,6 +2135,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesCertificateau
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesCertificateauthority);
 impl GetTelephonyProvidersEdgesCertificateauthority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id }
@@ -2146,6 +2178,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDid {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDid);
 impl GetTelephonyProvidersEdgesDid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_id }
@@ -2188,6 +2221,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpool {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDidpool);
 impl GetTelephonyProvidersEdgesDidpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id }
@@ -2235,6 +2269,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpools {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDidpools);
 impl GetTelephonyProvidersEdgesDidpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -2327,6 +2362,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpoolsDids 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDidpoolsDids);
 impl GetTelephonyProvidersEdgesDidpoolsDids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, id: ::std::option::Option::None, number_match: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2438,6 +2474,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDids {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDids);
 impl GetTelephonyProvidersEdgesDids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, phone_number: ::std::option::Option::None, owner_id: ::std::option::Option::None, did_pool_id: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -2556,6 +2593,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgegroup);
 impl GetTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, expand: ::std::option::Option::None }
@@ -2607,6 +2645,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroupEdge
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase);
 impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edgegroup_id: ::std::string::String, edgetrunkbase_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edgegroup_id, edgetrunkbase_id }
@@ -2656,6 +2695,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgegroups);
 impl GetTelephonyProvidersEdgesEdgegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None }
@@ -2748,6 +2788,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgeversionre
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgeversionreport);
 impl GetTelephonyProvidersEdgesEdgeversionreport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2788,6 +2829,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExpired {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExpired);
 impl GetTelephonyProvidersEdgesExpired {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2829,6 +2871,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtension {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtension);
 impl GetTelephonyProvidersEdgesExtension {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_id }
@@ -2871,6 +2914,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensionpool);
 impl GetTelephonyProvidersEdgesExtensionpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id }
@@ -2919,6 +2963,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensionpools);
 impl GetTelephonyProvidersEdgesExtensionpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, number: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3020,6 +3065,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensionpoolsDivisionviews);
 impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3135,6 +3181,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensions);
 impl GetTelephonyProvidersEdgesExtensions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, number: ::std::option::Option::None }
@@ -3228,6 +3275,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLine {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLine);
 impl GetTelephonyProvidersEdgesLine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, line_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_id }
@@ -3270,6 +3318,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinebasesetti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLinebasesetting);
 impl GetTelephonyProvidersEdgesLinebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, line_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_id }
@@ -3318,6 +3367,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinebasesetti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLinebasesettings);
 impl GetTelephonyProvidersEdgesLinebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3417,6 +3467,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLines {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLines);
 impl GetTelephonyProvidersEdgesLines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3510,6 +3561,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinesTemplate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLinesTemplate);
 impl GetTelephonyProvidersEdgesLinesTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_settings_id: ::std::option::Option::None }
@@ -3563,6 +3615,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLogicalinterf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLogicalinterfaces);
 impl GetTelephonyProvidersEdgesLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3635,6 +3688,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMediastatisti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesMediastatisticsConversation);
 impl GetTelephonyProvidersEdgesMediastatisticsConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3680,6 +3734,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMediastatisti
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesMediastatisticsConversationCommunication);
 impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -3723,6 +3778,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMetrics {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesMetrics);
 impl GetTelephonyProvidersEdgesMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
@@ -3780,6 +3836,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesOutboundroute
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesOutboundroutes);
 impl GetTelephonyProvidersEdgesOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -3881,6 +3938,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhone {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhone);
 impl GetTelephonyProvidersEdgesPhone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
@@ -3923,6 +3981,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesetting);
 impl GetTelephonyProvidersEdgesPhonebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id }
@@ -3972,6 +4031,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesettings);
 impl GetTelephonyProvidersEdgesPhonebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -4076,6 +4136,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases);
 impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -4145,6 +4206,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesettingsTemplate);
 impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_metabase_id: ::std::option::Option::None }
@@ -4213,6 +4275,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhones {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhones);
 impl GetTelephonyProvidersEdgesPhones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, site_id: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, phone_base_settings_id: ::std::option::Option::None, lines_logged_in_user_id: ::std::option::Option::None, lines_default_for_user_id: ::std::option::Option::None, phone_hardware_id: ::std::option::Option::None, lines_id: ::std::option::Option::None, lines_name: ::std::option::Option::None, name: ::std::option::Option::None, status_operational_status: ::std::option::Option::None, secondary_status_operational_status: ::std::option::Option::None, expand: ::std::option::Option::None, fields: ::std::option::Option::None }
@@ -4402,6 +4465,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonesTemplat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonesTemplate);
 impl GetTelephonyProvidersEdgesPhonesTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_settings_id: ::std::option::Option::None }
@@ -4454,6 +4518,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhysicalinter
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhysicalinterfaces);
 impl GetTelephonyProvidersEdgesPhysicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
@@ -4516,6 +4581,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSite);
 impl GetTelephonyProvidersEdgesSite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -4559,6 +4625,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteNumberplan);
 impl GetTelephonyProvidersEdgesSiteNumberplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, number_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, number_plan_id }
@@ -4602,6 +4669,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteNumberplans);
 impl GetTelephonyProvidersEdgesSiteNumberplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -4645,6 +4713,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteNumberplansClassifications);
 impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, classification: ::std::option::Option::None }
@@ -4696,6 +4765,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteOutboundr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteOutboundroute);
 impl GetTelephonyProvidersEdgesSiteOutboundroute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id }
@@ -4746,6 +4816,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteOutboundr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteOutboundroutes);
 impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -4840,6 +4911,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteSiteconne
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteSiteconnections);
 impl GetTelephonyProvidersEdgesSiteSiteconnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -4891,6 +4963,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSites {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSites);
 impl GetTelephonyProvidersEdgesSites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, location_id: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5009,6 +5082,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSitesSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSitesSearch);
 impl GetTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5070,6 +5144,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTimezones {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTimezones);
 impl GetTelephonyProvidersEdgesTimezones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -5139,6 +5214,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunk);
 impl GetTelephonyProvidersEdgesTrunk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_id }
@@ -5181,6 +5257,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkMetrics 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkMetrics);
 impl GetTelephonyProvidersEdgesTrunkMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_id }
@@ -5224,6 +5301,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesetting);
 impl GetTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, ignore_hidden: ::std::option::Option::None }
@@ -5284,6 +5362,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettings);
 impl GetTelephonyProvidersEdgesTrunkbasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, recording_enabled: ::std::option::Option::None, ignore_hidden: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -5413,6 +5492,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases);
 impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -5496,6 +5576,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId);
 impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5582,6 +5663,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettingsTemplate);
 impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_metabase_id: ::std::option::Option::None }
@@ -5640,6 +5722,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunks {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunks);
 impl GetTelephonyProvidersEdgesTrunks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, edge_id: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
@@ -5749,6 +5832,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunksMetrics
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunksMetrics);
 impl GetTelephonyProvidersEdgesTrunksMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_ids: ::std::option::Option::None }
@@ -5799,6 +5883,7 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkswithrec
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkswithrecording);
 impl GetTelephonyProvidersEdgesTrunkswithrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_type: ::std::option::Option::None }
@@ -5849,6 +5934,7 @@ impl ::genesys_cloud_core::Operation for PatchTelephonyProvidersEdgesSiteSitecon
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchTelephonyProvidersEdgesSiteSiteconnections);
 impl PatchTelephonyProvidersEdgesSiteSiteconnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::DisableSiteConnectionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -5893,6 +5979,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticNsl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticNslookup);
 impl PostTelephonyProvidersEdgeDiagnosticNslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -5937,6 +6024,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticPin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticPing);
 impl PostTelephonyProvidersEdgeDiagnosticPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -5981,6 +6069,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticRou
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticRoute);
 impl PostTelephonyProvidersEdgeDiagnosticRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6025,6 +6114,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticTra
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticTracepath);
 impl PostTelephonyProvidersEdgeDiagnosticTracepath {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6069,6 +6159,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogicalinterf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeLogicalinterfaces);
 impl PostTelephonyProvidersEdgeLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::DomainLogicalInterface) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6114,6 +6205,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogsJobUpload
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeLogsJobUpload);
 impl PostTelephonyProvidersEdgeLogsJobUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, job_id: ::std::string::String, body: ::models::EdgeLogsJobUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, job_id, body }
@@ -6159,6 +6251,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeLogsJobs);
 impl PostTelephonyProvidersEdgeLogsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeLogsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6203,6 +6296,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeOfflineconfig
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeOfflineconfiguration);
 impl PostTelephonyProvidersEdgeOfflineconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeOfflineConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6247,6 +6341,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeReboot {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeReboot);
 impl PostTelephonyProvidersEdgeReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
@@ -6298,6 +6393,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeSoftwareupdat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeSoftwareupdate);
 impl PostTelephonyProvidersEdgeSoftwareupdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::DomainEdgeSoftwareUpdateDto) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6342,6 +6438,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeStatuscode {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeStatuscode);
 impl PostTelephonyProvidersEdgeStatuscode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
@@ -6392,6 +6489,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeUnpair {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeUnpair);
 impl PostTelephonyProvidersEdgeUnpair {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -6434,6 +6532,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdges {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdges);
 impl PostTelephonyProvidersEdges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Edge) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6476,6 +6575,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesAddressvalid
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesAddressvalidation);
 impl PostTelephonyProvidersEdgesAddressvalidation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidateAddressRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6518,6 +6618,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesCertificatea
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesCertificateauthorities);
 impl PostTelephonyProvidersEdgesCertificateauthorities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DomainCertificateAuthority) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6560,6 +6661,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesDidpools {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesDidpools);
 impl PostTelephonyProvidersEdgesDidpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DIDPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6602,6 +6704,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesEdgegroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesEdgegroups);
 impl PostTelephonyProvidersEdgesEdgegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EdgeGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6644,6 +6747,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesExtensionpoo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesExtensionpools);
 impl PostTelephonyProvidersEdgesExtensionpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExtensionPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6686,6 +6790,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhoneReboot 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhoneReboot);
 impl PostTelephonyProvidersEdgesPhoneReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
@@ -6728,6 +6833,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhonebaseset
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhonebasesettings);
 impl PostTelephonyProvidersEdgesPhonebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PhoneBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6770,6 +6876,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhones {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhones);
 impl PostTelephonyProvidersEdgesPhones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Phone) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6812,6 +6919,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhonesReboot
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhonesReboot);
 impl PostTelephonyProvidersEdgesPhonesReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PhonesReboot) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6855,6 +6963,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSiteOutbound
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSiteOutboundroutes);
 impl PostTelephonyProvidersEdgesSiteOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::OutboundRouteBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -6898,6 +7007,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSites {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSites);
 impl PostTelephonyProvidersEdgesSites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Site) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6940,6 +7050,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSitesSearch 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSitesSearch);
 impl PostTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SiteSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6982,6 +7093,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunkbaseset
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesTrunkbasesettings);
 impl PostTelephonyProvidersEdgesTrunkbasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7024,6 +7136,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunkbaseset
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesTrunkbasesettingsSearch);
 impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7066,6 +7179,7 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunksSearch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesTrunksSearch);
 impl PostTelephonyProvidersEdgesTrunksSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7109,6 +7223,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdge {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdge);
 impl PutTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::Edge) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -7154,6 +7269,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgeLogicalinterfa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgeLogicalinterface);
 impl PutTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String, body: ::models::DomainLogicalInterface) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, body }
@@ -7198,6 +7314,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesAlertablepres
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesAlertablepresences);
 impl PutTelephonyProvidersEdgesAlertablepresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlertablePresences) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7241,6 +7358,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesCertificateau
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesCertificateauthority);
 impl PutTelephonyProvidersEdgesCertificateauthority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String, body: ::models::DomainCertificateAuthority) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id, body }
@@ -7285,6 +7403,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesDidpool {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesDidpool);
 impl PutTelephonyProvidersEdgesDidpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String, body: ::models::DIDPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id, body }
@@ -7329,6 +7448,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesEdgegroup {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesEdgegroup);
 impl PutTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String, body: ::models::EdgeGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, body }
@@ -7374,6 +7494,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesEdgegroupEdge
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase);
 impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edgegroup_id: ::std::string::String, edgetrunkbase_id: ::std::string::String, body: ::models::EdgeTrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), edgegroup_id, edgetrunkbase_id, body }
@@ -7419,6 +7540,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesExtensionpool);
 impl PutTelephonyProvidersEdgesExtensionpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String, body: ::models::ExtensionPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id, body }
@@ -7463,6 +7585,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesPhone {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesPhone);
 impl PutTelephonyProvidersEdgesPhone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String, body: ::models::Phone) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id, body }
@@ -7507,6 +7630,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesPhonebasesetting);
 impl PutTelephonyProvidersEdgesPhonebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String, body: ::models::PhoneBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id, body }
@@ -7551,6 +7675,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSite);
 impl PutTelephonyProvidersEdgesSite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::Site) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7595,6 +7720,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSiteNumberplans);
 impl PutTelephonyProvidersEdgesSiteNumberplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::std::vec::Vec<::models::NumberPlan>) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7640,6 +7766,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteOutboundr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSiteOutboundroute);
 impl PutTelephonyProvidersEdgesSiteOutboundroute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String, body: ::models::OutboundRouteBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id, body }
@@ -7685,6 +7812,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteSiteconne
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSiteSiteconnections);
 impl PutTelephonyProvidersEdgesSiteSiteconnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::SiteConnections) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7729,6 +7857,7 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesTrunkbasesetting);
 impl PutTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String, body: ::models::TrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, body }

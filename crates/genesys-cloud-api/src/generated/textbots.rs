@@ -58,6 +58,7 @@ impl ::genesys_cloud_core::Operation for GetTextbotsBotsSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTextbotsBotsSearch);
 impl GetTextbotsBotsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_type: ::std::option::Option::None, bot_name: ::std::option::Option::None, bot_id: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -140,6 +141,7 @@ impl ::genesys_cloud_core::Operation for PostTextbotsBotflowsSessionTurns {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTextbotsBotflowsSessionTurns);
 impl PostTextbotsBotflowsSessionTurns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, body: ::models::TextBotFlowTurnRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body }
@@ -183,6 +185,7 @@ impl ::genesys_cloud_core::Operation for PostTextbotsBotflowsSessions {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTextbotsBotflowsSessions);
 impl PostTextbotsBotflowsSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TextBotFlowLaunchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -225,6 +228,7 @@ impl ::genesys_cloud_core::Operation for PostTextbotsBotsExecute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostTextbotsBotsExecute);
 impl PostTextbotsBotsExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostTextRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -62,6 +62,7 @@ impl ::genesys_cloud_core::Operation for DeleteToken {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteToken);
 impl DeleteToken {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -103,6 +104,7 @@ impl ::genesys_cloud_core::Operation for DeleteTokensMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteTokensMe);
 impl DeleteTokensMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -144,6 +146,7 @@ impl ::genesys_cloud_core::Operation for GetTokensMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTokensMe);
 impl GetTokensMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), preserve_idle_ttl: ::std::option::Option::None }
@@ -192,6 +195,7 @@ impl ::genesys_cloud_core::Operation for GetTokensTimeout {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTokensTimeout);
 impl GetTokensTimeout {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -232,6 +236,7 @@ impl ::genesys_cloud_core::Operation for HeadTokensMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(HeadTokensMe);
 impl HeadTokensMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -273,6 +278,7 @@ impl ::genesys_cloud_core::Operation for PutTokensTimeout {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutTokensTimeout);
 impl PutTokensTimeout {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

@@ -83,6 +83,7 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUploadsUrlsJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUploadsUrlsJob);
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, job_id }
@@ -126,6 +127,7 @@ impl ::genesys_cloud_core::Operation for PostGamificationContestsUploadsPrizeima
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGamificationContestsUploadsPrizeimages);
 impl PostGamificationContestsUploadsPrizeimages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -168,6 +170,7 @@ impl ::genesys_cloud_core::Operation for PostGuidesUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostGuidesUploads);
 impl PostGuidesUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -211,6 +214,7 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftFunctionUplo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostIntegrationsActionDraftFunctionUpload);
 impl PostIntegrationsActionDraftFunctionUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::FunctionUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -254,6 +258,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeDocumentuploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeDocumentuploads);
 impl PostKnowledgeDocumentuploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -297,6 +302,7 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseUploadsUrlsJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseUploadsUrlsJobs);
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CreateUploadSourceUrlJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -341,6 +347,7 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerUploads {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostLanguageunderstandingMinerUploads);
 impl PostLanguageunderstandingMinerUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, body: ::models::Empty) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body }
@@ -384,6 +391,7 @@ impl ::genesys_cloud_core::Operation for PostUploadsLearningCoverart {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUploadsLearningCoverart);
 impl PostUploadsLearningCoverart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningCoverArtUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -426,6 +434,7 @@ impl ::genesys_cloud_core::Operation for PostUploadsPublicassetsImages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUploadsPublicassetsImages);
 impl PostUploadsPublicassetsImages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -468,6 +477,7 @@ impl ::genesys_cloud_core::Operation for PostUploadsRecordings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUploadsRecordings);
 impl PostUploadsRecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -510,6 +520,7 @@ impl ::genesys_cloud_core::Operation for PostUploadsWorkforcemanagementHistorica
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUploadsWorkforcemanagementHistoricaldataCsv);
 impl PostUploadsWorkforcemanagementHistoricaldataCsv {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

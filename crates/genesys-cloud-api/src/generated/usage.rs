@@ -83,6 +83,7 @@ impl ::genesys_cloud_core::Operation for GetOauthClientUsageQueryResult {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthClientUsageQueryResult);
 impl GetOauthClientUsageQueryResult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, execution_id }
@@ -127,6 +128,7 @@ impl ::genesys_cloud_core::Operation for GetOauthClientUsageSummary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetOauthClientUsageSummary);
 impl GetOauthClientUsageSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
@@ -181,6 +183,7 @@ impl ::genesys_cloud_core::Operation for GetUsageAggregatesQueryJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsageAggregatesQueryJob);
 impl GetUsageAggregatesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -256,6 +259,7 @@ impl ::genesys_cloud_core::Operation for GetUsageClientClientIdAggregatesQueryJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsageClientClientIdAggregatesQueryJob);
 impl GetUsageClientClientIdAggregatesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -327,6 +331,7 @@ impl ::genesys_cloud_core::Operation for GetUsageQueryExecutionIdResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsageQueryExecutionIdResults);
 impl GetUsageQueryExecutionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id }
@@ -371,6 +376,7 @@ impl ::genesys_cloud_core::Operation for GetUsageSimplesearchExecutionIdResults 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsageSimplesearchExecutionIdResults);
 impl GetUsageSimplesearchExecutionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -430,6 +436,7 @@ impl ::genesys_cloud_core::Operation for PostOauthClientUsageQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostOauthClientUsageQuery);
 impl PostOauthClientUsageQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ApiUsageClientQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
@@ -473,6 +480,7 @@ impl ::genesys_cloud_core::Operation for PostUsageAggregatesQueryJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsageAggregatesQueryJobs);
 impl PostUsageAggregatesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPublicApiUsageQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -516,6 +524,7 @@ impl ::genesys_cloud_core::Operation for PostUsageClientClientIdAggregatesQueryJ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsageClientClientIdAggregatesQueryJobs);
 impl PostUsageClientClientIdAggregatesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ClientPublicApiUsageQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
@@ -559,6 +568,7 @@ impl ::genesys_cloud_core::Operation for PostUsageQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsageQuery);
 impl PostUsageQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ApiUsageOrganizationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -601,6 +611,7 @@ impl ::genesys_cloud_core::Operation for PostUsageSimplesearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsageSimplesearch);
 impl PostUsageSimplesearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ApiUsageSimpleSearch) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

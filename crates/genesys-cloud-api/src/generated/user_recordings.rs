@@ -62,6 +62,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserrecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserrecording);
 impl DeleteUserrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id }
@@ -105,6 +106,7 @@ impl ::genesys_cloud_core::Operation for GetUserrecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserrecording);
 impl GetUserrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, expand: ::std::option::Option::None }
@@ -156,6 +158,7 @@ impl ::genesys_cloud_core::Operation for GetUserrecordingTranscoding {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserrecordingTranscoding);
 impl GetUserrecordingTranscoding {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, format_id: ::std::option::Option::None }
@@ -210,6 +213,7 @@ impl ::genesys_cloud_core::Operation for GetUserrecordings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserrecordings);
 impl GetUserrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -286,6 +290,7 @@ impl ::genesys_cloud_core::Operation for GetUserrecordingsSummary {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserrecordingsSummary);
 impl GetUserrecordingsSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -329,6 +334,7 @@ impl ::genesys_cloud_core::Operation for PutUserrecording {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserrecording);
 impl PutUserrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String, body: ::models::UserRecording) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, expand: ::std::option::Option::None, body }

@@ -564,6 +564,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsUsersAggregatesJob);
 impl DeleteAnalyticsUsersAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -606,6 +607,7 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersDetailsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAnalyticsUsersDetailsJob);
 impl DeleteAnalyticsUsersDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -650,6 +652,7 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationSubjectDivisionRole 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAuthorizationSubjectDivisionRole);
 impl DeleteAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id }
@@ -693,6 +696,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingDirectroutingbackupSetting
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingDirectroutingbackupSettingsMe);
 impl DeleteRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -734,6 +738,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUserDirectroutingbackupSet
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingUserDirectroutingbackupSettings);
 impl DeleteRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -776,6 +781,7 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUserUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteRoutingUserUtilization);
 impl DeleteRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -818,6 +824,7 @@ impl ::genesys_cloud_core::Operation for DeleteUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUser);
 impl DeleteUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -861,6 +868,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserCustomattribute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserCustomattribute);
 impl DeleteUserCustomattribute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, schema_id }
@@ -906,6 +914,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserExternalidAuthorityNameExtern
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserExternalidAuthorityNameExternalKey);
 impl DeleteUserExternalidAuthorityNameExternalKey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, authority_name: ::std::string::String, external_key: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, authority_name, external_key }
@@ -951,6 +960,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserRoutinglanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserRoutinglanguage);
 impl DeleteUserRoutinglanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id }
@@ -995,6 +1005,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserRoutingskill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserRoutingskill);
 impl DeleteUserRoutingskill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id }
@@ -1038,6 +1049,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserStationAssociatedstation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserStationAssociatedstation);
 impl DeleteUserStationAssociatedstation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1080,6 +1092,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserStationDefaultstation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserStationDefaultstation);
 impl DeleteUserStationDefaultstation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1123,6 +1136,7 @@ impl ::genesys_cloud_core::Operation for DeleteUserVerifier {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUserVerifier);
 impl DeleteUserVerifier {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, verifier_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, verifier_id }
@@ -1166,6 +1180,7 @@ impl ::genesys_cloud_core::Operation for DeleteUsersCustomattributesSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUsersCustomattributesSchema);
 impl DeleteUsersCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1208,6 +1223,7 @@ impl ::genesys_cloud_core::Operation for DeleteUsersMeVerifier {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUsersMeVerifier);
 impl DeleteUsersMeVerifier {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, verifier_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), verifier_id }
@@ -1249,6 +1265,7 @@ impl ::genesys_cloud_core::Operation for DeleteUsersStationsMeAssociatedstation 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUsersStationsMeAssociatedstation);
 impl DeleteUsersStationsMeAssociatedstation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1290,6 +1307,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersAggregatesJob);
 impl GetAnalyticsUsersAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1333,6 +1351,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersAggregatesJobResults);
 impl GetAnalyticsUsersAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -1383,6 +1402,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersDetailsJob);
 impl GetAnalyticsUsersDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1427,6 +1447,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobResults {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersDetailsJobResults);
 impl GetAnalyticsUsersDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1484,6 +1505,7 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobsAvailabilit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAnalyticsUsersDetailsJobsAvailability);
 impl GetAnalyticsUsersDetailsJobsAvailability {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1527,6 +1549,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedMe);
 impl GetAuthorizationDivisionspermittedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -1589,6 +1612,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPaged
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedPagedMe);
 impl GetAuthorizationDivisionspermittedPagedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1673,6 +1697,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPaged
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedPagedSubjectId);
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1754,6 +1779,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubject {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationSubject);
 impl GetAuthorizationSubject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
@@ -1813,6 +1839,7 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAuthorizationSubjectsMe);
 impl GetAuthorizationSubjectsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
@@ -1871,6 +1898,7 @@ impl ::genesys_cloud_core::Operation for GetFieldconfig {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetFieldconfig);
 impl GetFieldconfig {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
@@ -1930,6 +1958,7 @@ impl ::genesys_cloud_core::Operation for GetProfilesUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetProfilesUsers);
 impl GetProfilesUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jid: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
@@ -2038,6 +2067,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingDirectroutingbackupSettingsMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingDirectroutingbackupSettingsMe);
 impl GetRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2079,6 +2109,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUserDirectroutingbackupSettin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUserDirectroutingbackupSettings);
 impl GetRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -2121,6 +2152,7 @@ impl ::genesys_cloud_core::Operation for GetRoutingUserUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetRoutingUserUtilization);
 impl GetRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -2167,6 +2199,7 @@ impl ::genesys_cloud_core::Operation for GetUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUser);
 impl GetUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -2242,6 +2275,7 @@ impl ::genesys_cloud_core::Operation for GetUserAdjacents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserAdjacents);
 impl GetUserAdjacents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
@@ -2292,6 +2326,7 @@ impl ::genesys_cloud_core::Operation for GetUserCallforwarding {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserCallforwarding);
 impl GetUserCallforwarding {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -2335,6 +2370,7 @@ impl ::genesys_cloud_core::Operation for GetUserCustomattribute {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserCustomattribute);
 impl GetUserCustomattribute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, schema_id }
@@ -2379,6 +2415,7 @@ impl ::genesys_cloud_core::Operation for GetUserCustomattributesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserCustomattributesBulk);
 impl GetUserCustomattributesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, schema_ids: ::std::option::Option::None }
@@ -2431,6 +2468,7 @@ impl ::genesys_cloud_core::Operation for GetUserDirectreports {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserDirectreports);
 impl GetUserDirectreports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
@@ -2481,6 +2519,7 @@ impl ::genesys_cloud_core::Operation for GetUserExternalid {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserExternalid);
 impl GetUserExternalid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -2524,6 +2563,7 @@ impl ::genesys_cloud_core::Operation for GetUserExternalidAuthorityName {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserExternalidAuthorityName);
 impl GetUserExternalidAuthorityName {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, authority_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, authority_name }
@@ -2574,6 +2614,7 @@ impl ::genesys_cloud_core::Operation for GetUserFavorites {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserFavorites);
 impl GetUserFavorites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2661,6 +2702,7 @@ impl ::genesys_cloud_core::Operation for GetUserGeolocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserGeolocation);
 impl GetUserGeolocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id }
@@ -2704,6 +2746,7 @@ impl ::genesys_cloud_core::Operation for GetUserOutofoffice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserOutofoffice);
 impl GetUserOutofoffice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -2749,6 +2792,7 @@ impl ::genesys_cloud_core::Operation for GetUserProfile {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserProfile);
 impl GetUserProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
@@ -2807,6 +2851,7 @@ impl ::genesys_cloud_core::Operation for GetUserProfileskills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserProfileskills);
 impl GetUserProfileskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -2855,6 +2900,7 @@ impl ::genesys_cloud_core::Operation for GetUserQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserQueues);
 impl GetUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -2941,6 +2987,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoles);
 impl GetUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id }
@@ -2988,6 +3035,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoutinglanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoutinglanguages);
 impl GetUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3071,6 +3119,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoutingskills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoutingskills);
 impl GetUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3149,6 +3198,7 @@ impl ::genesys_cloud_core::Operation for GetUserRoutingstatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserRoutingstatus);
 impl GetUserRoutingstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3196,6 +3246,7 @@ impl ::genesys_cloud_core::Operation for GetUserSkillgroups {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserSkillgroups);
 impl GetUserSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
@@ -3274,6 +3325,7 @@ impl ::genesys_cloud_core::Operation for GetUserState {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserState);
 impl GetUserState {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3316,6 +3368,7 @@ impl ::genesys_cloud_core::Operation for GetUserStation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserStation);
 impl GetUserStation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3359,6 +3412,7 @@ impl ::genesys_cloud_core::Operation for GetUserSuperiors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserSuperiors);
 impl GetUserSuperiors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
@@ -3413,6 +3467,7 @@ impl ::genesys_cloud_core::Operation for GetUserTrustors {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserTrustors);
 impl GetUserTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -3483,6 +3538,7 @@ impl ::genesys_cloud_core::Operation for GetUserVerifiers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUserVerifiers);
 impl GetUserVerifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3535,6 +3591,7 @@ impl ::genesys_cloud_core::Operation for GetUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsers);
 impl GetUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -3665,6 +3722,7 @@ impl ::genesys_cloud_core::Operation for GetUsersChatsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersChatsMe);
 impl GetUsersChatsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), exclude_closed: ::std::option::Option::None, include_presence: ::std::option::Option::None, include_room_owners: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -3750,6 +3808,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchema);
 impl GetUsersCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -3793,6 +3852,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemaVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchemaVersion);
 impl GetUsersCustomattributesSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -3836,6 +3896,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemaVersions 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchemaVersions);
 impl GetUsersCustomattributesSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -3877,6 +3938,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchemas);
 impl GetUsersCustomattributesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3918,6 +3980,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemasCoretype
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchemasCoretype);
 impl GetUsersCustomattributesSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -3959,6 +4022,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemasCoretype
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchemasCoretypes);
 impl GetUsersCustomattributesSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3999,6 +4063,7 @@ impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemasLimits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersCustomattributesSchemasLimits);
 impl GetUsersCustomattributesSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4053,6 +4118,7 @@ impl ::genesys_cloud_core::Operation for GetUsersDevelopmentActivities {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersDevelopmentActivities);
 impl GetUsersDevelopmentActivities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id: ::std::option::Option::None, module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, pass: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, types: ::std::option::Option::None, statuses: ::std::option::Option::None, relationship: ::std::option::Option::None }
@@ -4214,6 +4280,7 @@ impl ::genesys_cloud_core::Operation for GetUsersDevelopmentActivitiesMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersDevelopmentActivitiesMe);
 impl GetUsersDevelopmentActivitiesMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, pass: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, types: ::std::option::Option::None, statuses: ::std::option::Option::None, relationship: ::std::option::Option::None }
@@ -4356,6 +4423,7 @@ impl ::genesys_cloud_core::Operation for GetUsersDevelopmentActivity {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersDevelopmentActivity);
 impl GetUsersDevelopmentActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, activity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), activity_id, r#type: ::std::option::Option::None }
@@ -4409,6 +4477,7 @@ impl ::genesys_cloud_core::Operation for GetUsersExternalidAuthorityNameExternal
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersExternalidAuthorityNameExternalKey);
 impl GetUsersExternalidAuthorityNameExternalKey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, authority_name: ::std::string::String, external_key: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), authority_name, external_key, expand: ::std::option::Option::None }
@@ -4462,6 +4531,7 @@ impl ::genesys_cloud_core::Operation for GetUsersMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersMe);
 impl GetUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None }
@@ -4526,6 +4596,7 @@ impl ::genesys_cloud_core::Operation for GetUsersMeVerifiers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersMeVerifiers);
 impl GetUsersMeVerifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4575,6 +4646,7 @@ impl ::genesys_cloud_core::Operation for GetUsersQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersQuery);
 impl GetUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -4686,6 +4758,7 @@ impl ::genesys_cloud_core::Operation for GetUsersSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersSearch);
 impl GetUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
@@ -4751,6 +4824,7 @@ impl ::genesys_cloud_core::Operation for GetUsersStationsMe {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersStationsMe);
 impl GetUsersStationsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4793,6 +4867,7 @@ impl ::genesys_cloud_core::Operation for PatchUser {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUser);
 impl PatchUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UpdateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -4837,6 +4912,7 @@ impl ::genesys_cloud_core::Operation for PatchUserCallforwarding {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserCallforwarding);
 impl PatchUserCallforwarding {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::CallForwarding) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -4881,6 +4957,7 @@ impl ::genesys_cloud_core::Operation for PatchUserCustomattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserCustomattributes);
 impl PatchUserCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserCustomAttributesUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -4925,6 +5002,7 @@ impl ::genesys_cloud_core::Operation for PatchUserCustomattributesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserCustomattributesBulk);
 impl PatchUserCustomattributesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserCustomAttributesUpdateRequest>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -4970,6 +5048,7 @@ impl ::genesys_cloud_core::Operation for PatchUserGeolocation {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserGeolocation);
 impl PatchUserGeolocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String, body: ::models::Geolocation) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id, body }
@@ -5016,6 +5095,7 @@ impl ::genesys_cloud_core::Operation for PatchUserQueue {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserQueue);
 impl PatchUserQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::UserQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, queue_id, body }
@@ -5064,6 +5144,7 @@ impl ::genesys_cloud_core::Operation for PatchUserQueues {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserQueues);
 impl PatchUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
@@ -5129,6 +5210,7 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserRoutinglanguage);
 impl PatchUserRoutinglanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String, body: ::models::UserRoutingLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id, body }
@@ -5176,6 +5258,7 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguagesBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserRoutinglanguagesBulk);
 impl PatchUserRoutinglanguagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -5234,6 +5317,7 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutingskillsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUserRoutingskillsBulk);
 impl PatchUserRoutingskillsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -5291,6 +5375,7 @@ impl ::genesys_cloud_core::Operation for PatchUsersBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUsersBulk);
 impl PatchUsersBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::PatchUser>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5347,6 +5432,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersActivityQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersActivityQuery);
 impl PostAnalyticsUsersActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -5405,6 +5491,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersAggregatesJobs);
 impl PostAnalyticsUsersAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5447,6 +5534,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersAggregatesQuery);
 impl PostAnalyticsUsersAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5489,6 +5577,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersDetailsJobs);
 impl PostAnalyticsUsersDetailsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncUserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5531,6 +5620,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersDetailsQuery);
 impl PostAnalyticsUsersDetailsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5573,6 +5663,7 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsUsersObservationsQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAnalyticsUsersObservationsQuery);
 impl PostAnalyticsUsersObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5617,6 +5708,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkadd {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkadd);
 impl PostAuthorizationSubjectBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
@@ -5669,6 +5761,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkremove {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkremove);
 impl PostAuthorizationSubjectBulkremove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
@@ -5714,6 +5807,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkreplace {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkreplace);
 impl PostAuthorizationSubjectBulkreplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
@@ -5768,6 +5862,7 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectDivisionRole {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAuthorizationSubjectDivisionRole);
 impl PostAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
@@ -5821,6 +5916,7 @@ impl ::genesys_cloud_core::Operation for PostUserExternalid {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserExternalid);
 impl PostUserExternalid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserExternalIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -5865,6 +5961,7 @@ impl ::genesys_cloud_core::Operation for PostUserInvite {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserInvite);
 impl PostUserInvite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, force: ::std::option::Option::None }
@@ -5916,6 +6013,7 @@ impl ::genesys_cloud_core::Operation for PostUserPassword {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserPassword);
 impl PostUserPassword {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ChangePasswordRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -5960,6 +6058,7 @@ impl ::genesys_cloud_core::Operation for PostUserRoutinglanguages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserRoutinglanguages);
 impl PostUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingLanguagePost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6004,6 +6103,7 @@ impl ::genesys_cloud_core::Operation for PostUserRoutingskills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUserRoutingskills);
 impl PostUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingSkillPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6047,6 +6147,7 @@ impl ::genesys_cloud_core::Operation for PostUsers {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsers);
 impl PostUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6089,6 +6190,7 @@ impl ::genesys_cloud_core::Operation for PostUsersCustomattributesSchemas {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersCustomattributesSchemas);
 impl PostUsersCustomattributesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6131,6 +6233,7 @@ impl ::genesys_cloud_core::Operation for PostUsersDevelopmentActivitiesAggregate
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersDevelopmentActivitiesAggregatesQuery);
 impl PostUsersDevelopmentActivitiesAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DevelopmentActivityAggregateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6173,6 +6276,7 @@ impl ::genesys_cloud_core::Operation for PostUsersMePassword {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersMePassword);
 impl PostUsersMePassword {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ChangeMyPasswordRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6215,6 +6319,7 @@ impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersTotp {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersMeVerifiersTotp);
 impl PostUsersMeVerifiersTotp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6258,6 +6363,7 @@ impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersTotpVerifierId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersMeVerifiersTotpVerifierId);
 impl PostUsersMeVerifiersTotpVerifierId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, verifier_id: ::std::string::String, body: ::models::ValidateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), verifier_id, body }
@@ -6301,6 +6407,7 @@ impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersWebauthnRegister {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersMeVerifiersWebauthnRegister);
 impl PostUsersMeVerifiersWebauthnRegister {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FinishWebAuthnRegistrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6342,6 +6449,7 @@ impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersWebauthnRegisterOpt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersMeVerifiersWebauthnRegisterOptions);
 impl PostUsersMeVerifiersWebauthnRegisterOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6383,6 +6491,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearch);
 impl PostUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6427,6 +6536,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchConversationTarget {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearchConversationTarget);
 impl PostUsersSearchConversationTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6471,6 +6581,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchQueuemembersManage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearchQueuemembersManage);
 impl PostUsersSearchQueuemembersManage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6513,6 +6624,7 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchTeamsAssign {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersSearchTeamsAssign);
 impl PostUsersSearchTeamsAssign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6555,6 +6667,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingDirectroutingbackupSettingsMe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingDirectroutingbackupSettingsMe);
 impl PutRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6598,6 +6711,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingUserDirectroutingbackupSettin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingUserDirectroutingbackupSettings);
 impl PutRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6642,6 +6756,7 @@ impl ::genesys_cloud_core::Operation for PutRoutingUserUtilization {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutRoutingUserUtilization);
 impl PutRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6686,6 +6801,7 @@ impl ::genesys_cloud_core::Operation for PutUserCallforwarding {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserCallforwarding);
 impl PutUserCallforwarding {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::CallForwarding) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6730,6 +6846,7 @@ impl ::genesys_cloud_core::Operation for PutUserCustomattributes {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserCustomattributes);
 impl PutUserCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserCustomAttributesUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6774,6 +6891,7 @@ impl ::genesys_cloud_core::Operation for PutUserOutofoffice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserOutofoffice);
 impl PutUserOutofoffice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::OutOfOffice) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6818,6 +6936,7 @@ impl ::genesys_cloud_core::Operation for PutUserProfileskills {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserProfileskills);
 impl PutUserProfileskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -6862,6 +6981,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoles {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoles);
 impl PutUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
@@ -6907,6 +7027,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingskill {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoutingskill);
 impl PutUserRoutingskill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String, body: ::models::UserRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id, body }
@@ -6954,6 +7075,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingskillsBulk {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoutingskillsBulk);
 impl PutUserRoutingskillsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -7010,6 +7132,7 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingstatus {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserRoutingstatus);
 impl PutUserRoutingstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::RoutingStatus) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -7054,6 +7177,7 @@ impl ::genesys_cloud_core::Operation for PutUserState {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserState);
 impl PutUserState {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserState) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -7098,6 +7222,7 @@ impl ::genesys_cloud_core::Operation for PutUserStationAssociatedstationStationI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserStationAssociatedstationStationId);
 impl PutUserStationAssociatedstationStationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, station_id }
@@ -7142,6 +7267,7 @@ impl ::genesys_cloud_core::Operation for PutUserStationDefaultstationStationId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserStationDefaultstationStationId);
 impl PutUserStationDefaultstationStationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, station_id }
@@ -7187,6 +7313,7 @@ impl ::genesys_cloud_core::Operation for PutUserVerifier {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUserVerifier);
 impl PutUserVerifier {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, verifier_id: ::std::string::String, body: ::models::UpdateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, verifier_id, body }
@@ -7232,6 +7359,7 @@ impl ::genesys_cloud_core::Operation for PutUsersCustomattributesSchema {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUsersCustomattributesSchema);
 impl PutUsersCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -7276,6 +7404,7 @@ impl ::genesys_cloud_core::Operation for PutUsersMeVerifier {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUsersMeVerifier);
 impl PutUsersMeVerifier {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, verifier_id: ::std::string::String, body: ::models::UpdateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), verifier_id, body }
@@ -7319,6 +7448,7 @@ impl ::genesys_cloud_core::Operation for PutUsersStationsMeAssociatedstationStat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutUsersStationsMeAssociatedstationStationId);
 impl PutUsersStationsMeAssociatedstationStationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), station_id }

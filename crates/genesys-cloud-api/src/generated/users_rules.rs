@@ -74,6 +74,7 @@ impl ::genesys_cloud_core::Operation for DeleteUsersRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteUsersRule);
 impl DeleteUsersRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -116,6 +117,7 @@ impl ::genesys_cloud_core::Operation for GetUsersRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersRule);
 impl GetUsersRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -160,6 +162,7 @@ impl ::genesys_cloud_core::Operation for GetUsersRuleDependentTypeId {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersRuleDependentTypeId);
 impl GetUsersRuleDependentTypeId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, rule_type: ::std::string::String, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, rule_type, type_id }
@@ -209,6 +212,7 @@ impl ::genesys_cloud_core::Operation for GetUsersRuleDependents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersRuleDependents);
 impl GetUsersRuleDependents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -295,6 +299,7 @@ impl ::genesys_cloud_core::Operation for GetUsersRules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersRules);
 impl GetUsersRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, enabled: ::std::option::Option::None, search_term: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -405,6 +410,7 @@ impl ::genesys_cloud_core::Operation for GetUsersRulesSetting {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetUsersRulesSetting);
 impl GetUsersRulesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_type }
@@ -448,6 +454,7 @@ impl ::genesys_cloud_core::Operation for PatchUsersRule {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchUsersRule);
 impl PatchUsersRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, body: ::models::UsersRulesUpdateRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body }
@@ -491,6 +498,7 @@ impl ::genesys_cloud_core::Operation for PostUsersRules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersRules);
 impl PostUsersRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesCreateRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -537,6 +545,7 @@ impl ::genesys_cloud_core::Operation for PostUsersRulesQuery {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostUsersRulesQuery);
 impl PostUsersRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesQueryRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }

@@ -53,6 +53,7 @@ impl ::genesys_cloud_core::Operation for GetDate {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetDate);
 impl GetDate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -93,6 +94,7 @@ impl ::genesys_cloud_core::Operation for GetIpranges {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetIpranges);
 impl GetIpranges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -137,6 +139,7 @@ impl ::genesys_cloud_core::Operation for GetTimezones {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetTimezones);
 impl GetTimezones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -206,6 +209,7 @@ impl ::genesys_cloud_core::Operation for PostCertificateDetails {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostCertificateDetails);
 impl PostCertificateDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Certificate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -66,6 +66,7 @@ impl ::genesys_cloud_core::Operation for DeleteAgenticVirtualagentJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteAgenticVirtualagentJobs);
 impl DeleteAgenticVirtualagentJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -108,6 +109,7 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAgenticVirtualagent);
 impl GetAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -151,6 +153,7 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagentJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAgenticVirtualagentJob);
 impl GetAgenticVirtualagentJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, job_id }
@@ -202,6 +205,7 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetAgenticVirtualagents);
 impl GetAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -312,6 +316,7 @@ impl ::genesys_cloud_core::Operation for PatchAgenticVirtualagent {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchAgenticVirtualagent);
 impl PatchAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, body: ::models::UpdateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, body }
@@ -357,6 +362,7 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagentVersionJobs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAgenticVirtualagentVersionJobs);
 impl PostAgenticVirtualagentVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, version_id: ::std::string::String, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, version_id, body }
@@ -401,6 +407,7 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostAgenticVirtualagents);
 impl PostAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -146,6 +146,7 @@ impl ::genesys_cloud_core::Operation for DeleteVoicemailMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteVoicemailMessage);
 impl DeleteVoicemailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
@@ -187,6 +188,7 @@ impl ::genesys_cloud_core::Operation for DeleteVoicemailMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteVoicemailMessages);
 impl DeleteVoicemailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -228,6 +230,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailGroupMailbox {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailGroupMailbox);
 impl GetVoicemailGroupMailbox {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -274,6 +277,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailGroupMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailGroupMessages);
 impl GetVoicemailGroupMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -344,6 +348,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailGroupPolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailGroupPolicy);
 impl GetVoicemailGroupPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
@@ -385,6 +390,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMailbox {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMailbox);
 impl GetVoicemailMailbox {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -425,6 +431,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMeMailbox {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMeMailbox);
 impl GetVoicemailMeMailbox {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -469,6 +476,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMeMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMeMessages);
 impl GetVoicemailMeMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -537,6 +545,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMePolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMePolicy);
 impl GetVoicemailMePolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -579,6 +588,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMessage);
 impl GetVoicemailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, expand: ::std::option::Option::None }
@@ -630,6 +640,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMessageMedia {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMessageMedia);
 impl GetVoicemailMessageMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, format_id: ::std::option::Option::None }
@@ -683,6 +694,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailMessages);
 impl GetVoicemailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -751,6 +763,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailPolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailPolicy);
 impl GetVoicemailPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -796,6 +809,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailQueueMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailQueueMessages);
 impl GetVoicemailQueueMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -867,6 +881,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailSearch);
 impl GetVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -925,6 +940,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailUserMailbox {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailUserMailbox);
 impl GetVoicemailUserMailbox {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -971,6 +987,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailUserMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailUserMessages);
 impl GetVoicemailUserMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1041,6 +1058,7 @@ impl ::genesys_cloud_core::Operation for GetVoicemailUserpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetVoicemailUserpolicy);
 impl GetVoicemailUserpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1084,6 +1102,7 @@ impl ::genesys_cloud_core::Operation for PatchVoicemailGroupPolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchVoicemailGroupPolicy);
 impl PatchVoicemailGroupPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::VoicemailGroupPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
@@ -1127,6 +1146,7 @@ impl ::genesys_cloud_core::Operation for PatchVoicemailMePolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchVoicemailMePolicy);
 impl PatchVoicemailMePolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailUserPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1170,6 +1190,7 @@ impl ::genesys_cloud_core::Operation for PatchVoicemailMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchVoicemailMessage);
 impl PatchVoicemailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String, body: ::models::VoicemailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, body }
@@ -1214,6 +1235,7 @@ impl ::genesys_cloud_core::Operation for PatchVoicemailUserpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchVoicemailUserpolicy);
 impl PatchVoicemailUserpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::VoicemailUserPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -1257,6 +1279,7 @@ impl ::genesys_cloud_core::Operation for PostVoicemailMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostVoicemailMessages);
 impl PostVoicemailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1306,6 +1329,7 @@ impl ::genesys_cloud_core::Operation for PostVoicemailSearch {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostVoicemailSearch);
 impl PostVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1349,6 +1373,7 @@ impl ::genesys_cloud_core::Operation for PutVoicemailMessage {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutVoicemailMessage);
 impl PutVoicemailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String, body: ::models::VoicemailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, body }
@@ -1392,6 +1417,7 @@ impl ::genesys_cloud_core::Operation for PutVoicemailPolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutVoicemailPolicy);
 impl PutVoicemailPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailOrganizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1435,6 +1461,7 @@ impl ::genesys_cloud_core::Operation for PutVoicemailUserpolicy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutVoicemailUserpolicy);
 impl PutVoicemailUserpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::VoicemailUserPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }

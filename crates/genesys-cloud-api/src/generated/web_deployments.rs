@@ -122,6 +122,7 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsConfiguration {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWebdeploymentsConfiguration);
 impl DeleteWebdeploymentsConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
@@ -164,6 +165,7 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsDeployment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWebdeploymentsDeployment);
 impl DeleteWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id }
@@ -209,6 +211,7 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsDeploymentCobrowseS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWebdeploymentsDeploymentCobrowseSessionId);
 impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, session_id }
@@ -255,6 +258,7 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsTokenRevoke {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWebdeploymentsTokenRevoke);
 impl DeleteWebdeploymentsTokenRevoke {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), x_journey_session_id: ::std::option::Option::None, x_journey_session_type: ::std::option::Option::None }
@@ -313,6 +317,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersion {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurationVersion);
 impl GetWebdeploymentsConfigurationVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, version_id }
@@ -361,6 +366,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersions 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurationVersions);
 impl GetWebdeploymentsConfigurationVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -439,6 +445,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersionsD
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurationVersionsDraft);
 impl GetWebdeploymentsConfigurationVersionsDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
@@ -486,6 +493,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurations);
 impl GetWebdeploymentsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, show_only_published: ::std::option::Option::None }
@@ -572,6 +580,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeployment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsDeployment);
 impl GetWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, expand: ::std::option::Option::None }
@@ -625,6 +634,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentCobrowseSess
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsDeploymentCobrowseSessionId);
 impl GetWebdeploymentsDeploymentCobrowseSessionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, session_id }
@@ -670,6 +680,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentConfiguratio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsDeploymentConfigurations);
 impl GetWebdeploymentsDeploymentConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -728,6 +739,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentIdentityreso
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsDeploymentIdentityresolution);
 impl GetWebdeploymentsDeploymentIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id }
@@ -775,6 +787,7 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeployments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebdeploymentsDeployments);
 impl GetWebdeploymentsDeployments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -860,6 +873,7 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsConfigurationVersions
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWebdeploymentsConfigurationVersionsDraftPublish);
 impl PostWebdeploymentsConfigurationVersionsDraftPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
@@ -902,6 +916,7 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsConfigurations {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWebdeploymentsConfigurations);
 impl PostWebdeploymentsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeploymentConfigurationVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -944,6 +959,7 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsDeployments {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWebdeploymentsDeployments);
 impl PostWebdeploymentsDeployments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeployment) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -988,6 +1004,7 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsTokenOauthcodegrantjw
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWebdeploymentsTokenOauthcodegrantjwtexchange);
 impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeploymentsOAuthExchangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1032,6 +1049,7 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsTokenRefresh {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWebdeploymentsTokenRefresh);
 impl PostWebdeploymentsTokenRefresh {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1082,6 +1100,7 @@ impl ::genesys_cloud_core::Operation for PutWebdeploymentsConfigurationVersionsD
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWebdeploymentsConfigurationVersionsDraft);
 impl PutWebdeploymentsConfigurationVersionsDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String, body: ::models::WebDeploymentConfigurationVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, body }
@@ -1126,6 +1145,7 @@ impl ::genesys_cloud_core::Operation for PutWebdeploymentsDeployment {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWebdeploymentsDeployment);
 impl PutWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::WebDeployment) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }
@@ -1170,6 +1190,7 @@ impl ::genesys_cloud_core::Operation for PutWebdeploymentsDeploymentIdentityreso
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWebdeploymentsDeploymentIdentityresolution);
 impl PutWebdeploymentsDeploymentIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::DeploymentIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }

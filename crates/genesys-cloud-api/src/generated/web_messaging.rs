@@ -57,6 +57,7 @@ impl ::genesys_cloud_core::Operation for DeleteWebmessagingDeploymentPushdevice 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWebmessagingDeploymentPushdevice);
 impl DeleteWebmessagingDeploymentPushdevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id }
@@ -105,6 +106,7 @@ impl ::genesys_cloud_core::Operation for GetWebmessagingMessages {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWebmessagingMessages);
 impl GetWebmessagingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -178,6 +180,7 @@ impl ::genesys_cloud_core::Operation for PatchWebmessagingDeploymentPushdevice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWebmessagingDeploymentPushdevice);
 impl PatchWebmessagingDeploymentPushdevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String, body: ::models::PushDeviceUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id, body }
@@ -226,6 +229,7 @@ impl ::genesys_cloud_core::Operation for PostWebmessagingDeploymentPushdevice {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWebmessagingDeploymentPushdevice);
 impl PostWebmessagingDeploymentPushdevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String, body: ::models::PushDeviceInsertRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id, body }

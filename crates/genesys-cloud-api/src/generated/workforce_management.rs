@@ -1609,6 +1609,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementAdherenceAdjus
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementAdherenceAdjustment);
 impl DeleteWorkforcemanagementAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, adjustment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), adjustment_id }
@@ -1651,6 +1652,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunit);
 impl DeleteWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -1694,6 +1696,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitAc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitActivitycode);
 impl DeleteWorkforcemanagementBusinessunitActivitycode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_code_id }
@@ -1738,6 +1741,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitAd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode);
 impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, reason_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, reason_code_id }
@@ -1782,6 +1786,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitAd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
 impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, ids: ::std::option::Option::None }
@@ -1835,6 +1840,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitCa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory);
 impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, before_date_id: ::std::option::Option::None }
@@ -1887,6 +1893,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitPl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitPlanninggroup);
 impl DeleteWorkforcemanagementBusinessunitPlanninggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, planning_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, planning_group_id }
@@ -1931,6 +1938,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitSchedulebid);
 impl DeleteWorkforcemanagementBusinessunitSchedulebid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -1976,6 +1984,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitSchedulebidGroup);
 impl DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -2021,6 +2030,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitSchedulingRun);
 impl DeleteWorkforcemanagementBusinessunitSchedulingRun {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id }
@@ -2065,6 +2075,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitServicegoaltemplate);
 impl DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id }
@@ -2109,6 +2120,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitStaffinggroup);
 impl DeleteWorkforcemanagementBusinessunitStaffinggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, staffing_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, staffing_group_id }
@@ -2153,6 +2165,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitTimeofflimit);
 impl DeleteWorkforcemanagementBusinessunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id }
@@ -2197,6 +2210,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitTimeoffplan);
 impl DeleteWorkforcemanagementBusinessunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_plan_id }
@@ -2242,6 +2256,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWeekSchedule);
 impl DeleteWorkforcemanagementBusinessunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id }
@@ -2287,6 +2302,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWeekShorttermforecast);
 impl DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -2331,6 +2347,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWorkplanbid);
 impl DeleteWorkforcemanagementBusinessunitWorkplanbid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -2376,6 +2393,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWorkplanbidGroup);
 impl DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -2419,6 +2437,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementCalendarUrlIcs
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementCalendarUrlIcs);
 impl DeleteWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2460,6 +2479,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunit);
 impl DeleteWorkforcemanagementManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -2504,6 +2524,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitTimeofflimit);
 impl DeleteWorkforcemanagementManagementunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id }
@@ -2549,6 +2570,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitTimeoffplan);
 impl DeleteWorkforcemanagementManagementunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_plan_id }
@@ -2593,6 +2615,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitWorkplan);
 impl DeleteWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id }
@@ -2637,6 +2660,7 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitWorkplanrotation);
 impl DeleteWorkforcemanagementManagementunitWorkplanrotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id }
@@ -2680,6 +2704,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherence);
 impl GetWorkforcemanagementAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id: ::std::option::Option::None }
@@ -2730,6 +2755,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceAdjustme
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceAdjustment);
 impl GetWorkforcemanagementAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, adjustment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), adjustment_id }
@@ -2772,6 +2798,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceExplanat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceExplanation);
 impl GetWorkforcemanagementAdherenceExplanation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, explanation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), explanation_id }
@@ -2814,6 +2841,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceExplanat
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceExplanationsJob);
 impl GetWorkforcemanagementAdherenceExplanationsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2856,6 +2884,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceHistoric
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceHistoricalBulkJob);
 impl GetWorkforcemanagementAdherenceHistoricalBulkJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2898,6 +2927,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceHistoric
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceHistoricalJob);
 impl GetWorkforcemanagementAdherenceHistoricalJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2941,6 +2971,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentAdherenceAdj
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentAdherenceAdjustment);
 impl GetWorkforcemanagementAgentAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, adjustment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, adjustment_id }
@@ -2985,6 +3016,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentAdherenceExp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentAdherenceExplanation);
 impl GetWorkforcemanagementAgentAdherenceExplanation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, explanation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, explanation_id }
@@ -3028,6 +3060,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentManagementun
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentManagementunit);
 impl GetWorkforcemanagementAgentManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -3070,6 +3103,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentsMeAdherence
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentsMeAdherenceHistoricalJob);
 impl GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3111,6 +3145,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentsMeManagemen
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentsMeManagementunit);
 impl GetWorkforcemanagementAgentsMeManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3152,6 +3187,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsOffersJob);
 impl GetWorkforcemanagementAlternativeshiftsOffersJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3194,6 +3230,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsOffersSearchJob);
 impl GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3235,6 +3272,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsSettings);
 impl GetWorkforcemanagementAlternativeshiftsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3276,6 +3314,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTrade);
 impl GetWorkforcemanagementAlternativeshiftsTrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id }
@@ -3318,6 +3357,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTrades);
 impl GetWorkforcemanagementAlternativeshiftsTrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None }
@@ -3367,6 +3407,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTradesJob);
 impl GetWorkforcemanagementAlternativeshiftsTradesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3409,6 +3450,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTradesStateJob);
 impl GetWorkforcemanagementAlternativeshiftsTradesStateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3453,6 +3495,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunit);
 impl GetWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None, include_scheduling_default_message_severities: ::std::option::Option::None }
@@ -3512,6 +3555,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivitycode);
 impl GetWorkforcemanagementBusinessunitActivitycode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_code_id }
@@ -3556,6 +3600,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivitycodes);
 impl GetWorkforcemanagementBusinessunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None }
@@ -3607,6 +3652,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplan);
 impl GetWorkforcemanagementBusinessunitActivityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -3652,6 +3698,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanDeletionsJob);
 impl GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, job_id }
@@ -3697,6 +3744,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanJobs);
 impl GetWorkforcemanagementBusinessunitActivityplanJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -3744,6 +3792,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob);
 impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, session_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, session_id, job_id }
@@ -3793,6 +3842,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob);
 impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, job_id }
@@ -3840,6 +3890,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob);
 impl GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, job_id }
@@ -3886,6 +3937,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanRunsJob);
 impl GetWorkforcemanagementBusinessunitActivityplanRunsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, job_id }
@@ -3931,6 +3983,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplans);
 impl GetWorkforcemanagementBusinessunitActivityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, state: ::std::option::Option::None }
@@ -3981,6 +4034,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplansJobs);
 impl GetWorkforcemanagementBusinessunitActivityplansJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4024,6 +4078,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, adjustment_ids: ::std::option::Option::None }
@@ -4076,6 +4131,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4119,6 +4175,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4162,6 +4219,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, reason_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, reason_code_id }
@@ -4205,6 +4263,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4248,6 +4307,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, ids: ::std::option::Option::None }
@@ -4299,6 +4359,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings);
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4341,6 +4402,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAlter
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAlternativeshiftsSettings);
 impl GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4384,6 +4446,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAlter
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAlternativeshiftsTrade);
 impl GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, trade_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, trade_id }
@@ -4428,6 +4491,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAlter
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob);
 impl GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4472,6 +4536,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplan);
 impl GetWorkforcemanagementBusinessunitCapacityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id }
@@ -4517,6 +4582,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanForecast);
 impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, granularity: ::std::option::Option::None }
@@ -4570,6 +4636,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations);
 impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, granularity: ::std::option::Option::None }
@@ -4622,6 +4689,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements);
 impl GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id }
@@ -4668,6 +4736,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast);
 impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, granularity: ::std::option::Option::None }
@@ -4719,6 +4788,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplans);
 impl GetWorkforcemanagementBusinessunitCapacityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4762,6 +4832,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitDecis
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitDecisionmetricsJob);
 impl GetWorkforcemanagementBusinessunitDecisionmetricsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4806,6 +4877,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitIntra
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitIntradayPlanninggroups);
 impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, date: ::std::option::Option::None }
@@ -4859,6 +4931,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession);
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4902,6 +4975,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob);
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4946,6 +5020,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob);
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4990,6 +5065,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob);
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -5036,6 +5112,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId);
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, session_id }
@@ -5083,6 +5160,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId);
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, session_id: ::std::string::String, snapshot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, session_id, snapshot_id }
@@ -5131,6 +5209,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitManag
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitManagementunits);
 impl GetWorkforcemanagementBusinessunitManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -5201,6 +5280,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMinim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMinimumstaffingSettings);
 impl GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5245,6 +5325,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitOppor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitOpportunity);
 impl GetWorkforcemanagementBusinessunitOpportunity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, opportunity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, opportunity_id, expand: ::std::option::Option::None }
@@ -5297,6 +5378,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitPlann
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitPlanninggroup);
 impl GetWorkforcemanagementBusinessunitPlanninggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, planning_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, planning_group_id }
@@ -5340,6 +5422,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitPlann
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitPlanninggroups);
 impl GetWorkforcemanagementBusinessunitPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5383,6 +5466,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebid);
 impl GetWorkforcemanagementBusinessunitSchedulebid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -5428,6 +5512,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebidGroup);
 impl GetWorkforcemanagementBusinessunitSchedulebidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -5476,6 +5561,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences);
 impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, force_download_service: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5537,6 +5623,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary);
 impl GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -5580,6 +5667,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebids);
 impl GetWorkforcemanagementBusinessunitSchedulebids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5622,6 +5710,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulerSettings);
 impl GetWorkforcemanagementBusinessunitSchedulerSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5665,6 +5754,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingRun);
 impl GetWorkforcemanagementBusinessunitSchedulingRun {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id }
@@ -5711,6 +5801,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingRunResult);
 impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id, management_unit_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5772,6 +5863,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingRuns);
 impl GetWorkforcemanagementBusinessunitSchedulingRuns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5816,6 +5908,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings);
 impl GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5860,6 +5953,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitServi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitServicegoaltemplate);
 impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id, expand: ::std::option::Option::None }
@@ -5912,6 +6006,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitServi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitServicegoaltemplates);
 impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None }
@@ -5963,6 +6058,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob);
 impl GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6007,6 +6103,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob);
 impl GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6051,6 +6148,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob);
 impl GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6095,6 +6193,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob);
 impl GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6139,6 +6238,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob);
 impl GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6183,6 +6283,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitStaff
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitStaffinggroup);
 impl GetWorkforcemanagementBusinessunitStaffinggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, staffing_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, staffing_group_id }
@@ -6228,6 +6329,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitStaff
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitStaffinggroups);
 impl GetWorkforcemanagementBusinessunitStaffinggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -6287,6 +6389,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimit);
 impl GetWorkforcemanagementBusinessunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id }
@@ -6332,6 +6435,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob);
 impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, job_id }
@@ -6378,6 +6482,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs);
 impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, statuses: ::std::option::Option::None }
@@ -6430,6 +6535,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimits);
 impl GetWorkforcemanagementBusinessunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None }
@@ -6481,6 +6587,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeoffplan);
 impl GetWorkforcemanagementBusinessunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_plan_id }
@@ -6527,6 +6634,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeoffplans);
 impl GetWorkforcemanagementBusinessunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None, force_download_service: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -6594,6 +6702,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitUsers
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitUsers);
 impl GetWorkforcemanagementBusinessunitUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_ids: ::std::option::Option::None }
@@ -6647,6 +6756,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedule);
 impl GetWorkforcemanagementBusinessunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, expand: ::std::option::Option::None }
@@ -6700,6 +6810,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults);
 impl GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id }
@@ -6746,6 +6857,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast);
 impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, force_download: ::std::option::Option::None }
@@ -6800,6 +6912,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent);
 impl GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, agent_id }
@@ -6846,6 +6959,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions);
 impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id }
@@ -6893,6 +7007,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation);
 impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String, recalculation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, recalculation_id }
@@ -6943,6 +7058,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedules);
 impl GetWorkforcemanagementBusinessunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, earliest_week_date: ::std::option::Option::None, latest_week_date: ::std::option::Option::None, include_only_published: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -7021,6 +7137,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecast);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, expand: ::std::option::Option::None }
@@ -7076,6 +7193,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastData);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, week_number: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -7137,6 +7255,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -7183,6 +7302,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, force_download_service: ::std::option::Option::None }
@@ -7236,6 +7356,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -7283,6 +7404,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, week_numbers: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -7343,6 +7465,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecasts);
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id }
@@ -7387,6 +7510,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbid);
 impl GetWorkforcemanagementBusinessunitWorkplanbid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -7432,6 +7556,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbidGroup);
 impl GetWorkforcemanagementBusinessunitWorkplanbidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -7478,6 +7603,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences);
 impl GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -7523,6 +7649,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary);
 impl GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -7566,6 +7693,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbids);
 impl GetWorkforcemanagementBusinessunitWorkplanbids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -7609,6 +7737,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunits);
 impl GetWorkforcemanagementBusinessunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7666,6 +7795,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitsDivi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitsDivisionviews);
 impl GetWorkforcemanagementBusinessunitsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
@@ -7717,6 +7847,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementCalendarDataIcs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementCalendarDataIcs);
 impl GetWorkforcemanagementCalendarDataIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calendar_id: ::std::option::Option::None }
@@ -7766,6 +7897,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementCalendarUrlIcs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementCalendarUrlIcs);
 impl GetWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7807,6 +7939,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataBul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataBulkRemoveJob);
 impl GetWorkforcemanagementHistoricaldataBulkRemoveJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -7848,6 +7981,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataBul
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataBulkRemoveJobs);
 impl GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7888,6 +8022,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataImp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataImportstatus);
 impl GetWorkforcemanagementHistoricaldataImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7929,6 +8064,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataImp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataImportstatusJobId);
 impl GetWorkforcemanagementHistoricaldataImportstatusJobId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -7970,6 +8106,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementIntegrationsHris 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementIntegrationsHris);
 impl GetWorkforcemanagementIntegrationsHris {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -8011,6 +8148,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementIntegrationsHrisT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementIntegrationsHrisTimeofftypesJob);
 impl GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -8054,6 +8192,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunit);
 impl GetWorkforcemanagementManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None }
@@ -8105,6 +8244,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAct
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitActivitycodes);
 impl GetWorkforcemanagementManagementunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8148,6 +8288,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAdh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitAdherence);
 impl GetWorkforcemanagementManagementunitAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None }
@@ -8201,6 +8342,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAge
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitAgent);
 impl GetWorkforcemanagementManagementunitAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, agent_id, exclude_capabilities: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -8262,6 +8404,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAge
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitAgentShifttrades);
 impl GetWorkforcemanagementManagementunitAgentShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, agent_id }
@@ -8305,6 +8448,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitDec
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitDecisionmetrics);
 impl GetWorkforcemanagementManagementunitDecisionmetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8348,6 +8492,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitShi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitShifttradesMatched);
 impl GetWorkforcemanagementManagementunitShifttradesMatched {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8390,6 +8535,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitShi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitShifttradesUsers);
 impl GetWorkforcemanagementManagementunitShifttradesUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8434,6 +8580,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeofflimit);
 impl GetWorkforcemanagementManagementunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id }
@@ -8478,6 +8625,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeofflimits);
 impl GetWorkforcemanagementManagementunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8522,6 +8670,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeoffplan);
 impl GetWorkforcemanagementManagementunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_plan_id }
@@ -8566,6 +8715,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeoffplans);
 impl GetWorkforcemanagementManagementunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8610,6 +8760,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUserTimeoffrequest);
 impl GetWorkforcemanagementManagementunitUserTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id }
@@ -8656,6 +8807,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits);
 impl GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id }
@@ -8701,6 +8853,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUserTimeoffrequests);
 impl GetWorkforcemanagementManagementunitUserTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id }
@@ -8744,6 +8897,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUsers);
 impl GetWorkforcemanagementManagementunitUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8791,6 +8945,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWee
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWeekSchedule);
 impl GetWorkforcemanagementManagementunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_id, schedule_id, expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -8856,6 +9011,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWee
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWeekSchedules);
 impl GetWorkforcemanagementManagementunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_id, include_only_published: ::std::option::Option::None, earliest_week_date: ::std::option::Option::None, latest_week_date: ::std::option::Option::None }
@@ -8928,6 +9084,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWee
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWeekShifttrades);
 impl GetWorkforcemanagementManagementunitWeekShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, evaluate_matches: ::std::option::Option::None, include_cross_week_shifts: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -8996,6 +9153,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplan);
 impl GetWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, include_only: ::std::option::Option::None }
@@ -9048,6 +9206,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplanrotation);
 impl GetWorkforcemanagementManagementunitWorkplanrotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id }
@@ -9092,6 +9251,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplanrotations);
 impl GetWorkforcemanagementManagementunitWorkplanrotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None }
@@ -9144,6 +9304,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplans);
 impl GetWorkforcemanagementManagementunitWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None, exclude: ::std::option::Option::None }
@@ -9208,6 +9369,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunits);
 impl GetWorkforcemanagementManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -9303,6 +9465,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitsDi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitsDivisionviews);
 impl GetWorkforcemanagementManagementunitsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
@@ -9363,6 +9526,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementNotifications {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementNotifications);
 impl GetWorkforcemanagementNotifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9404,6 +9568,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulebidPrefer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulebidPreference);
 impl GetWorkforcemanagementSchedulebidPreference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -9446,6 +9611,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulebidSchedu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulebidSchedulesets);
 impl GetWorkforcemanagementSchedulebidSchedulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -9487,6 +9653,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulebids {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulebids);
 impl GetWorkforcemanagementSchedulebids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9528,6 +9695,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulingjob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulingjob);
 impl GetWorkforcemanagementSchedulingjob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -9571,6 +9739,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulingprefere
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulingpreferencesSettings);
 impl GetWorkforcemanagementSchedulingpreferencesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9612,6 +9781,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttrades {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttrades);
 impl GetWorkforcemanagementShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9654,6 +9824,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradeJob);
 impl GetWorkforcemanagementShifttradingTradeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, job_id }
@@ -9698,6 +9869,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradeMatchJob);
 impl GetWorkforcemanagementShifttradingTradeMatchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, job_id }
@@ -9742,6 +9914,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradeStateJob);
 impl GetWorkforcemanagementShifttradingTradeStateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, job_id }
@@ -9785,6 +9958,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradesJob);
 impl GetWorkforcemanagementShifttradingTradesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -9827,6 +10001,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradesMineQueryJob);
 impl GetWorkforcemanagementShifttradingTradesMineQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -9869,6 +10044,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShrinkageJob {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementShrinkageJob);
 impl GetWorkforcemanagementShrinkageJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -9911,6 +10087,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTeamAdherence {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementTeamAdherence);
 impl GetWorkforcemanagementTeamAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id }
@@ -9953,6 +10130,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffbalanceJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffbalanceJob);
 impl GetWorkforcemanagementTimeoffbalanceJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -9995,6 +10173,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffrequest {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffrequest);
 impl GetWorkforcemanagementTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), time_off_request_id }
@@ -10037,6 +10216,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffrequestWai
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffrequestWaitlistpositions);
 impl GetWorkforcemanagementTimeoffrequestWaitlistpositions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), time_off_request_id }
@@ -10078,6 +10258,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffrequests {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffrequests);
 impl GetWorkforcemanagementTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -10118,6 +10299,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementUnavailabletimesS
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementUnavailabletimesSettings);
 impl GetWorkforcemanagementUnavailabletimesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -10159,6 +10341,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementUnavailabletimesV
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementUnavailabletimesValidationJob);
 impl GetWorkforcemanagementUnavailabletimesValidationJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -10201,6 +10384,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementUserWorkplanbidra
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementUserWorkplanbidranks);
 impl GetWorkforcemanagementUserWorkplanbidranks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -10243,6 +10427,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementWorkplanbidPrefer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementWorkplanbidPreferences);
 impl GetWorkforcemanagementWorkplanbidPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -10285,6 +10470,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementWorkplanbidWorkpl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementWorkplanbidWorkplans);
 impl GetWorkforcemanagementWorkplanbidWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -10326,6 +10512,7 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementWorkplanbids {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetWorkforcemanagementWorkplanbids);
 impl GetWorkforcemanagementWorkplanbids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -10368,6 +10555,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAdherenceAdjust
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementAdherenceAdjustment);
 impl PatchWorkforcemanagementAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, adjustment_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), adjustment_id, body }
@@ -10413,6 +10601,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAgentAdherenceA
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementAgentAdherenceAdjustment);
 impl PatchWorkforcemanagementAgentAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, adjustment_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentAdminRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, adjustment_id, body }
@@ -10459,6 +10648,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAgentAdherenceE
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementAgentAdherenceExplanation);
 impl PatchWorkforcemanagementAgentAdherenceExplanation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, explanation_id: ::std::string::String, body: ::models::UpdateAdherenceExplanationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, explanation_id, body }
@@ -10504,6 +10694,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAgentUnavailabl
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementAgentUnavailabletimes);
 impl PatchWorkforcemanagementAgentUnavailabletimes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::UpdateUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -10548,6 +10739,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAlternativeshif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementAlternativeshiftsTrade);
 impl PatchWorkforcemanagementAlternativeshiftsTrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::AgentUpdateAlternativeShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, body }
@@ -10591,6 +10783,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAlternativeshif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementAlternativeshiftsTradesStateJobs);
 impl PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AdminBulkUpdateAlternativeShiftTradeStateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10635,6 +10828,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunit {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunit);
 impl PatchWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBusinessUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, include_scheduling_default_message_severities: ::std::option::Option::None, body }
@@ -10688,6 +10882,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAct
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitActivitycode);
 impl PatchWorkforcemanagementBusinessunitActivitycode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_code_id: ::std::string::String, body: ::models::UpdateActivityCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_code_id, body }
@@ -10733,6 +10928,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAct
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitActivitycodesBulk);
 impl PatchWorkforcemanagementBusinessunitActivitycodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkUpdateActivityCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -10778,6 +10974,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAct
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitActivityplan);
 impl PatchWorkforcemanagementBusinessunitActivityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, body: ::models::UpdateActivityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, body }
@@ -10823,6 +11020,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk);
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentsBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -10868,6 +11066,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode);
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, reason_code_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentsReasonCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, reason_code_id, body }
@@ -10913,6 +11112,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentsReasonCodesBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -10957,6 +11157,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings);
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBuAdherenceAdjustmentsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11001,6 +11202,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAlt
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings);
 impl PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateAlternativeShiftBuSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11046,6 +11248,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitCap
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitCapacityplan);
 impl PatchWorkforcemanagementBusinessunitCapacityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::UpdateCapacityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -11091,6 +11294,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitMin
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitMinimumstaffingSettings);
 impl PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::MinimumStaffingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11136,6 +11340,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitOpp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitOpportunity);
 impl PatchWorkforcemanagementBusinessunitOpportunity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, opportunity_id: ::std::string::String, body: ::models::PatchOpportunityRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, opportunity_id, body }
@@ -11182,6 +11387,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitPla
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitPlanninggroup);
 impl PatchWorkforcemanagementBusinessunitPlanninggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, planning_group_id: ::std::string::String, body: ::models::UpdatePlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, planning_group_id, body }
@@ -11228,6 +11434,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulebid);
 impl PatchWorkforcemanagementBusinessunitSchedulebid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::UpdateScheduleBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -11275,6 +11482,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulebidGroup);
 impl PatchWorkforcemanagementBusinessunitSchedulebidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::ScheduleBidGroupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11323,6 +11531,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences);
 impl PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::AgentsBidAssignedScheduleSetOverrideRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11369,6 +11578,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulerSettings);
 impl PatchWorkforcemanagementBusinessunitSchedulerSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuSchedulerSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11414,6 +11624,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulingRun);
 impl PatchWorkforcemanagementBusinessunitSchedulingRun {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String, body: ::models::PatchBuScheduleRunRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id, body }
@@ -11461,6 +11672,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings);
 impl PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBusinessUnitSchedulingPreferencesSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11506,6 +11718,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitServicegoaltemplate);
 impl PatchWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String, body: ::models::UpdateServiceGoalTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id, body }
@@ -11552,6 +11765,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSta
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitStaffinggroup);
 impl PatchWorkforcemanagementBusinessunitStaffinggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, staffing_group_id: ::std::string::String, body: ::models::UpdateStaffingGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, staffing_group_id, body }
@@ -11598,6 +11812,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitTim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitTimeoffplan);
 impl PatchWorkforcemanagementBusinessunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String, body: ::models::BuUpdateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_plan_id, body }
@@ -11644,6 +11859,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitWorkplanbid);
 impl PatchWorkforcemanagementBusinessunitWorkplanbid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::UpdateWorkPlanBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -11691,6 +11907,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitWorkplanbidGroup);
 impl PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::WorkPlanBidGroupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11739,6 +11956,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitWor
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences);
 impl PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::AgentsBidAssignedWorkPlanOverrideRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11785,6 +12003,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunit 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunit);
 impl PatchWorkforcemanagementManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateManagementUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -11829,6 +12048,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitA
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitAgents);
 impl PatchWorkforcemanagementManagementunitAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateMuAgentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -11873,6 +12093,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitA
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitAgentsWorkplansBulk);
 impl PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateMuAgentWorkPlansBatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -11919,6 +12140,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitTimeofflimit);
 impl PatchWorkforcemanagementManagementunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::UpdateTimeOffLimitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id, body }
@@ -11966,6 +12188,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitTimeoffplan);
 impl PatchWorkforcemanagementManagementunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String, body: ::models::UpdateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_plan_id, body }
@@ -12013,6 +12236,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus);
 impl PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_request_id: ::std::string::String, user_id: ::std::string::String, body: ::models::SetTimeOffIntegrationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_request_id, user_id, body }
@@ -12059,6 +12283,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitU
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitUnavailabletimesSettings);
 impl PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateManagementUnitsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -12105,6 +12330,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitU
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitUserTimeoffrequest);
 impl PatchWorkforcemanagementManagementunitUserTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String, body: ::models::AdminTimeOffRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id, body }
@@ -12154,6 +12380,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitW
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitWeekShifttrade);
 impl PatchWorkforcemanagementManagementunitWeekShifttrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, trade_id: ::std::string::String, body: ::models::PatchShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, trade_id, body }
@@ -12201,6 +12428,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitW
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitWorkplan);
 impl PatchWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::WorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, validation_mode: ::std::option::Option::None, body }
@@ -12255,6 +12483,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitW
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitWorkplanrotation);
 impl PatchWorkforcemanagementManagementunitWorkplanrotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String, body: ::models::UpdateWorkPlanRotationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id, body }
@@ -12301,6 +12530,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementSchedulingprefe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementSchedulingpreferences);
 impl PatchWorkforcemanagementSchedulingpreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateAgentSchedulingPreferencesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12344,6 +12574,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementTimeoffrequest 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementTimeoffrequest);
 impl PatchWorkforcemanagementTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, time_off_request_id: ::std::string::String, body: ::models::AgentTimeOffRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), time_off_request_id, body }
@@ -12387,6 +12618,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementUnavailabletime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementUnavailabletimes);
 impl PatchWorkforcemanagementUnavailabletimes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12430,6 +12662,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementUserWorkplanbid
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementUserWorkplanbidranks);
 impl PatchWorkforcemanagementUserWorkplanbidranks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::WorkPlanBidRanks) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -12473,6 +12706,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementUsersWorkplanbi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementUsersWorkplanbidranksBulk);
 impl PatchWorkforcemanagementUsersWorkplanbidranksBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::WorkPlanBidRanks>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12516,6 +12750,7 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementWorkplanbidPref
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PatchWorkforcemanagementWorkplanbidPreferences);
 impl PatchWorkforcemanagementWorkplanbidPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String, body: ::models::UpdateAgentWorkPlanBiddingPreference) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id, body }
@@ -12559,6 +12794,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceAdjustm
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceAdjustments);
 impl PostWorkforcemanagementAdherenceAdjustments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddAdherenceAdjustmentAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12606,6 +12842,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceAdjustm
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceAdjustmentsQuery);
 impl PostWorkforcemanagementAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -12684,6 +12921,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceExplana
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceExplanations);
 impl PostWorkforcemanagementAdherenceExplanations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddAdherenceExplanationAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12728,6 +12966,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceExplana
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceExplanationsQuery);
 impl PostWorkforcemanagementAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -12786,6 +13025,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceHistori
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceHistoricalBulk);
 impl PostWorkforcemanagementAdherenceHistoricalBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WfmHistoricalAdherenceBulkQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12834,6 +13074,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentAdherenceAd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentAdherenceAdjustmentsQuery);
 impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -12914,6 +13155,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentAdherenceEx
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentAdherenceExplanations);
 impl PostWorkforcemanagementAgentAdherenceExplanations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AddAdherenceExplanationAdminRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -12960,6 +13202,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentAdherenceEx
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentAdherenceExplanationsQuery);
 impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13022,6 +13265,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentSchedulingp
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentSchedulingpreferencesQuery);
 impl PostWorkforcemanagementAgentSchedulingpreferencesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::QueryAgentSchedulingPreferencesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -13066,6 +13310,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentUnavailable
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentUnavailabletimesQuery);
 impl PostWorkforcemanagementAgentUnavailabletimesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::QueryAgentUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -13109,6 +13354,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgents {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgents);
 impl PostWorkforcemanagementAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MoveAgentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13151,6 +13397,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsIntegratio
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsIntegrationsHrisQuery);
 impl PostWorkforcemanagementAgentsIntegrationsHrisQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentsIntegrationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13194,6 +13441,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsMeAdherenc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs);
 impl PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -13251,6 +13499,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsMePossible
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsMePossibleworkshifts);
 impl PostWorkforcemanagementAgentsMePossibleworkshifts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentPossibleWorkShiftsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13293,6 +13542,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsOpportunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd);
 impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentBulkAddOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13335,6 +13585,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsOpportunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate);
 impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentBulkStatusUpdateOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13379,6 +13630,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsOpportunit
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsOpportunitiesQuery);
 impl PostWorkforcemanagementAgentsOpportunitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13439,6 +13691,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentschedulesMa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentschedulesManagementunitsMine);
 impl PostWorkforcemanagementAgentschedulesManagementunitsMine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentMuScheduleQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13497,6 +13750,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentschedulesMi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentschedulesMine);
 impl PostWorkforcemanagementAgentschedulesMine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BuGetCurrentAgentScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13539,6 +13793,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAlternativeshift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAlternativeshiftsOffersJobs);
 impl PostWorkforcemanagementAlternativeshiftsOffersJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlternativeShiftOffersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13581,6 +13836,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAlternativeshift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAlternativeshiftsOffersSearchJobs);
 impl PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlternativeShiftSearchOffersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13623,6 +13879,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAlternativeshift
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementAlternativeshiftsTrades);
 impl PostWorkforcemanagementAlternativeshiftsTrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAlternativeShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13666,6 +13923,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivitycodes);
 impl PostWorkforcemanagementBusinessunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateActivityCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -13710,6 +13968,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs);
 impl PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -13757,6 +14016,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs);
 impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, session_id: ::std::string::String, body: ::models::ActivityPlanDeletionSessionUserIds) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, session_id, body }
@@ -13806,6 +14066,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs);
 impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, body: ::models::ActivityPlanDeletionSessionIds) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, body }
@@ -13853,6 +14114,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs);
 impl PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, body: ::models::ActivityPlanDeletionOccurrenceIds) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, body }
@@ -13898,6 +14160,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanRunsJobs);
 impl PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -13942,6 +14205,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplans);
 impl PostWorkforcemanagementBusinessunitActivityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateActivityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -13991,6 +14255,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery);
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -14071,6 +14336,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs);
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14115,6 +14381,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes);
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateAdherenceAdjustmentsReasonCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14159,6 +14426,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateAdherenceAdjustmentsReasonCodesBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14205,6 +14473,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery);
 impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -14267,6 +14536,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAgen
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAgentschedulesSearch);
 impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuSearchAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -14328,6 +14598,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAlte
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch);
 impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::SearchAlternativeShiftTradesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
@@ -14381,6 +14652,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanCopy);
 impl PostWorkforcemanagementBusinessunitCapacityplanCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::CopyCapacityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -14426,6 +14698,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate);
 impl PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id }
@@ -14471,6 +14744,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations);
 impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::CreateCapacityPlanStaffingGroupMetricChangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -14517,6 +14791,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery);
 impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::QueryCapacityPlanStaffingGroupMetricChangeHistory) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -14563,6 +14838,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate);
 impl PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -14607,6 +14883,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplans);
 impl PostWorkforcemanagementBusinessunitCapacityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CapacityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14651,6 +14928,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplansBulkRemove);
 impl PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CapacityPlanDeleteRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14695,6 +14973,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitDeci
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitDecisionmetricsUpdate);
 impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::DecisionMetricsUpdateJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14739,6 +15018,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitDeci
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl);
 impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14784,6 +15064,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitIntr
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitIntraday);
 impl PostWorkforcemanagementBusinessunitIntraday {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::IntradayPlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
@@ -14836,6 +15117,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitMain
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs);
 impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::AggregatedExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14880,6 +15162,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitMain
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs);
 impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::AggregatedExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14924,6 +15207,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitMain
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs);
 impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::AggregatedExportSnapshotJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14968,6 +15252,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd);
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkAddOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15012,6 +15297,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish);
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15056,6 +15342,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove);
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15100,6 +15387,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate);
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15144,6 +15432,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate);
 impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunityEnrollmentsStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15190,6 +15479,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery);
 impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15250,6 +15540,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery);
 impl PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesExternalActivitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15295,6 +15586,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesQuery);
 impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -15347,6 +15639,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitPlan
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitPlanninggroups);
 impl PostWorkforcemanagementBusinessunitPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreatePlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15392,6 +15685,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebidCopy);
 impl PostWorkforcemanagementBusinessunitSchedulebidCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::CopyScheduleBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -15438,6 +15732,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebidGroups);
 impl PostWorkforcemanagementBusinessunitSchedulebidGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::ScheduleBidGroupCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -15483,6 +15778,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebids);
 impl PostWorkforcemanagementBusinessunitSchedulebids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateScheduleBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15527,6 +15823,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets);
 impl PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryEffectiveScheduleSetsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15571,6 +15868,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitServ
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitServicegoaltemplates);
 impl PostWorkforcemanagementBusinessunitServicegoaltemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateServiceGoalTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15617,6 +15915,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs);
 impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::EvaluateShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15679,6 +15978,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs);
 impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15741,6 +16041,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs);
 impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkUpdateShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15803,6 +16104,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs);
 impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::SearchUnmatchedShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15864,6 +16166,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs);
 impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryWeekSummaryListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
@@ -15916,6 +16219,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitStaf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitStaffinggroups);
 impl PostWorkforcemanagementBusinessunitStaffinggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateStaffingGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15960,6 +16264,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitStaf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery);
 impl PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryPlanningGroupToStaffingGroupsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16005,6 +16310,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitStaf
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitStaffinggroupsQuery);
 impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryUserStaffingGroupListRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -16058,6 +16364,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion);
 impl PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuConvertTimeOffLimitGranularityJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16104,6 +16411,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitValuesImport);
 impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuImportTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16150,6 +16458,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl);
 impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuTimeOffLimitValuesImportUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16196,6 +16505,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery);
 impl PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::QueryTimeOffLimitValuesForGranularityRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16241,6 +16551,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimits);
 impl PostWorkforcemanagementBusinessunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuCreateTimeOffLimitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16286,6 +16597,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery);
 impl PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16330,6 +16642,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeoffplans);
 impl PostWorkforcemanagementBusinessunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuCreateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16374,6 +16687,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitUnav
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery);
 impl PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryAgentScheduleUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16418,6 +16732,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitUnav
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery);
 impl PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryAvailabilityManagementUnitsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16466,6 +16781,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery);
 impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuQueryAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -16529,6 +16845,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleCopy);
 impl PostWorkforcemanagementBusinessunitWeekScheduleCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuCopyScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16576,6 +16893,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations);
 impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String, body: ::models::WfmProcessUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16624,6 +16942,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl);
 impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16672,6 +16991,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleReschedule);
 impl PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuRescheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16719,6 +17039,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleUpdate);
 impl PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::ProcessScheduleUpdateUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16766,6 +17087,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl);
 impl PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16812,6 +17134,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedules);
 impl PostWorkforcemanagementBusinessunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::BuCreateBlankScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -16857,6 +17180,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulesGenerate);
 impl PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::BuGenerateScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -16902,6 +17226,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulesImport);
 impl PostWorkforcemanagementBusinessunitWeekSchedulesImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::WfmProcessUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -16947,6 +17272,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl);
 impl PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -16994,6 +17320,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy);
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String, body: ::models::CopyBuForecastRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, force_async: ::std::option::Option::None, body }
@@ -17049,6 +17376,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate);
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::GenerateBuForecastRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, force_async: ::std::option::Option::None, body }
@@ -17102,6 +17430,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport);
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::WfmProcessUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, body }
@@ -17147,6 +17476,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl);
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, body }
@@ -17192,6 +17522,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWork
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWorkplanbidCopy);
 impl PostWorkforcemanagementBusinessunitWorkplanbidCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::CopyWorkPlanBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -17238,6 +17569,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWork
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWorkplanbidGroups);
 impl PostWorkforcemanagementBusinessunitWorkplanbidGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::WorkPlanBidGroupCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -17283,6 +17615,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWork
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWorkplanbids);
 impl PostWorkforcemanagementBusinessunitWorkplanbids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateWorkPlanBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -17327,6 +17660,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunits {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunits);
 impl PostWorkforcemanagementBusinessunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateBusinessUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_scheduling_default_message_severities: ::std::option::Option::None, body }
@@ -17377,6 +17711,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementCalendarUrlIcs {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementCalendarUrlIcs);
 impl PostWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
@@ -17426,6 +17761,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementHistoricaldataBu
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementHistoricaldataBulkRemoveJobs);
 impl PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::HistoricalImportDeleteFilesJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -17468,6 +17804,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementHistoricaldataVa
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementHistoricaldataValidate);
 impl PostWorkforcemanagementHistoricaldataValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidationServiceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -17510,6 +17847,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementIntegrationsHriT
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementIntegrationsHriTimeofftypesJobs);
 impl PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, hris_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), hris_integration_id }
@@ -17554,6 +17892,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitAg
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitAgentsWorkplansQuery);
 impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::GetAgentsWorkPlansRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -17608,6 +17947,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitAg
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitAgentschedulesSearch);
 impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::BuSearchAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -17668,6 +18008,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitHi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitHistoricaladherencequery);
 impl PostWorkforcemanagementManagementunitHistoricaladherencequery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::WfmHistoricalAdherenceQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17712,6 +18053,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitMo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitMove);
 impl PostWorkforcemanagementManagementunitMove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::MoveManagementUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17757,6 +18099,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitSc
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitSchedulesSearch);
 impl PostWorkforcemanagementManagementunitSchedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UserListScheduleRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17801,6 +18144,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitSh
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitShrinkageJobs);
 impl PostWorkforcemanagementManagementunitShrinkageJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::WfmHistoricalShrinkageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17846,6 +18190,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeofflimits);
 impl PostWorkforcemanagementManagementunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateTimeOffLimitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17891,6 +18236,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery);
 impl PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::QueryTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17936,6 +18282,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffplans);
 impl PostWorkforcemanagementManagementunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -17980,6 +18327,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequests);
 impl PostWorkforcemanagementManagementunitTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateAdminTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18024,6 +18372,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery);
 impl PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::QueryTimeOffIntegrationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18069,6 +18418,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequestsQuery);
 impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::TimeOffRequestQueryBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -18121,6 +18471,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery);
 impl PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::QueryWaitlistPositionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18166,6 +18517,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitUs
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs);
 impl PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, body: ::models::TimeOffBalanceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, body }
@@ -18212,6 +18564,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitUs
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs);
 impl PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id }
@@ -18259,6 +18612,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitUs
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate);
 impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, body: ::models::EstimateAvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, include_only: ::std::option::Option::None, body }
@@ -18315,6 +18669,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttradeMatch);
 impl PostWorkforcemanagementManagementunitWeekShifttradeMatch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, trade_id: ::std::string::String, body: ::models::MatchShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, trade_id, body }
@@ -18362,6 +18717,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttrades);
 impl PostWorkforcemanagementManagementunitWeekShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::AddShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, body }
@@ -18409,6 +18765,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttradesSearch);
 impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::SearchShiftTradesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, force_download_service: ::std::option::Option::None, body }
@@ -18464,6 +18821,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttradesStateBulk);
 impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::BulkShiftTradeStateUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, force_async: ::std::option::Option::None, body }
@@ -18517,6 +18875,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanCopy);
 impl PostWorkforcemanagementManagementunitWorkplanCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::CopyWorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, body }
@@ -18564,6 +18923,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanValidate);
 impl PostWorkforcemanagementManagementunitWorkplanValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::WorkPlanValidationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, expand: ::std::option::Option::None, body }
@@ -18618,6 +18978,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanrotationCopy);
 impl PostWorkforcemanagementManagementunitWorkplanrotationCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String, body: ::models::CopyWorkPlanRotationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id, body }
@@ -18663,6 +19024,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanrotations);
 impl PostWorkforcemanagementManagementunitWorkplanrotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::AddWorkPlanRotationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18708,6 +19070,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplans);
 impl PostWorkforcemanagementManagementunitWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateWorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, validation_mode: ::std::option::Option::None, body }
@@ -18759,6 +19122,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunits 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunits);
 impl PostWorkforcemanagementManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateManagementUnitApiRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -18801,6 +19165,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementNotificationsUpd
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementNotificationsUpdate);
 impl PostWorkforcemanagementNotificationsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateNotificationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -18844,6 +19209,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementSchedules {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementSchedules);
 impl PostWorkforcemanagementSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -18895,6 +19261,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementSchedulingprefer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementSchedulingpreferencesQuery);
 impl PostWorkforcemanagementSchedulingpreferencesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentSchedulingPreferencesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -18939,6 +19306,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradeJobs);
 impl PostWorkforcemanagementShifttradingTradeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::UpdateShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
@@ -18992,6 +19360,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradeMatchJobs);
 impl PostWorkforcemanagementShifttradingTradeMatchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::MatchShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
@@ -19045,6 +19414,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradeStateJobs);
 impl PostWorkforcemanagementShifttradingTradeStateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::UpdateShiftTradeStateJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
@@ -19097,6 +19467,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradesJobs);
 impl PostWorkforcemanagementShifttradingTradesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, body }
@@ -19149,6 +19520,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradesMineQueryJobs);
 impl PostWorkforcemanagementShifttradingTradesMineQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -19208,6 +19580,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTeamAdherenceHis
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTeamAdherenceHistorical);
 impl PostWorkforcemanagementTeamAdherenceHistorical {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String, body: ::models::WfmHistoricalAdherenceQueryForTeams) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, body }
@@ -19252,6 +19625,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTeamShrinkageJob
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTeamShrinkageJobs);
 impl PostWorkforcemanagementTeamShrinkageJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String, body: ::models::WfmHistoricalShrinkageTeamsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, body }
@@ -19295,6 +19669,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffbalanceJo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffbalanceJobs);
 impl PostWorkforcemanagementTimeoffbalanceJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TimeOffBalanceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19337,6 +19712,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeofflimitsAva
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeofflimitsAvailableQuery);
 impl PostWorkforcemanagementTimeofflimitsAvailableQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19379,6 +19755,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffrequests 
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffrequests);
 impl PostWorkforcemanagementTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgentTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19422,6 +19799,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffrequestsE
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffrequestsEstimate);
 impl PostWorkforcemanagementTimeoffrequestsEstimate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EstimateAvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_only: ::std::option::Option::None, body }
@@ -19472,6 +19850,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffrequestsI
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery);
 impl PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CurrentUserTimeOffIntegrationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19514,6 +19893,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementUnavailabletimes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementUnavailabletimesQuery);
 impl PostWorkforcemanagementUnavailabletimesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19556,6 +19936,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementUnavailabletimes
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementUnavailabletimesValidationJobs);
 impl PostWorkforcemanagementUnavailabletimesValidationJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidateAgentUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19598,6 +19979,7 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementUsersActivity {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostWorkforcemanagementUsersActivity);
 impl PostWorkforcemanagementUsersActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersActivityRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19641,6 +20023,7 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementAgentIntegrations
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWorkforcemanagementAgentIntegrationsHris);
 impl PutWorkforcemanagementAgentIntegrationsHris {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentIntegrationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -19686,6 +20069,7 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWorkforcemanagementBusinessunitTimeofflimitValues);
 impl PutWorkforcemanagementBusinessunitTimeofflimitValues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuSetTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -19733,6 +20117,7 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWorkforcemanagementManagementunitTimeofflimitValues);
 impl PutWorkforcemanagementManagementunitTimeofflimitValues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::SetTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id, body }
@@ -19778,6 +20163,7 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementSchedulebidPrefer
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutWorkforcemanagementSchedulebidPreference);
 impl PutWorkforcemanagementSchedulebidPreference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String, body: ::models::UpdateAgentScheduleBiddingPreference) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id, body }

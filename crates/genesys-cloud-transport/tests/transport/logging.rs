@@ -48,16 +48,18 @@ async fn call(t: &Transport, method: Method, path: &str, body: Option<&str>) {
     let _ = execute(t, parts).await;
 }
 
-fn read(file: &std::path::Path) -> String {
+/// The log as written so far: lines are written by a thread of their own, so wait for it.
+fn read(handle: &LogHandle, file: &std::path::Path) -> String {
+    handle.flush();
     std::fs::read_to_string(file).unwrap_or_default()
 }
 
 #[tokio::test]
 async fn trace_with_bodies_logs_everything_but_secrets() {
-    let (t, _, file, _dir) =
+    let (t, handle, file, _dir) =
         setup(LogSettings::default().level(LogLevel::Trace).format(LogFormat::Json).bodies(true, true)).await;
     call(&t, Method::POST, "/api/v2/things", Some(r#"{"visible":"request-body"}"#)).await;
-    let log = read(&file);
+    let log = read(&handle, &file);
     let lines: Vec<serde_json::Value> =
         log.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     assert_eq!(lines.len(), 2, "the token request and the call:\n{log}");
@@ -81,9 +83,9 @@ async fn trace_with_bodies_logs_everything_but_secrets() {
 
 #[tokio::test]
 async fn bodies_are_off_by_default_and_debug_has_no_headers() {
-    let (t, _, file, _dir) = setup(LogSettings::default().level(LogLevel::Debug)).await;
+    let (t, handle, file, _dir) = setup(LogSettings::default().level(LogLevel::Debug)).await;
     call(&t, Method::POST, "/api/v2/things", Some(r#"{"visible":"request-body"}"#)).await;
-    let log = read(&file);
+    let log = read(&handle, &file);
     assert!(log.contains("DEBUG genesys-cloud-rs POST"), "{log}");
     assert!(log.contains("correlation id: corr-ok"), "{log}");
     assert!(!log.contains("request-body") && !log.contains("visible-response-body"), "{log}");
@@ -94,16 +96,16 @@ async fn bodies_are_off_by_default_and_debug_has_no_headers() {
 async fn error_level_logs_only_failures_and_levels_change_live() {
     let (t, handle, file, _dir) = setup(LogSettings::default().level(LogLevel::Error)).await;
     call(&t, Method::GET, "/api/v2/fine", None).await;
-    assert_eq!(read(&file), "", "successes are not logged at error level");
+    assert_eq!(read(&handle, &file), "", "successes are not logged at error level");
     call(&t, Method::GET, "/api/v2/missing", None).await;
-    let log = read(&file);
+    let log = read(&handle, &file);
     assert!(log.contains("ERROR genesys-cloud-rs GET") && log.contains("404"), "{log}");
     handle.set(LogSettings::default().level(LogLevel::None).file(&file).to_console(false));
     call(&t, Method::GET, "/api/v2/missing", None).await;
-    assert_eq!(read(&file), log, "nothing after the level went to none");
+    assert_eq!(read(&handle, &file), log, "nothing after the level went to none");
     handle.set(LogSettings::default().level(LogLevel::Debug).file(&file).to_console(false));
     call(&t, Method::GET, "/api/v2/fine", None).await;
-    assert!(read(&file).contains("DEBUG"), "the new level applies to the next request");
+    assert!(read(&handle, &file).contains("DEBUG"), "the new level applies to the next request");
 }
 
 #[tokio::test]
@@ -118,7 +120,10 @@ async fn each_attempt_is_logged_with_its_number() {
         .build()
         .unwrap();
     call(&t, Method::GET, "/api/v2/flaky", None).await;
-    let lines: Vec<serde_json::Value> = read(&file).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Dropping the client writes out every queued line.
+    drop(t);
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!((lines[0]["attempt"].as_u64(), lines[0]["status"].as_u64()), (Some(1), Some(503)));
     assert_eq!((lines[1]["attempt"].as_u64(), lines[1]["status"].as_u64()), (Some(2), Some(200)));

@@ -3,8 +3,6 @@
 
 use futures_util::TryStreamExt;
 use genesys_cloud::core::http::{self, Method, StatusCode};
-use genesys_cloud::core::Operation;
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::Body;
 use genesys_cloud::{Client, ErrorKind};
 use std::sync::{Arc, Mutex};

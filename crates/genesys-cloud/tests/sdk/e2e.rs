@@ -1,6 +1,5 @@
 //! The real client (transport, token cache, generated operation) against a loopback server.
 
-use genesys_cloud::prelude::*;
 use genesys_cloud::Client;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -108,6 +107,7 @@ async fn the_config_file_drives_the_client_and_its_log_level_changes_live() {
         .unwrap();
     let client = Client::builder().config(handle).build().unwrap();
     client.users().get_users_me().send().await.unwrap();
+    client.flush_logs();
     assert!(std::fs::read_to_string(&log_path).unwrap_or_default().is_empty(), "level none logs nothing");
 
     write("debug");
@@ -118,6 +118,7 @@ async fn the_config_file_drives_the_client_and_its_log_level_changes_live() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     client.users().get_users_me().send().await.unwrap();
+    client.flush_logs();
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("DEBUG genesys-cloud-rs GET") && log.contains("/api/v2/users/me"), "{log}");
     assert!(!log.contains("cfg-secret") && !log.contains("e2e-token"));

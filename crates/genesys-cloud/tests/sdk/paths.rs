@@ -3,7 +3,6 @@
 //! nothing reaches the network. Checked over a real socket that counts its connections.
 
 use genesys_cloud::core::http::Method;
-use genesys_cloud::prelude::*;
 use genesys_cloud::Client;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

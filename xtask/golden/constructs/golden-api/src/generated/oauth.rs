@@ -44,6 +44,7 @@ impl ::genesys_cloud_core::Operation for PutThings {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PutThings);
 impl PutThings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }

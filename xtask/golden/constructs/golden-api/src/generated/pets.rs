@@ -56,6 +56,7 @@ impl ::genesys_cloud_core::Operation for GetPetLegacy {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPetLegacy);
 impl GetPetLegacy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, pet_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), pet_id }
@@ -99,6 +100,7 @@ impl ::genesys_cloud_core::Operation for GetPets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPets);
 impl GetPets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -142,6 +144,7 @@ impl ::genesys_cloud_core::Operation for PostPets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(PostPets);
 impl PostPets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Pet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -47,6 +47,7 @@ impl ::genesys_cloud_core::Operation for GetPets {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetPets);
 impl GetPets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -90,6 +91,7 @@ impl ::genesys_cloud_core::Operation for GetStore {
         &mut self.options
     }
 }
+::genesys_cloud_core::call_options!(GetStore);
 impl GetStore {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), id }
