@@ -52,6 +52,7 @@ pub use raw::{Raw, RawRequest};
 pub struct ReadmeDoctests;
 
 // `client.users()`, `client.routing()`, …: one inherent accessor per tag, generated.
+#[rustfmt::skip]
 #[path = "generated/tags.rs"]
 mod tags;
 

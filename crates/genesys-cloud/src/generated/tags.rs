@@ -47,9 +47,7 @@ impl crate::Client {
     #[doc = " The operations of the `Assistant Copilot Variations` tag (5 operations)."]
     #[cfg(feature = "assistant-copilot-variations")]
     #[cfg_attr(docsrs, doc(cfg(feature = "assistant-copilot-variations")))]
-    pub fn assistant_copilot_variations(
-        &self,
-    ) -> crate::api::assistant_copilot_variations::AssistantCopilotVariationsApi {
+    pub fn assistant_copilot_variations(&self) -> crate::api::assistant_copilot_variations::AssistantCopilotVariationsApi {
         crate::api::assistant_copilot_variations::AssistantCopilotVariationsApi::new(self.executor())
     }
     #[doc = " The operations of the `Audit` tag (7 operations)."]
@@ -187,9 +185,7 @@ impl crate::Client {
     #[doc = " The operations of the `General Data Protection Regulation` tag (4 operations)."]
     #[cfg(feature = "general-data-protection-regulation")]
     #[cfg_attr(docsrs, doc(cfg(feature = "general-data-protection-regulation")))]
-    pub fn general_data_protection_regulation(
-        &self,
-    ) -> crate::api::general_data_protection_regulation::GeneralDataProtectionRegulationApi {
+    pub fn general_data_protection_regulation(&self) -> crate::api::general_data_protection_regulation::GeneralDataProtectionRegulationApi {
         crate::api::general_data_protection_regulation::GeneralDataProtectionRegulationApi::new(self.executor())
     }
     #[doc = " The operations of the `Geolocation` tag (4 operations)."]
