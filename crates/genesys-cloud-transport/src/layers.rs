@@ -16,13 +16,12 @@ use genesys_cloud_core::executor::Attempts;
 use genesys_cloud_core::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::meta::is_idempotent_method;
 use genesys_cloud_core::{BoxFuture, CallOptions, Error, ErrorKind, OperationMeta};
-use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, Service};
 
 /// The one erased service type of the stack: a request with a whole body in, a response with
 /// a whole body (any status) or an SDK error out. The extension points of the builder hand
@@ -30,21 +29,26 @@ use tower::{Layer, Service, ServiceExt};
 /// takes any service that converts to it.
 pub type HttpService = BoxCloneSyncService<Request<Body>, Response<Body>, Error>;
 
-/// A service the SDK's layers can wrap: [`Body`] in and out, the SDK's [`Error`], cheap to
-/// clone (each call drives its own clone). Implemented for every such service.
-pub trait Inner: Clone + Send + Sync + 'static {
-    /// Sends one request through a clone of the service, waiting until it is ready.
-    fn send(&self, req: Request<Body>) -> impl Future<Output = Result<Response<Body>, Error>> + Send + 'static;
+/// A service the SDK's layers can wrap: [`Body`] in and out, the SDK's [`Error`], cloneable
+/// (the retry and auth layers send more than once). Implemented for every such service.
+pub trait Inner:
+    Service<Request<Body>, Response = Response<Body>, Error = Error, Future: Send + 'static> + Clone + Send + Sync + 'static
+{
 }
 
-impl<S> Inner for S
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Error> + Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
+impl<S> Inner for S where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Error, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
 {
-    fn send(&self, req: Request<Body>) -> impl Future<Output = Result<Response<Body>, Error>> + Send + 'static {
-        self.clone().oneshot(req)
-    }
+}
+
+/// Sends one request through `service` once it is ready (the same service may send again).
+async fn send_when_ready<S: Inner>(service: &mut S, req: Request<Body>) -> Result<Response<Body>, Error> {
+    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+    service.call(req).await
 }
 
 /// A copy of a request: bodies are whole and shared, so every attempt can be replayed.
@@ -67,13 +71,12 @@ fn is_idempotent<B>(req: &Request<B>) -> bool {
     meta(req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent)
 }
 
-/// The SDK's stages are always ready: each call waits for its own clone of the inner
-/// service (inside the call's time limits), so backpressure from a layer below (a
-/// concurrency limit) holds the call, not the whole stack.
-macro_rules! always_ready {
+/// A stage that sends each request on once: ready when its inner service is (a concurrency
+/// limit below holds the stage, as with tower's own middleware).
+macro_rules! ready_when_inner_is {
     () => {
-        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-            Poll::Ready(Ok(()))
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+            self.inner.poll_ready(cx)
         }
     };
 }
@@ -99,6 +102,31 @@ fn attempt_timeout(limit: Duration) -> Error {
 /// The error of a call that ran past `limit`.
 fn call_timeout(limit: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`CallTimeout`] and [`AttemptTimeout`]: the inner future under one timer;
+    /// when the timer fires first, the error says which limit it was.
+    pub struct TimeLimited<F> {
+        #[pin]
+        inner: tokio::time::Timeout<F>,
+        limit: Duration,
+        whole_call: bool,
+    }
+}
+
+impl<F: std::future::Future<Output = Result<Response<Body>, Error>>> std::future::Future for TimeLimited<F> {
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.inner.poll(cx) {
+            Poll::Ready(Ok(result)) => Poll::Ready(result),
+            Poll::Ready(Err(_)) if *this.whole_call => Poll::Ready(Err(call_timeout(*this.limit))),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(attempt_timeout(*this.limit))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// Limits the whole call, retries included: the call's own `with_timeout`, else the
@@ -137,18 +165,17 @@ pub struct CallTimeout<S> {
 impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
-    always_ready!();
+    type Future = TimeLimited<S::Future>;
+    ready_when_inner_is!();
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let own = req.extensions().get::<CallOptions>().and_then(|o| o.timeout);
         let limit = own.unwrap_or_else(|| self.timeouts.load().call);
         let at = Instant::now() + limit;
         req.extensions_mut().insert(Deadline { at, limit });
-        let call = self.inner.send(req);
         // The attempt timer inside fires at the deadline too, with the attempt count; this
         // one stands for stacks without an attempt timeout.
-        Box::pin(async move { tokio::time::timeout_at(at, call).await.unwrap_or_else(|_| Err(call_timeout(limit))) })
+        TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call: true }
     }
 }
 
@@ -194,10 +221,16 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
-    always_ready!();
+
+    /// Always ready: each attempt waits for the inner service on its own (inside the call's
+    /// time limits).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let inner = self.inner.clone();
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.load();
         Box::pin(async move {
             let policy = RetryPolicy::of(&config, &req, Instant::now());
@@ -206,7 +239,7 @@ impl<S: Inner> Service<Request<Body>> for RetryService<S> {
                 attempt += 1;
                 let mut this_attempt = clone_request(&req);
                 this_attempt.extensions_mut().insert(Attempts(attempt));
-                match policy.settle(attempt, inner.send(this_attempt).await) {
+                match policy.settle(attempt, send_when_ready(&mut inner, this_attempt).await) {
                     Settled::Done(result) => return result,
                     Settled::Wait(wait) => tokio::time::sleep(wait).await,
                 }
@@ -375,23 +408,17 @@ pub struct AttemptTimeout<S> {
 impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
-    always_ready!();
+    type Future = TimeLimited<S::Future>;
+    ready_when_inner_is!();
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let limit = self.timeouts.load().attempt;
         let own = Instant::now() + limit;
-        let (at, whole_call) = match req.extensions().get::<Deadline>() {
-            Some(d) if d.at <= own => (d.at, Some(d.limit)),
-            _ => (own, None),
+        let (at, limit, whole_call) = match req.extensions().get::<Deadline>() {
+            Some(d) if d.at <= own => (d.at, d.limit, true),
+            _ => (own, limit, false),
         };
-        let attempt = self.inner.send(req);
-        Box::pin(async move {
-            tokio::time::timeout_at(at, attempt)
-                .await
-                .unwrap_or_else(|_| Err(whole_call.map_or_else(|| attempt_timeout(limit), call_timeout)))
-        })
-    }
+        TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call }    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,11 +466,14 @@ impl<S: Inner> Service<Request<Body>> for Auth<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
-    always_ready!();
+    ready_when_inner_is!();
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { this.bearer.authorize(req, |r| this.inner.send(r)).await })
+        // The ready service sends the first request; a clone of it the replay after a 401.
+        let clone = self.inner.clone();
+        let first = std::mem::replace(&mut self.inner, clone);
+        let bearer = self.bearer.clone();
+        Box::pin(async move { bearer.authorize(first, req).await })
     }
 }
 
@@ -484,20 +514,19 @@ impl Bearer {
         Ok(())
     }
 
-    /// Sends `req` through `send` with the bearer token when its operation needs one; after a
-    /// 401, drops that token, takes a fresh one and sends it once more.
-    async fn authorize<F, Fut>(&self, mut req: Request<Body>, send: F) -> Result<Response<Body>, Error>
-    where
-        F: Fn(Request<Body>) -> Fut,
-        Fut: Future<Output = Result<Response<Body>, Error>>,
-    {
+    /// Sends `req` through `service` (ready) with the bearer token when its operation needs
+    /// one; after a 401, drops that token, takes a fresh one and sends it once more.
+    async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
         if !meta(&req).is_none_or(|m| m.needs_auth) {
-            return send(req).await;
+            return service.call(req).await;
         }
-        let token = self.token().await?;
+        let token = match self.token().await {
+            Ok(token) => token,
+            Err(e) => return Err(e),
+        };
         self.set(&mut req, &token)?;
         let replay = clone_request(&req);
-        let response = send(req).await?;
+        let response = service.call(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -509,7 +538,7 @@ impl Bearer {
         }
         let mut req = replay;
         self.set(&mut req, &fresh)?;
-        send(req).await
+        send_when_ready(&mut service, req).await
     }
 }
 
@@ -580,16 +609,16 @@ pub struct BaseUrl<S> {
 impl<S: Inner> Service<Request<Body>> for BaseUrl<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
-    always_ready!();
+    type Future = futures_util::future::Either<std::future::Ready<Result<Response<Body>, Error>>, S::Future>;
+    ready_when_inner_is!();
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         if req.uri().scheme().is_none() {
             match self.base.join_uri(req.uri()) {
                 Ok(uri) => *req.uri_mut() = uri,
-                Err(e) => return Box::pin(std::future::ready(Err(e))),
+                Err(e) => return futures_util::future::Either::Left(std::future::ready(Err(e))),
             }
         }
-        Box::pin(self.inner.send(req))
+        futures_util::future::Either::Right(self.inner.call(req))
     }
 }

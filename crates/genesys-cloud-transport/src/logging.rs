@@ -9,7 +9,7 @@ use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
 use genesys_cloud_core::executor::Attempts;
 use genesys_cloud_core::http::{HeaderMap, Request, Response};
-use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
+use genesys_cloud_core::{Error, OperationMeta};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -215,22 +215,41 @@ pub struct Logging<S> {
 impl<S: Inner> Service<Request<Body>> for Logging<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = Logged<S::Future>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let attempt = req.extensions().get::<Attempts>().map_or(1, |a| a.0);
         let log = AttemptLog::start(&self.handle, &req, meta(&req), attempt);
-        let sent = self.inner.send(req);
-        let handle = self.handle.clone();
-        Box::pin(async move {
-            let result = sent.await;
+        // Nothing to finish when neither the HTTP log nor a subscriber wants the attempt.
+        let log = log.started.is_some().then(|| Box::new((log, self.handle.clone())));
+        Logged { inner: self.inner.call(req), log }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Logging`]: the attempt, then its log line.
+    pub struct Logged<F> {
+        #[pin]
+        inner: F,
+        log: Option<Box<(AttemptLog, LogHandle)>>,
+    }
+}
+
+impl<F: std::future::Future<Output = Result<Response<Body>, Error>>> std::future::Future for Logged<F> {
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Some(log) = this.log.take() {
+            let (log, handle) = *log;
             log.finish(&handle, &result);
-            result
-        })
+        }
+        Poll::Ready(result)
     }
 }
 
@@ -404,20 +423,20 @@ pub struct Span<S> {
 impl<S: Inner> Service<Request<Body>> for Span<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future = futures_util::future::Either<S::Future, tracing::instrument::Instrumented<S::Future>>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let span = call_span(meta(&req), req.method());
-        let call = self.inner.send(req);
+        let call = self.inner.call(req);
         if span.is_disabled() {
-            Box::pin(call)
+            futures_util::future::Either::Left(call)
         } else {
             use tracing::Instrument as _;
-            Box::pin(call.instrument(span))
+            futures_util::future::Either::Right(call.instrument(span))
         }
     }
 }
