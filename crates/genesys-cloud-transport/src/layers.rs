@@ -418,7 +418,8 @@ impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
             Some(d) if d.at <= own => (d.at, d.limit, true),
             _ => (own, limit, false),
         };
-        TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call }    }
+        TimeLimited { inner: tokio::time::timeout_at(at, self.inner.call(req)), limit, whole_call }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
