@@ -175,6 +175,25 @@ fn listings_are_lazy_streams() {
     assert_eq!(api.seen.lock().unwrap().len(), 3, "one request per page, none past pageCount");
 }
 
+/// `try_next()` is the listing's own (no trait import), and the pages come with their
+/// status, headers, correlation id and attempt count when asked.
+#[test]
+fn pages_with_their_metadata_and_try_next_without_imports() {
+    let (client, _api) = client();
+    block_on(async {
+        let mut pages =
+            client.routing().get_routing_queues().page_size(2).into_paginator().pages_with_response();
+        let mut numbers = Vec::new();
+        while let Some(page) = pages.try_next().await.unwrap() {
+            assert_eq!(page.status, StatusCode::OK);
+            assert_eq!(page.correlation_id(), Some("corr-42"));
+            assert_eq!(page.attempts(), 1);
+            numbers.push(page.value.page_number.unwrap());
+        }
+        assert_eq!(numbers, [1, 2, 3]);
+    });
+}
+
 #[test]
 fn raw_calls_any_path_but_only_on_the_api_host() {
     let (client, api) = client();
