@@ -16,6 +16,55 @@ use tower::Service;
 use tower_http::decompression::Decompression;
 
 type Https = hyper_rustls::HttpsConnector<ProxyConnector>;
+type Stream = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>;
+
+/// The connector: plain TCP (or a proxy tunnel) for `http`, rustls over it for `https`. The
+/// TLS configuration, with the system's root certificates, is built at the first `https`
+/// connection: reading the roots is most of a client's start-up time, and a client of `http`
+/// hosts never needs them.
+#[derive(Clone)]
+pub(crate) struct LazyTls {
+    plain: ProxyConnector,
+    settings: TlsConfig,
+    https: Arc<std::sync::OnceLock<Result<Https, String>>>,
+}
+
+impl LazyTls {
+    fn https(&self) -> Result<Https, String> {
+        self.https
+            .get_or_init(|| {
+                let config = self.settings.client_config().map_err(|e| e.to_string())?;
+                Ok(hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(config)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(self.plain.clone()))
+            })
+            .clone()
+    }
+}
+
+impl Service<genesys_cloud_core::http::Uri> for LazyTls {
+    type Response = Stream;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Stream, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: genesys_cloud_core::http::Uri) -> Self::Future {
+        if dst.scheme() == Some(&genesys_cloud_core::http::uri::Scheme::HTTPS) {
+            match self.https() {
+                Ok(mut https) => https.call(dst),
+                Err(e) => Box::pin(std::future::ready(Err(BoxError::from(format!("TLS setup: {e}"))))),
+            }
+        } else {
+            let connect = self.plain.call(dst);
+            Box::pin(async move { Ok(hyper_rustls::MaybeHttpsStream::Http(connect.await?)) })
+        }
+    }
+}
 
 /// A pooled HTTP/1.1 client (keep-alive) that speaks TLS through rustls with the platform's
 /// root certificates (webpki roots as a fallback), asks for gzip and inflates it (tower-http's
@@ -28,7 +77,7 @@ pub struct HyperClient {
 
 /// hyper-util's client, shared: a clone per call is one reference count.
 #[derive(Clone)]
-pub(crate) struct Wire(Arc<Client<Https, Body>>);
+pub(crate) struct Wire(Arc<Client<LazyTls, Body>>);
 
 impl Service<Request<Body>> for Wire {
     type Response = Response<hyper::body::Incoming>;
@@ -55,17 +104,16 @@ impl std::fmt::Debug for HyperClient {
 }
 
 impl HyperClient {
-    /// A client with the given connect timeout, through `proxy` if given, with `tls`. (The
-    /// transport builder leaves the system's root certificates unread for an endpoint whose
-    /// hosts are all `http`: reading them is most of a client's start-up time.)
+    /// A client with the given connect timeout, through `proxy` if given, with `tls`. The
+    /// TLS settings are checked here (a client certificate that does not fit its key is an
+    /// error now); the system's root certificates are read at the first `https` connection.
     pub fn new(connect_timeout: Duration, proxy: Option<&ProxyConfig>, tls: &TlsConfig) -> Result<Self, Error> {
+        // Everything but the platform's roots, which are what is slow to read.
+        tls.clone().only_added_roots().client_config()?;
         let http = crate::proxy::tcp_connector(connect_timeout);
-        let tls = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls.client_config()?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(ProxyConnector::new(http, proxy)?);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(tls);
+        let connector =
+            LazyTls { plain: ProxyConnector::new(http, proxy)?, settings: tls.clone(), https: Arc::default() };
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(connector);
         let inner = tower_http::decompression::DecompressionLayer::new().no_br().no_deflate().no_zstd();
         Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))) })
     }

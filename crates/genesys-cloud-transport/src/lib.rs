@@ -400,20 +400,13 @@ impl TransportBuilder {
         service
     }
 
-    /// The transport. Nothing is sent; the system's root certificates are read only when a
-    /// host of the endpoint is `https`.
+    /// The transport. Nothing is sent, and the system's root certificates are read at the
+    /// first `https` connection, not here.
     pub fn build(mut self) -> Result<Transport, Error> {
         let api_host = self.endpoint.api.host().to_owned();
         let wire = match self.http.take() {
             Some(custom) => Wire::Custom(custom),
-            None => {
-                let tls = if self.endpoint.api.is_https() || self.endpoint.login.is_https() {
-                    self.tls.clone()
-                } else {
-                    self.tls.clone().only_added_roots()
-                };
-                Wire::Hyper(HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &tls)?)
-            }
+            None => Wire::Hyper(HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &self.tls)?),
         };
         let mut token_cache = None;
         let provider: Option<Arc<dyn TokenProvider>> = match std::mem::replace(&mut self.auth, AuthSource::None) {

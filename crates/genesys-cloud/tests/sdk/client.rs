@@ -181,8 +181,7 @@ fn listings_are_lazy_streams() {
 fn pages_with_their_metadata_and_try_next_without_imports() {
     let (client, _api) = client();
     block_on(async {
-        let mut pages =
-            client.routing().get_routing_queues().page_size(2).into_paginator().pages_with_response();
+        let mut pages = client.routing().get_routing_queues().page_size(2).into_paginator().pages_with_response();
         let mut numbers = Vec::new();
         while let Some(page) = pages.try_next().await.unwrap() {
             assert_eq!(page.status, StatusCode::OK);
