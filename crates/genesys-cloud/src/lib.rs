@@ -469,7 +469,7 @@ impl ClientBuilder {
     }
 
     /// The client. Creating it does no I/O (the first call, or [`Client::login`], fetches the
-    /// token; the system's root certificates are read only for `https` hosts); it needs a
+    /// token; the system's root certificates are read at the first `https` connection); it needs a
     /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
         let snapshot = self.config.as_ref().map(|h| h.load());
