@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             // At most 8 attempts on the wire at once, whatever the application spawns.
             .with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(8))
-            // Every attempt, with the absolute URL the SDK will send it to.
+            // Every attempt: a call the SDK retries shows here once per attempt.
             .with_attempt_layer(TraceLayer::new_for_http().on_request(move |req: &Request<Body>, _: &tracing::Span| {
                 a.fetch_add(1, Ordering::SeqCst);
                 println!("  attempt: {} {}", req.method(), req.uri());
