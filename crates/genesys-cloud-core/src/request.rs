@@ -167,44 +167,9 @@ impl<T> Response<T> {
     }
 }
 
-/// The per-call options of [`Operation`] as inherent methods of an operation builder, so
-/// ordinary use needs no trait import. The generated builders and the raw request use it.
-#[macro_export]
-macro_rules! call_options {
-    ($builder:ty) => {
-        impl $builder {
-            /// Limits the whole call, retries included, to `timeout`.
-            #[inline]
-            pub fn with_timeout(self, timeout: ::std::time::Duration) -> Self {
-                <Self as $crate::Operation>::with_timeout(self, timeout)
-            }
-
-            /// Adds a header to this call only (replacing the SDK's header of the same name).
-            /// An invalid name or value fails the call with a build error, before anything is
-            /// sent.
-            #[inline]
-            pub fn with_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
-                <Self as $crate::Operation>::with_header(self, name, value)
-            }
-
-            /// Overrides the client's retry settings for this call.
-            #[inline]
-            pub fn with_retry(self, retry: $crate::RetryOverride) -> Self {
-                <Self as $crate::Operation>::with_retry(self, retry)
-            }
-
-            /// Sends this call once, without retries.
-            #[inline]
-            pub fn without_retry(self) -> Self {
-                <Self as $crate::Operation>::without_retry(self)
-            }
-        }
-    };
-}
-
 /// The per-call options every operation builder has: `with_timeout`, `with_header`,
-/// `with_retry`. The builders also have them as inherent methods ([`call_options!`]), so
-/// this trait is for code generic over builders.
+/// `with_retry`. The generated builders also have them as inherent methods, so this trait is
+/// for code generic over builders.
 pub trait Operation: Sized {
     /// The builder's options.
     fn options_mut(&mut self) -> &mut CallOptions;

@@ -122,4 +122,25 @@ impl Operation for RawRequest {
     }
 }
 
-genesys_cloud_core::call_options!(RawRequest);
+/// The per-call options as inherent methods, as on the generated builders.
+impl RawRequest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(self, timeout: std::time::Duration) -> Self {
+        <Self as Operation>::with_timeout(self, timeout)
+    }
+
+    /// Adds a header to this call only (replacing the SDK's header of the same name).
+    pub fn with_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        <Self as Operation>::with_header(self, name, value)
+    }
+
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(self, retry: genesys_cloud_core::RetryOverride) -> Self {
+        <Self as Operation>::with_retry(self, retry)
+    }
+
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        <Self as Operation>::without_retry(self)
+    }
+}

@@ -130,7 +130,27 @@ impl ::genesys_cloud_core::Operation for DeleteAssistant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAssistant);
+impl DeleteAssistant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
@@ -174,7 +194,27 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAssistantQueue);
+impl DeleteAssistantQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id }
@@ -219,7 +259,27 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAssistantQueues);
+impl DeleteAssistantQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_ids: ::std::option::Option::None }
@@ -270,7 +330,27 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantsAgentchecklist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAssistantsAgentchecklist);
+impl DeleteAssistantsAgentchecklist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAssistantsAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id }
@@ -316,7 +396,27 @@ impl ::genesys_cloud_core::Operation for GetAssistant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistant);
+impl GetAssistant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
@@ -385,7 +485,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantQueue);
+impl GetAssistantQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None }
@@ -439,7 +559,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantQueueUsersJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantQueueUsersJob);
+impl GetAssistantQueueUsersJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantQueueUsersJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, job_id }
@@ -490,7 +630,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantQueues);
+impl GetAssistantQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -584,7 +744,27 @@ impl ::genesys_cloud_core::Operation for GetAssistants {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistants);
+impl GetAssistants {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -686,7 +866,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantsAgentchecklist);
+impl GetAssistantsAgentchecklist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantsAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id }
@@ -738,7 +938,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantsAgentchecklists);
+impl GetAssistantsAgentchecklists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantsAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name_prefix: ::std::option::Option::None, language: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, agent_checklist_ids: ::std::option::Option::None }
@@ -855,7 +1075,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklistsLanguages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantsAgentchecklistsLanguages);
+impl GetAssistantsAgentchecklistsLanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantsAgentchecklistsLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -903,7 +1143,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantsQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantsQueues);
+impl GetAssistantsQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantsQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -998,7 +1258,27 @@ impl ::genesys_cloud_core::Operation for PatchAssistant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchAssistant);
+impl PatchAssistant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::Assistant) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
@@ -1045,7 +1325,27 @@ impl ::genesys_cloud_core::Operation for PatchAssistantQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchAssistantQueues);
+impl PatchAssistantQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchAssistantQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::std::vec::Vec<::models::AssistantQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
@@ -1103,7 +1403,27 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersBulkAdd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistantQueueUsersBulkAdd);
+impl PostAssistantQueueUsersBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistantQueueUsersBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersBulkAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1150,7 +1470,27 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersBulkRemove {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistantQueueUsersBulkRemove);
+impl PostAssistantQueueUsersBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistantQueueUsersBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersBulkRemoveRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1197,7 +1537,27 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistantQueueUsersJobs);
+impl PostAssistantQueueUsersJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistantQueueUsersJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersJobsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1245,7 +1605,27 @@ impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistantQueueUsersQuery);
+impl PostAssistantQueueUsersQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistantQueueUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None, body }
@@ -1298,7 +1678,27 @@ impl ::genesys_cloud_core::Operation for PostAssistants {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistants);
+impl PostAssistants {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Assistant) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1341,7 +1741,27 @@ impl ::genesys_cloud_core::Operation for PostAssistantsAgentchecklists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistantsAgentchecklists);
+impl PostAssistantsAgentchecklists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistantsAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentChecklist) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1386,7 +1806,27 @@ impl ::genesys_cloud_core::Operation for PutAssistantQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAssistantQueue);
+impl PutAssistantQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAssistantQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
@@ -1432,7 +1872,27 @@ impl ::genesys_cloud_core::Operation for PutAssistantsAgentchecklist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAssistantsAgentchecklist);
+impl PutAssistantsAgentchecklist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAssistantsAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String, body: ::models::AgentChecklist) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id, body }

@@ -54,7 +54,27 @@ impl ::genesys_cloud_core::Operation for DeleteUsersAgentuiAgentsAutoanswerAgent
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings);
+impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -97,7 +117,27 @@ impl ::genesys_cloud_core::Operation for GetUsersAgentuiAgentsAutoanswerAgentIdS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersAgentuiAgentsAutoanswerAgentIdSettings);
+impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -141,7 +181,27 @@ impl ::genesys_cloud_core::Operation for PatchUsersAgentuiAgentsAutoanswerAgentI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUsersAgentuiAgentsAutoanswerAgentIdSettings);
+impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -186,7 +246,27 @@ impl ::genesys_cloud_core::Operation for PutUsersAgentuiAgentsAutoanswerAgentIdS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutUsersAgentuiAgentsAutoanswerAgentIdSettings);
+impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }

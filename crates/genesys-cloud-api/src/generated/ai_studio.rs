@@ -150,7 +150,27 @@ impl ::genesys_cloud_core::Operation for DeleteAgenticVirtualagentJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAgenticVirtualagentJobs);
+impl DeleteAgenticVirtualagentJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAgenticVirtualagentJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -193,7 +213,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsSummariesSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsSummariesSetting);
+impl DeleteConversationsSummariesSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsSummariesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id }
@@ -236,7 +276,27 @@ impl ::genesys_cloud_core::Operation for DeleteGuideJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteGuideJobs);
+impl DeleteGuideJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteGuideJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id }
@@ -279,7 +339,27 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAgenticVirtualagent);
+impl GetAgenticVirtualagent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -323,7 +403,27 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagentJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAgenticVirtualagentJob);
+impl GetAgenticVirtualagentJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAgenticVirtualagentJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, job_id }
@@ -375,7 +475,27 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAgenticVirtualagents);
+impl GetAgenticVirtualagents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -485,7 +605,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsSummariesSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsSummariesSetting);
+impl GetConversationsSummariesSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsSummariesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id }
@@ -535,7 +675,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsSummariesSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsSummariesSettings);
+impl GetConversationsSummariesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsSummariesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -637,7 +797,27 @@ impl ::genesys_cloud_core::Operation for GetGuide {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGuide);
+impl GetGuide {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGuide {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id }
@@ -681,7 +861,27 @@ impl ::genesys_cloud_core::Operation for GetGuideJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGuideJob);
+impl GetGuideJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGuideJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, job_id }
@@ -726,7 +926,27 @@ impl ::genesys_cloud_core::Operation for GetGuideVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGuideVersion);
+impl GetGuideVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGuideVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id }
@@ -772,7 +992,27 @@ impl ::genesys_cloud_core::Operation for GetGuideVersionJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGuideVersionJob);
+impl GetGuideVersionJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGuideVersionJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, job_id }
@@ -825,7 +1065,27 @@ impl ::genesys_cloud_core::Operation for GetGuides {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGuides);
+impl GetGuides {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGuides {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -935,7 +1195,27 @@ impl ::genesys_cloud_core::Operation for GetGuidesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGuidesJob);
+impl GetGuidesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGuidesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -979,7 +1259,27 @@ impl ::genesys_cloud_core::Operation for PatchAgenticVirtualagent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchAgenticVirtualagent);
+impl PatchAgenticVirtualagent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, body: ::models::UpdateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, body }
@@ -1024,7 +1324,27 @@ impl ::genesys_cloud_core::Operation for PatchGuide {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchGuide);
+impl PatchGuide {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchGuide {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, body: ::models::UpdateGuide) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, body }
@@ -1070,7 +1390,27 @@ impl ::genesys_cloud_core::Operation for PatchGuideVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchGuideVersion);
+impl PatchGuideVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchGuideVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, body: ::models::UpdateGuideVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, body }
@@ -1117,7 +1457,27 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagentVersionJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAgenticVirtualagentVersionJobs);
+impl PostAgenticVirtualagentVersionJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAgenticVirtualagentVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, version_id: ::std::string::String, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, version_id, body }
@@ -1162,7 +1522,27 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAgenticVirtualagents);
+impl PostAgenticVirtualagents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1205,7 +1585,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsSummariesPreview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsSummariesPreview);
+impl PostConversationsSummariesPreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsSummariesPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummarySettingWithTranscript) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1248,7 +1648,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsSummariesSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsSummariesSettings);
+impl PostConversationsSummariesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsSummariesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummarySetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1293,7 +1713,27 @@ impl ::genesys_cloud_core::Operation for PostGuideSessionTurns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuideSessionTurns);
+impl PostGuideSessionTurns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuideSessionTurns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, guide_session_id: ::std::string::String, body: ::models::GuideSessionTurnRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, guide_session_id, body }
@@ -1340,7 +1780,27 @@ impl ::genesys_cloud_core::Operation for PostGuideVersionJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuideVersionJobs);
+impl PostGuideVersionJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuideVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, body: ::models::GuideVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, body }
@@ -1386,7 +1846,27 @@ impl ::genesys_cloud_core::Operation for PostGuideVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuideVersions);
+impl PostGuideVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuideVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, body: ::std::option::Option::None }
@@ -1437,7 +1917,27 @@ impl ::genesys_cloud_core::Operation for PostGuides {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuides);
+impl PostGuides {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuides {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateGuide) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1480,7 +1980,27 @@ impl ::genesys_cloud_core::Operation for PostGuidesJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuidesJobs);
+impl PostGuidesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuidesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenerateGuideContentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1523,7 +2043,27 @@ impl ::genesys_cloud_core::Operation for PostGuidesUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuidesUploads);
+impl PostGuidesUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuidesUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1567,7 +2107,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsSummariesSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsSummariesSetting);
+impl PutConversationsSummariesSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsSummariesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String, body: ::models::SummarySetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id, body }

@@ -643,7 +643,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectEmergencygroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectEmergencygroup);
+impl DeleteArchitectEmergencygroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectEmergencygroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id }
@@ -686,7 +706,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammar {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectGrammar);
+impl DeleteArchitectGrammar {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id }
@@ -730,7 +770,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectGrammarLanguage);
+impl DeleteArchitectGrammarLanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectGrammarLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -775,7 +835,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguageFilesDtmf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectGrammarLanguageFilesDtmf);
+impl DeleteArchitectGrammarLanguageFilesDtmf {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectGrammarLanguageFilesDtmf {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -820,7 +900,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguageFilesVoic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectGrammarLanguageFilesVoice);
+impl DeleteArchitectGrammarLanguageFilesVoice {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectGrammarLanguageFilesVoice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -864,7 +964,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectIvr {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectIvr);
+impl DeleteArchitectIvr {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectIvr {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
@@ -908,7 +1028,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPrompt {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectPrompt);
+impl DeleteArchitectPrompt {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, all_resources: ::std::option::Option::None }
@@ -960,7 +1100,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPromptResource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectPromptResource);
+impl DeleteArchitectPromptResource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectPromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -1005,7 +1165,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPromptResourceAudio {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectPromptResourceAudio);
+impl DeleteArchitectPromptResourceAudio {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectPromptResourceAudio {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -1049,7 +1229,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectPrompts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectPrompts);
+impl DeleteArchitectPrompts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1100,7 +1300,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectSchedule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectSchedule);
+impl DeleteArchitectSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id }
@@ -1143,7 +1363,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectSchedulegroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectSchedulegroup);
+impl DeleteArchitectSchedulegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectSchedulegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id }
@@ -1187,7 +1427,27 @@ impl ::genesys_cloud_core::Operation for DeleteArchitectSystempromptResource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteArchitectSystempromptResource);
+impl DeleteArchitectSystempromptResource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteArchitectSystempromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -1231,7 +1491,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlow {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlow);
+impl DeleteFlow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
@@ -1274,7 +1554,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlowInstancesSettingsLoglevels);
+impl DeleteFlowInstancesSettingsLoglevels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
@@ -1317,7 +1617,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlows {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlows);
+impl DeleteFlows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1369,7 +1689,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsDatatable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlowsDatatable);
+impl DeleteFlowsDatatable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, force: ::std::option::Option::None }
@@ -1421,7 +1761,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsDatatableRow {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlowsDatatableRow);
+impl DeleteFlowsDatatableRow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id }
@@ -1464,7 +1824,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsInstancesSettingsLoglevelsDe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlowsInstancesSettingsLoglevelsDefault);
+impl DeleteFlowsInstancesSettingsLoglevelsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1506,7 +1886,27 @@ impl ::genesys_cloud_core::Operation for DeleteFlowsMilestone {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteFlowsMilestone);
+impl DeleteFlowsMilestone {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteFlowsMilestone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id }
@@ -1558,7 +1958,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytracking {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytracking);
+impl GetArchitectDependencytracking {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytracking {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None }
@@ -1676,7 +2096,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingBuild {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingBuild);
+impl GetArchitectDependencytrackingBuild {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingBuild {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1725,7 +2165,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingConsumedr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingConsumedresources);
+impl GetArchitectDependencytrackingConsumedresources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingConsumedresources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1838,7 +2298,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingConsuming
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingConsumingresources);
+impl GetArchitectDependencytrackingConsumingresources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingConsumingresources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, version: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, flow_filter: ::std::option::Option::None }
@@ -1958,7 +2438,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingDeletedre
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingDeletedresourceconsumers);
+impl GetArchitectDependencytrackingDeletedresourceconsumers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingDeletedresourceconsumers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, flow_filter: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2075,7 +2575,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingObject {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingObject);
+impl GetArchitectDependencytrackingObject {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingObject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None, consumed_resource_request: ::std::option::Option::None }
@@ -2182,7 +2702,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingType {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingType);
+impl GetArchitectDependencytrackingType {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingType {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id }
@@ -2228,7 +2768,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingTypes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingTypes);
+impl GetArchitectDependencytrackingTypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2305,7 +2865,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingUpdatedre
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectDependencytrackingUpdatedresourceconsumers);
+impl GetArchitectDependencytrackingUpdatedresourceconsumers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2407,7 +2987,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectEmergencygroup);
+impl GetArchitectEmergencygroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectEmergencygroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id }
@@ -2456,7 +3056,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectEmergencygroups);
+impl GetArchitectEmergencygroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectEmergencygroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -2558,7 +3178,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroupsDivisionview
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectEmergencygroupsDivisionviews);
+impl GetArchitectEmergencygroupsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectEmergencygroupsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -2669,7 +3309,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectGrammar {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectGrammar);
+impl GetArchitectGrammar {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, include_file_urls: ::std::option::Option::None }
@@ -2721,7 +3381,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectGrammarLanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectGrammarLanguage);
+impl GetArchitectGrammarLanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectGrammarLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
@@ -2775,7 +3455,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectGrammars {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectGrammars);
+impl GetArchitectGrammars {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectGrammars {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_file_urls: ::std::option::Option::None }
@@ -2901,7 +3601,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvr {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectIvr);
+impl GetArchitectIvr {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectIvr {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
@@ -2944,7 +3664,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvrIdentityresolution {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectIvrIdentityresolution);
+impl GetArchitectIvrIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectIvrIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
@@ -2996,7 +3736,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvrs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectIvrs);
+impl GetArchitectIvrs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectIvrs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, dnis: ::std::option::Option::None, schedule_group: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3122,7 +3882,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectIvrsDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectIvrsDivisionviews);
+impl GetArchitectIvrsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectIvrsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3235,7 +4015,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectPrompt {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectPrompt);
+impl GetArchitectPrompt {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -3310,7 +4110,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectPromptHistoryHistoryId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectPromptHistoryHistoryId);
+impl GetArchitectPromptHistoryHistoryId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectPromptHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -3407,7 +4227,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectPromptResource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectPromptResource);
+impl GetArchitectPromptResource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectPromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -3455,7 +4295,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectPromptResources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectPromptResources);
+impl GetArchitectPromptResources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectPromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3538,7 +4398,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectPrompts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectPrompts);
+impl GetArchitectPrompts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3680,7 +4560,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSchedule);
+impl GetArchitectSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id }
@@ -3723,7 +4623,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSchedulegroup);
+impl GetArchitectSchedulegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSchedulegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id }
@@ -3774,7 +4694,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSchedulegroups);
+impl GetArchitectSchedulegroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSchedulegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, schedule_ids: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3892,7 +4832,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroupsDivisionviews
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSchedulegroupsDivisionviews);
+impl GetArchitectSchedulegroupsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSchedulegroupsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4009,7 +4969,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSchedules);
+impl GetArchitectSchedules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4119,7 +5099,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSchedulesDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSchedulesDivisionviews);
+impl GetArchitectSchedulesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSchedulesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4232,7 +5232,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystemprompt {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSystemprompt);
+impl GetArchitectSystemprompt {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSystemprompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -4307,7 +5327,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystempromptHistoryHistoryI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSystempromptHistoryHistoryId);
+impl GetArchitectSystempromptHistoryHistoryId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSystempromptHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -4404,7 +5444,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystempromptResource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSystempromptResource);
+impl GetArchitectSystempromptResource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSystempromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -4454,7 +5514,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystempromptResources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSystempromptResources);
+impl GetArchitectSystempromptResources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSystempromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4552,7 +5632,27 @@ impl ::genesys_cloud_core::Operation for GetArchitectSystemprompts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetArchitectSystemprompts);
+impl GetArchitectSystemprompts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetArchitectSystemprompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -4687,7 +5787,27 @@ impl ::genesys_cloud_core::Operation for GetFlow {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlow);
+impl GetFlow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
@@ -4746,7 +5866,27 @@ impl ::genesys_cloud_core::Operation for GetFlowHistoryHistoryId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowHistoryHistoryId);
+impl GetFlowHistoryHistoryId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowHistoryHistoryId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -4843,7 +5983,27 @@ impl ::genesys_cloud_core::Operation for GetFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowInstancesSettingsLoglevels);
+impl GetFlowInstancesSettingsLoglevels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None }
@@ -4895,7 +6055,27 @@ impl ::genesys_cloud_core::Operation for GetFlowLatestconfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowLatestconfiguration);
+impl GetFlowLatestconfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowLatestconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
@@ -4948,7 +6128,27 @@ impl ::genesys_cloud_core::Operation for GetFlowVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowVersion);
+impl GetFlowVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
@@ -5002,7 +6202,27 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionConfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowVersionConfiguration);
+impl GetFlowVersionConfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowVersionConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
@@ -5056,7 +6276,27 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionHealth {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowVersionHealth);
+impl GetFlowVersionHealth {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowVersionHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, language: ::std::option::Option::None }
@@ -5111,7 +6351,27 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionIntentHealth {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowVersionIntentHealth);
+impl GetFlowVersionIntentHealth {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowVersionIntentHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, language: ::std::option::Option::None }
@@ -5169,7 +6429,27 @@ impl ::genesys_cloud_core::Operation for GetFlowVersionIntentUtteranceHealth {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowVersionIntentUtteranceHealth);
+impl GetFlowVersionIntentUtteranceHealth {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowVersionIntentUtteranceHealth {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String, utterance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, utterance_id, language: ::std::option::Option::None }
@@ -5229,7 +6509,27 @@ impl ::genesys_cloud_core::Operation for GetFlowVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowVersions);
+impl GetFlowVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None }
@@ -5329,7 +6629,27 @@ impl ::genesys_cloud_core::Operation for GetFlows {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlows);
+impl GetFlows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, editable_by: ::std::option::Option::None, locked_by: ::std::option::Option::None, locked_by_client_id: ::std::option::Option::None, secure: ::std::option::Option::None, deleted: ::std::option::Option::None, include_schemas: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -5544,7 +6864,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatable);
+impl GetFlowsDatatable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
@@ -5596,7 +6936,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableExportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatableExportJob);
+impl GetFlowsDatatableExportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatableExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, export_job_id }
@@ -5641,7 +7001,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableImportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatableImportJob);
+impl GetFlowsDatatableImportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatableImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, import_job_id }
@@ -5689,7 +7069,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableImportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatableImportJobs);
+impl GetFlowsDatatableImportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatableImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -5762,7 +7162,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableRow {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatableRow);
+impl GetFlowsDatatableRow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, showbrief: ::std::option::Option::None }
@@ -5820,7 +7240,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatableRows {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatableRows);
+impl GetFlowsDatatableRows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatableRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, showbrief: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5915,7 +7355,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatables {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatables);
+impl GetFlowsDatatables {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -6026,7 +7486,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatablesDivisionview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatablesDivisionview);
+impl GetFlowsDatatablesDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatablesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
@@ -6085,7 +7565,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDatatablesDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDatatablesDivisionviews);
+impl GetFlowsDatatablesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDatatablesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -6208,7 +7708,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsDivisionviews);
+impl GetFlowsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None, include_schemas: ::std::option::Option::None }
@@ -6358,7 +7878,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsExecution {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsExecution);
+impl GetFlowsExecution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsExecution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_execution_id }
@@ -6402,7 +7942,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsExportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsExportJob);
+impl GetFlowsExportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -6454,7 +8014,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstance {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstance);
+impl GetFlowsInstance {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, instance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), instance_id, expand: ::std::option::Option::None }
@@ -6505,7 +8085,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstancesJob);
+impl GetFlowsInstancesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstancesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -6548,7 +8148,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesQuerycapabilities {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstancesQuerycapabilities);
+impl GetFlowsInstancesQuerycapabilities {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstancesQuerycapabilities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -6597,7 +8217,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsExecutiondata 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsExecutiondata);
+impl GetFlowsInstancesSettingsExecutiondata {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstancesSettingsExecutiondata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6643,7 +8283,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsLoglevels);
+impl GetFlowsInstancesSettingsLoglevels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -6720,7 +8380,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevelsChara
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsLoglevelsCharacteristics);
+impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6762,7 +8442,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevelsDefau
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsInstancesSettingsLoglevelsDefault);
+impl GetFlowsInstancesSettingsLoglevelsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -6813,7 +8513,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsJob);
+impl GetFlowsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -6870,7 +8590,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsLookup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsLookup);
+impl GetFlowsLookup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsLookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6965,7 +8705,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsMilestone {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsMilestone);
+impl GetFlowsMilestone {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsMilestone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id }
@@ -7018,7 +8778,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsMilestones {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsMilestones);
+impl GetFlowsMilestones {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsMilestones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7152,7 +8932,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsMilestonesDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsMilestonesDivisionviews);
+impl GetFlowsMilestonesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsMilestonesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7262,7 +9062,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsOutcome {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsOutcome);
+impl GetFlowsOutcome {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_outcome_id }
@@ -7315,7 +9135,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsOutcomes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsOutcomes);
+impl GetFlowsOutcomes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7449,7 +9289,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsOutcomesDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsOutcomesDivisionviews);
+impl GetFlowsOutcomesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsOutcomesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7562,7 +9422,27 @@ impl ::genesys_cloud_core::Operation for GetFlowsValidateJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetFlowsValidateJob);
+impl GetFlowsValidateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetFlowsValidateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -7614,7 +9494,27 @@ impl ::genesys_cloud_core::Operation for PatchArchitectGrammar {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchArchitectGrammar);
+impl PatchArchitectGrammar {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchArchitectGrammar {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, body: ::std::option::Option::None }
@@ -7667,7 +9567,27 @@ impl ::genesys_cloud_core::Operation for PatchArchitectGrammarLanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchArchitectGrammarLanguage);
+impl PatchArchitectGrammarLanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchArchitectGrammarLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body: ::std::option::Option::None }
@@ -7719,7 +9639,27 @@ impl ::genesys_cloud_core::Operation for PatchFlowsInstancesSettingsExecutiondat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchFlowsInstancesSettingsExecutiondata);
+impl PatchFlowsInstancesSettingsExecutiondata {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchFlowsInstancesSettingsExecutiondata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7761,7 +9701,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectDependencytrackingBuild {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectDependencytrackingBuild);
+impl PostArchitectDependencytrackingBuild {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectDependencytrackingBuild {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7803,7 +9763,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectEmergencygroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectEmergencygroups);
+impl PostArchitectEmergencygroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectEmergencygroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmergencyGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7848,7 +9828,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguageFilesDtmf {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectGrammarLanguageFilesDtmf);
+impl PostArchitectGrammarLanguageFilesDtmf {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectGrammarLanguageFilesDtmf {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String, body: ::models::GrammarFileUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body }
@@ -7895,7 +9895,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguageFilesVoice 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectGrammarLanguageFilesVoice);
+impl PostArchitectGrammarLanguageFilesVoice {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectGrammarLanguageFilesVoice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String, body: ::models::GrammarFileUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body }
@@ -7941,7 +9961,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectGrammarLanguages);
+impl PostArchitectGrammarLanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectGrammarLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, body: ::models::GrammarLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, body }
@@ -7985,7 +10025,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectGrammars {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectGrammars);
+impl PostArchitectGrammars {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectGrammars {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Grammar) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8028,7 +10088,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectIvrs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectIvrs);
+impl PostArchitectIvrs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectIvrs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IVR) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8071,7 +10151,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectPromptHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectPromptHistory);
+impl PostArchitectPromptHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectPromptHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id }
@@ -8117,7 +10217,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectPromptResourceUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectPromptResourceUploads);
+impl PostArchitectPromptResourceUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectPromptResourceUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -8162,7 +10282,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectPromptResources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectPromptResources);
+impl PostArchitectPromptResources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectPromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::PromptAssetCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
@@ -8206,7 +10346,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectPrompts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectPrompts);
+impl PostArchitectPrompts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectPrompts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Prompt) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8249,7 +10409,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectSchedulegroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectSchedulegroups);
+impl PostArchitectSchedulegroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectSchedulegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScheduleGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8292,7 +10472,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectSchedules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectSchedules);
+impl PostArchitectSchedules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Schedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8335,7 +10535,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectSystempromptHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectSystempromptHistory);
+impl PostArchitectSystempromptHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectSystempromptHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id }
@@ -8381,7 +10601,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectSystempromptResourceUpload
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectSystempromptResourceUploads);
+impl PostArchitectSystempromptResourceUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectSystempromptResourceUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
@@ -8426,7 +10666,27 @@ impl ::genesys_cloud_core::Operation for PostArchitectSystempromptResources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostArchitectSystempromptResources);
+impl PostArchitectSystempromptResources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostArchitectSystempromptResources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::SystemPromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
@@ -8470,7 +10730,27 @@ impl ::genesys_cloud_core::Operation for PostFlowHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowHistory);
+impl PostFlowHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
@@ -8515,7 +10795,27 @@ impl ::genesys_cloud_core::Operation for PostFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowInstancesSettingsLoglevels);
+impl PostFlowInstancesSettingsLoglevels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
@@ -8568,7 +10868,27 @@ impl ::genesys_cloud_core::Operation for PostFlowVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowVersions);
+impl PostFlowVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, body }
@@ -8613,7 +10933,27 @@ impl ::genesys_cloud_core::Operation for PostFlows {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlows);
+impl PostFlows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None, body }
@@ -8664,7 +11004,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsCheckin {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsActionsCheckin);
+impl PostFlowsActionsCheckin {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsActionsCheckin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8715,7 +11075,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsCheckout {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsActionsCheckout);
+impl PostFlowsActionsCheckout {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsActionsCheckout {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8766,7 +11146,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsDeactivate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsActionsDeactivate);
+impl PostFlowsActionsDeactivate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsActionsDeactivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8818,7 +11218,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsPublish {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsActionsPublish);
+impl PostFlowsActionsPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsActionsPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None, version: ::std::option::Option::None }
@@ -8877,7 +11297,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsRevert {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsActionsRevert);
+impl PostFlowsActionsRevert {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsActionsRevert {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8928,7 +11368,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsActionsUnlock {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsActionsUnlock);
+impl PostFlowsActionsUnlock {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsActionsUnlock {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
@@ -8979,7 +11439,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableExportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsDatatableExportJobs);
+impl PostFlowsDatatableExportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsDatatableExportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id }
@@ -9023,7 +11503,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableImportCsvJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsDatatableImportCsvJobs);
+impl PostFlowsDatatableImportCsvJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsDatatableImportCsvJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTableImportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
@@ -9069,7 +11569,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableImportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsDatatableImportJobs);
+impl PostFlowsDatatableImportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsDatatableImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTableImportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
@@ -9114,7 +11634,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatableRows {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsDatatableRows);
+impl PostFlowsDatatableRows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsDatatableRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
@@ -9158,7 +11698,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsDatatables {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsDatatables);
+impl PostFlowsDatatables {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsDatatables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9201,7 +11761,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsExecutions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsExecutions);
+impl PostFlowsExecutions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsExecutions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionLaunchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9244,7 +11824,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsExportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsExportJobs);
+impl PostFlowsExportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsExportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RegisterArchitectExportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9288,7 +11888,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsInstancesJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsInstancesJobs);
+impl PostFlowsInstancesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsInstancesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -9343,7 +11963,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsInstancesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsInstancesQuery);
+impl PostFlowsInstancesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsInstancesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), index_only: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -9414,7 +12054,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsJobs);
+impl PostFlowsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -9464,7 +12124,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsMilestones {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsMilestones);
+impl PostFlowsMilestones {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsMilestones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -9514,7 +12194,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsOutcomes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsOutcomes);
+impl PostFlowsOutcomes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsOutcomes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -9566,7 +12266,27 @@ impl ::genesys_cloud_core::Operation for PostFlowsValidateJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostFlowsValidateJobs);
+impl PostFlowsValidateJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostFlowsValidateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RegisterArchitectValidateJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9610,7 +12330,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectEmergencygroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectEmergencygroup);
+impl PutArchitectEmergencygroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectEmergencygroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String, body: ::models::EmergencyGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id, body }
@@ -9655,7 +12395,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectIvr {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectIvr);
+impl PutArchitectIvr {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectIvr {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String, body: ::models::IVR) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id, body }
@@ -9700,7 +12460,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectIvrIdentityresolution {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectIvrIdentityresolution);
+impl PutArchitectIvrIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectIvrIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String, body: ::models::IVRIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id, body }
@@ -9745,7 +12525,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectPrompt {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectPrompt);
+impl PutArchitectPrompt {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectPrompt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::Prompt) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
@@ -9791,7 +12591,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectPromptResource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectPromptResource);
+impl PutArchitectPromptResource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectPromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String, body: ::models::PromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code, body }
@@ -9837,7 +12657,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectSchedule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectSchedule);
+impl PutArchitectSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String, body: ::models::Schedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id, body }
@@ -9882,7 +12722,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectSchedulegroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectSchedulegroup);
+impl PutArchitectSchedulegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectSchedulegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String, body: ::models::ScheduleGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id, body }
@@ -9928,7 +12788,27 @@ impl ::genesys_cloud_core::Operation for PutArchitectSystempromptResource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutArchitectSystempromptResource);
+impl PutArchitectSystempromptResource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutArchitectSystempromptResource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String, body: ::models::SystemPromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code, body }
@@ -9974,7 +12854,27 @@ impl ::genesys_cloud_core::Operation for PutFlow {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlow);
+impl PutFlow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, body }
@@ -10020,7 +12920,27 @@ impl ::genesys_cloud_core::Operation for PutFlowInstancesSettingsLoglevels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlowInstancesSettingsLoglevels);
+impl PutFlowInstancesSettingsLoglevels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlowInstancesSettingsLoglevels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
@@ -10074,7 +12994,27 @@ impl ::genesys_cloud_core::Operation for PutFlowsDatatable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlowsDatatable);
+impl PutFlowsDatatable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlowsDatatable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None, body }
@@ -10128,7 +13068,27 @@ impl ::genesys_cloud_core::Operation for PutFlowsDatatableRow {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlowsDatatableRow);
+impl PutFlowsDatatableRow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlowsDatatableRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, body: ::std::option::Option::None }
@@ -10181,7 +13141,27 @@ impl ::genesys_cloud_core::Operation for PutFlowsInstancesSettingsLoglevelsDefau
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlowsInstancesSettingsLoglevelsDefault);
+impl PutFlowsInstancesSettingsLoglevelsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlowsInstancesSettingsLoglevelsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -10233,7 +13213,27 @@ impl ::genesys_cloud_core::Operation for PutFlowsMilestone {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlowsMilestone);
+impl PutFlowsMilestone {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlowsMilestone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id, body: ::std::option::Option::None }
@@ -10285,7 +13285,27 @@ impl ::genesys_cloud_core::Operation for PutFlowsOutcome {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutFlowsOutcome);
+impl PutFlowsOutcome {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutFlowsOutcome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_outcome_id, body: ::std::option::Option::None }

@@ -59,7 +59,27 @@ impl ::genesys_cloud_core::Operation for DeleteAssistantVariation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAssistantVariation);
+impl DeleteAssistantVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAssistantVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id }
@@ -104,7 +124,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantVariation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantVariation);
+impl GetAssistantVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id }
@@ -150,7 +190,27 @@ impl ::genesys_cloud_core::Operation for GetAssistantVariations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAssistantVariations);
+impl GetAssistantVariations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAssistantVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
@@ -206,7 +266,27 @@ impl ::genesys_cloud_core::Operation for PostAssistantVariations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAssistantVariations);
+impl PostAssistantVariations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAssistantVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::AssistantCopilotVariation) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
@@ -252,7 +332,27 @@ impl ::genesys_cloud_core::Operation for PutAssistantVariation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAssistantVariation);
+impl PutAssistantVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAssistantVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String, body: ::models::AssistantCopilotVariation) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id, body }

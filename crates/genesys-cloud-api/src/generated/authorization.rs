@@ -277,7 +277,27 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationDivision {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAuthorizationDivision);
+impl DeleteAuthorizationDivision {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
@@ -329,7 +349,27 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationPoliciesTargetSubjec
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAuthorizationPoliciesTargetSubjectSubjectId);
+impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, subject_id }
@@ -373,7 +413,27 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationRole {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAuthorizationRole);
+impl DeleteAuthorizationRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id }
@@ -418,7 +478,27 @@ impl ::genesys_cloud_core::Operation for DeleteAuthorizationSubjectDivisionRole 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAuthorizationSubjectDivisionRole);
+impl DeleteAuthorizationSubjectDivisionRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id }
@@ -464,7 +544,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivision {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivision);
+impl GetAuthorizationDivision {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
@@ -519,7 +619,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionGrants {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionGrants);
+impl GetAuthorizationDivisionGrants {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionGrants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -600,7 +720,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisions);
+impl GetAuthorizationDivisions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -729,7 +869,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsDeleted {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionsDeleted);
+impl GetAuthorizationDivisionsDeleted {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionsDeleted {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -798,7 +958,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsHome {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionsHome);
+impl GetAuthorizationDivisionsHome {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionsHome {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -839,7 +1019,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsLimit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionsLimit);
+impl GetAuthorizationDivisionsLimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionsLimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -887,7 +1087,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionsQuery);
+impl GetAuthorizationDivisionsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -983,7 +1203,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedMe);
+impl GetAuthorizationDivisionspermittedMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionspermittedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -1046,7 +1286,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPaged
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedPagedMe);
+impl GetAuthorizationDivisionspermittedPagedMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionspermittedPagedMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1131,7 +1391,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPaged
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationDivisionspermittedPagedSubjectId);
+impl GetAuthorizationDivisionspermittedPagedSubjectId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1216,7 +1496,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPermissions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPermissions);
+impl GetAuthorizationPermissions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_type: ::std::option::Option::None, query: ::std::option::Option::None }
@@ -1305,7 +1605,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPolicies {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPolicies);
+impl GetAuthorizationPolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1379,7 +1699,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesSubjectSubjectI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPoliciesSubjectSubjectId);
+impl GetAuthorizationPoliciesSubjectSubjectId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPoliciesSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1454,7 +1794,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTarget {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPoliciesTarget);
+impl GetAuthorizationPoliciesTarget {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1526,7 +1886,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTargetSubjectSu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPoliciesTargetSubjectSubjectId);
+impl GetAuthorizationPoliciesTargetSubjectSubjectId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPoliciesTargetSubjectSubjectId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, subject_id }
@@ -1569,7 +1949,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTargets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPoliciesTargets);
+impl GetAuthorizationPoliciesTargets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPoliciesTargets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1611,7 +2011,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPolicy {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPolicy);
+impl GetAuthorizationPolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -1654,7 +2074,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationPolicyAttributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationPolicyAttributes);
+impl GetAuthorizationPolicyAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationPolicyAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -1696,7 +2136,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationProducts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationProducts);
+impl GetAuthorizationProducts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationProducts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1740,7 +2200,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRole {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationRole);
+impl GetAuthorizationRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, user_count: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1800,7 +2280,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoleComparedefaultRight
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationRoleComparedefaultRightRoleId);
+impl GetAuthorizationRoleComparedefaultRightRoleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationRoleComparedefaultRightRoleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, left_role_id: ::std::string::String, right_role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), left_role_id, right_role_id }
@@ -1852,7 +2352,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoleSubjectgrants {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationRoleSubjectgrants);
+impl GetAuthorizationRoleSubjectgrants {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationRoleSubjectgrants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -1959,7 +2479,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoleUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationRoleUsers);
+impl GetAuthorizationRoleUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationRoleUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2042,7 +2582,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationRoles);
+impl GetAuthorizationRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, default_role_id: ::std::option::Option::None, user_count: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -2183,7 +2743,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationRolesSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationRolesSettings);
+impl GetAuthorizationRolesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationRolesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2224,7 +2804,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationSettings);
+impl GetAuthorizationSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2268,7 +2868,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubject {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationSubject);
+impl GetAuthorizationSubject {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationSubject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
@@ -2328,7 +2948,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationSubjectsMe);
+impl GetAuthorizationSubjectsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationSubjectsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
@@ -2386,7 +3026,27 @@ impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsRolecounts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAuthorizationSubjectsRolecounts);
+impl GetAuthorizationSubjectsRolecounts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAuthorizationSubjectsRolecounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2436,7 +3096,27 @@ impl ::genesys_cloud_core::Operation for GetUserRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUserRoles);
+impl GetUserRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id }
@@ -2480,7 +3160,27 @@ impl ::genesys_cloud_core::Operation for PatchAuthorizationRole {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchAuthorizationRole);
+impl PatchAuthorizationRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::DomainOrganizationRole) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -2524,7 +3224,27 @@ impl ::genesys_cloud_core::Operation for PatchAuthorizationSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchAuthorizationSettings);
+impl PatchAuthorizationSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchAuthorizationSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthorizationSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2569,7 +3289,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionObject {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationDivisionObject);
+impl PostAuthorizationDivisionObject {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationDivisionObject {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, object_type: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_type, body }
@@ -2615,7 +3355,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionRestore {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationDivisionRestore);
+impl PostAuthorizationDivisionRestore {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationDivisionRestore {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
@@ -2659,7 +3419,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationDivisions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationDivisions);
+impl PostAuthorizationDivisions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2704,7 +3484,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationPoliciesTarget {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationPoliciesTarget);
+impl PostAuthorizationPoliciesTarget {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
@@ -2757,7 +3557,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationPoliciesTargetValidate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationPoliciesTargetValidate);
+impl PostAuthorizationPoliciesTargetValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationPoliciesTargetValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, body }
@@ -2802,7 +3622,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationPolicySimulate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationPolicySimulate);
+impl PostAuthorizationPolicySimulate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationPolicySimulate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::PolicyTestPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -2848,7 +3688,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRole {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationRole);
+impl PostAuthorizationRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::SubjectDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, subject_type: ::std::option::Option::None, body }
@@ -2902,7 +3762,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRoleComparedefaultRigh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationRoleComparedefaultRightRoleId);
+impl PostAuthorizationRoleComparedefaultRightRoleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationRoleComparedefaultRightRoleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, left_role_id: ::std::string::String, right_role_id: ::std::string::String, body: ::models::DomainOrganizationRole) -> Self {
         Self { executor, options: ::std::default::Default::default(), left_role_id, right_role_id, body }
@@ -2947,7 +3827,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationRoles);
+impl PostAuthorizationRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DomainOrganizationRoleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2992,7 +3892,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationRolesDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationRolesDefault);
+impl PostAuthorizationRolesDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationRolesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force: ::std::option::Option::None }
@@ -3056,7 +3976,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkadd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkadd);
+impl PostAuthorizationSubjectBulkadd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationSubjectBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
@@ -3109,7 +4049,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkremove {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkremove);
+impl PostAuthorizationSubjectBulkremove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationSubjectBulkremove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
@@ -3155,7 +4115,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkreplace {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationSubjectBulkreplace);
+impl PostAuthorizationSubjectBulkreplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationSubjectBulkreplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
@@ -3210,7 +4190,27 @@ impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectDivisionRole {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAuthorizationSubjectDivisionRole);
+impl PostAuthorizationSubjectDivisionRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAuthorizationSubjectDivisionRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
@@ -3264,7 +4264,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationDivision {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationDivision);
+impl PutAuthorizationDivision {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationDivision {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
@@ -3310,7 +4330,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationPoliciesTarget {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationPoliciesTarget);
+impl PutAuthorizationPoliciesTarget {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationPoliciesTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
@@ -3364,7 +4404,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationPolicy {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationPolicy);
+impl PutAuthorizationPolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationPolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, skip_lockout_check: ::std::option::Option::None, body }
@@ -3417,7 +4477,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRole {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationRole);
+impl PutAuthorizationRole {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationRole {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::DomainOrganizationRoleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -3462,7 +4542,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRoleUsersAdd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationRoleUsersAdd);
+impl PutAuthorizationRoleUsersAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationRoleUsersAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -3507,7 +4607,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRoleUsersRemove {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationRoleUsersRemove);
+impl PutAuthorizationRoleUsersRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationRoleUsersRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
@@ -3553,7 +4673,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRolesDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationRolesDefault);
+impl PutAuthorizationRolesDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationRolesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::DomainOrganizationRole>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3608,7 +4748,27 @@ impl ::genesys_cloud_core::Operation for PutAuthorizationRolesSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutAuthorizationRolesSettings);
+impl PutAuthorizationRolesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutAuthorizationRolesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoleSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3652,7 +4812,27 @@ impl ::genesys_cloud_core::Operation for PutUserRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutUserRoles);
+impl PutUserRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }

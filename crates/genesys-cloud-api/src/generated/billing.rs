@@ -72,7 +72,27 @@ impl ::genesys_cloud_core::Operation for GetBillingContract {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingContract);
+impl GetBillingContract {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingContract {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contract_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contract_id }
@@ -118,7 +138,27 @@ impl ::genesys_cloud_core::Operation for GetBillingContractBillingperiod {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingContractBillingperiod);
+impl GetBillingContractBillingperiod {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingContractBillingperiod {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contract_id: ::std::string::String, billing_period_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contract_id, billing_period_id }
@@ -172,7 +212,27 @@ impl ::genesys_cloud_core::Operation for GetBillingContracts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingContracts);
+impl GetBillingContracts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingContracts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, external_number: ::std::option::Option::None }
@@ -284,7 +344,27 @@ impl ::genesys_cloud_core::Operation for GetBillingContractsInvoiceDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingContractsInvoiceDocument);
+impl GetBillingContractsInvoiceDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingContractsInvoiceDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id }
@@ -334,7 +414,27 @@ impl ::genesys_cloud_core::Operation for GetBillingContractsInvoiceLines {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingContractsInvoiceLines);
+impl GetBillingContractsInvoiceLines {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingContractsInvoiceLines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -422,7 +522,27 @@ impl ::genesys_cloud_core::Operation for GetBillingContractsInvoices {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingContractsInvoices);
+impl GetBillingContractsInvoices {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingContractsInvoices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, payment_status: ::std::option::Option::None }
@@ -525,7 +645,27 @@ impl ::genesys_cloud_core::Operation for GetBillingReportsBillableusage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingReportsBillableusage);
+impl GetBillingReportsBillableusage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingReportsBillableusage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_date: ::std::option::Option::None, end_date: ::std::option::Option::None }
@@ -586,7 +726,27 @@ impl ::genesys_cloud_core::Operation for GetBillingTrusteebillingoverviewTrustor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBillingTrusteebillingoverviewTrustorOrgId);
+impl GetBillingTrusteebillingoverviewTrustorOrgId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBillingTrusteebillingoverviewTrustorOrgId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, billing_period_index: ::std::option::Option::None }

@@ -223,7 +223,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontable);
+impl DeleteBusinessrulesDecisiontable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, force_delete: ::std::option::Option::None }
@@ -275,7 +295,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableExport 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableExport);
+impl DeleteBusinessrulesDecisiontableExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesDecisiontableExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, export_job_id }
@@ -320,7 +360,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableImport 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableImport);
+impl DeleteBusinessrulesDecisiontableImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesDecisiontableImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id }
@@ -365,7 +425,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableVersion);
+impl DeleteBusinessrulesDecisiontableVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesDecisiontableVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -410,7 +490,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableVersionRow);
+impl DeleteBusinessrulesDecisiontableVersionRow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesDecisiontableVersionRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id }
@@ -455,7 +555,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesDecisiontableVersionSnapshot);
+impl DeleteBusinessrulesDecisiontableVersionSnapshot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesDecisiontableVersionSnapshot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -498,7 +618,27 @@ impl ::genesys_cloud_core::Operation for DeleteBusinessrulesSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteBusinessrulesSchema);
+impl DeleteBusinessrulesSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteBusinessrulesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -541,7 +681,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontable);
+impl GetBusinessrulesDecisiontable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id }
@@ -585,7 +745,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableExport);
+impl GetBusinessrulesDecisiontableExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, export_job_id }
@@ -633,7 +813,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableExports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableExports);
+impl GetBusinessrulesDecisiontableExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -705,7 +905,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableImport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableImport);
+impl GetBusinessrulesDecisiontableImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id }
@@ -753,7 +973,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableImports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableImports);
+impl GetBusinessrulesDecisiontableImports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableImports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -825,7 +1065,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersion);
+impl GetBusinessrulesDecisiontableVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -870,7 +1130,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersionRow
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersionRow);
+impl GetBusinessrulesDecisiontableVersionRow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableVersionRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id }
@@ -919,7 +1199,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersionRow
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersionRows);
+impl GetBusinessrulesDecisiontableVersionRows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableVersionRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -996,7 +1296,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontableVersions);
+impl GetBusinessrulesDecisiontableVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontableVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, has_snapshot: ::std::option::Option::None }
@@ -1088,7 +1408,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontables {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontables);
+impl GetBusinessrulesDecisiontables {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -1182,7 +1522,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontablesSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesDecisiontablesSearch);
+impl GetBusinessrulesDecisiontablesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesDecisiontablesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, schema_id: ::std::option::Option::None, name: ::std::option::Option::None, with_published_version: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -1292,7 +1652,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesSchema);
+impl GetBusinessrulesSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1336,7 +1716,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemaVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesSchemaVersion);
+impl GetBusinessrulesSchemaVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, schema_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, schema_version }
@@ -1385,7 +1785,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemaVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesSchemaVersions);
+impl GetBusinessrulesSchemaVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1465,7 +1885,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesSchemas);
+impl GetBusinessrulesSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1519,7 +1959,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemasCoretype {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesSchemasCoretype);
+impl GetBusinessrulesSchemasCoretype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -1561,7 +2021,27 @@ impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemasCoretypes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetBusinessrulesSchemasCoretypes);
+impl GetBusinessrulesSchemasCoretypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetBusinessrulesSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1604,7 +2084,27 @@ impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchBusinessrulesDecisiontable);
+impl PatchBusinessrulesDecisiontable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchBusinessrulesDecisiontable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::UpdateDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1650,7 +2150,27 @@ impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontableImport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchBusinessrulesDecisiontableImport);
+impl PatchBusinessrulesDecisiontableImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchBusinessrulesDecisiontableImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String, body: ::models::UpdateDecisionTableImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id, body }
@@ -1697,7 +2217,27 @@ impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontableVersion 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchBusinessrulesDecisiontableVersion);
+impl PatchBusinessrulesDecisiontableVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchBusinessrulesDecisiontableVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::UpdateDecisionTableVersionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -1742,7 +2282,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableExecute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableExecute);
+impl PostBusinessrulesDecisiontableExecute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::DecisionTableExecutionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1787,7 +2347,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableExports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableExports);
+impl PostBusinessrulesDecisiontableExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::DecisionTableExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1832,7 +2412,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableImports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableImports);
+impl PostBusinessrulesDecisiontableImports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableImports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::CreateDecisionTableImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
@@ -1878,7 +2478,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionCopy);
+impl PostBusinessrulesDecisiontableVersionCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CopyDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -1924,7 +2544,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionEx
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionExecute);
+impl PostBusinessrulesDecisiontableVersionExecute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::DecisionTableExecutionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -1970,7 +2610,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRollback);
+impl PostBusinessrulesDecisiontableVersionRollback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionRollback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body: ::std::option::Option::None }
@@ -2023,7 +2683,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRows);
+impl PostBusinessrulesDecisiontableVersionRows {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionRows {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CreateDecisionTableRowRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2069,7 +2749,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsBulkAdd);
+impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkAddDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2115,7 +2815,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsBulkRemove);
+impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkDeleteDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2161,7 +2881,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsBulkUpdate);
+impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkUpdateDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2211,7 +2951,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionRowsSearch);
+impl PostBusinessrulesDecisiontableVersionRowsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionRowsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::SearchDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -2285,7 +3045,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionSn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionSnapshot);
+impl PostBusinessrulesDecisiontableVersionSnapshot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionSnapshot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CreateDecisionTableSnapshotRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
@@ -2330,7 +3110,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionSy
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersionSync);
+impl PostBusinessrulesDecisiontableVersionSync {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersionSync {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -2374,7 +3174,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersions 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontableVersions);
+impl PostBusinessrulesDecisiontableVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontableVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body: ::std::option::Option::None }
@@ -2425,7 +3245,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontables {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesDecisiontables);
+impl PostBusinessrulesDecisiontables {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesDecisiontables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2468,7 +3308,27 @@ impl ::genesys_cloud_core::Operation for PostBusinessrulesSchemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostBusinessrulesSchemas);
+impl PostBusinessrulesSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostBusinessrulesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BusinessRulesSchemaCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2512,7 +3372,27 @@ impl ::genesys_cloud_core::Operation for PutBusinessrulesDecisiontableVersionPub
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutBusinessrulesDecisiontableVersionPublish);
+impl PutBusinessrulesDecisiontableVersionPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutBusinessrulesDecisiontableVersionPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
@@ -2558,7 +3438,27 @@ impl ::genesys_cloud_core::Operation for PutBusinessrulesDecisiontableVersionRow
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutBusinessrulesDecisiontableVersionRow);
+impl PutBusinessrulesDecisiontableVersionRow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutBusinessrulesDecisiontableVersionRow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String, body: ::models::PutDecisionTableRowRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id, body }
@@ -2604,7 +3504,27 @@ impl ::genesys_cloud_core::Operation for PutBusinessrulesSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutBusinessrulesSchema);
+impl PutBusinessrulesSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutBusinessrulesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::BusinessRulesSchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }

@@ -246,7 +246,27 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCasemanagementCase);
+impl DeleteCasemanagementCase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCasemanagementCase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id }
@@ -290,7 +310,27 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseCommentsMeComme
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCasemanagementCaseCommentsMeCommentId);
+impl DeleteCasemanagementCaseCommentsMeCommentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCasemanagementCaseCommentsMeCommentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, comment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, comment_id }
@@ -334,7 +374,27 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplan {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCasemanagementCaseplan);
+impl DeleteCasemanagementCaseplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCasemanagementCaseplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -378,7 +438,27 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplanDataschema 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCasemanagementCaseplanDataschema);
+impl DeleteCasemanagementCaseplanDataschema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCasemanagementCaseplanDataschema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, schema_key_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, schema_key_name }
@@ -425,7 +505,27 @@ impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplanStageplan {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCasemanagementCaseplanStageplan);
+impl DeleteCasemanagementCaseplanStageplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCasemanagementCaseplanStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id }
@@ -470,7 +570,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCase);
+impl GetCasemanagementCase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, expands: ::std::option::Option::None }
@@ -522,7 +642,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseAssociation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseAssociation);
+impl GetCasemanagementCaseAssociation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseAssociation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, association_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, association_id }
@@ -571,7 +711,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseAssociations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseAssociations);
+impl GetCasemanagementCaseAssociations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseAssociations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -651,7 +811,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseComment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseComment);
+impl GetCasemanagementCaseComment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseComment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, comment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, comment_id }
@@ -700,7 +880,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseComments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseComments);
+impl GetCasemanagementCaseComments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseComments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -780,7 +980,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseStage);
+impl GetCasemanagementCaseStage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseStage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id }
@@ -826,7 +1046,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStageStep {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseStageStep);
+impl GetCasemanagementCaseStageStep {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseStageStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, step_id }
@@ -877,7 +1117,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStageSteps {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseStageSteps);
+impl GetCasemanagementCaseStageSteps {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseStageSteps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -962,7 +1222,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseStages);
+impl GetCasemanagementCaseStages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseStages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1042,7 +1322,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseTerminateJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseTerminateJob);
+impl GetCasemanagementCaseTerminateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, job_id }
@@ -1086,7 +1386,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplan {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplan);
+impl GetCasemanagementCaseplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -1130,7 +1450,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersion);
+impl GetCasemanagementCaseplanVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
@@ -1175,7 +1515,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionDatasch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionDataschemas);
+impl GetCasemanagementCaseplanVersionDataschemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersionDataschemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
@@ -1220,7 +1580,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionIntakes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionIntakesettings);
+impl GetCasemanagementCaseplanVersionIntakesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersionIntakesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
@@ -1267,7 +1647,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplan);
+impl GetCasemanagementCaseplanVersionStageplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersionStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, expands: ::std::option::Option::None }
@@ -1324,7 +1724,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplanStepplan);
+impl GetCasemanagementCaseplanVersionStageplanStepplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersionStageplanStepplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, stepplan_id, expands: ::std::option::Option::None }
@@ -1386,7 +1806,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplanStepplans);
+impl GetCasemanagementCaseplanVersionStageplanStepplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersionStageplanStepplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
@@ -1482,7 +1922,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStagepl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplanVersionStageplans);
+impl GetCasemanagementCaseplanVersionStageplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplanVersionStageplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
@@ -1575,7 +2035,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplans {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCaseplans);
+impl GetCasemanagementCaseplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCaseplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, customer_intent_id: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -1667,7 +2147,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesExternalcontact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCasesExternalcontact);
+impl GetCasemanagementCasesExternalcontact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCasesExternalcontact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, expands: ::std::option::Option::None }
@@ -1754,7 +2254,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesQueryJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCasesQueryJob);
+impl GetCasemanagementCasesQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCasesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1797,7 +2317,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesQueryJobResults {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCasesQueryJobResults);
+impl GetCasemanagementCasesQueryJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCasesQueryJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1841,7 +2381,27 @@ impl ::genesys_cloud_core::Operation for GetCasemanagementCasesReference {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCasemanagementCasesReference);
+impl GetCasemanagementCasesReference {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCasemanagementCasesReference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, reference_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), reference_id, expands: ::std::option::Option::None }
@@ -1893,7 +2453,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseDatedue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseDatedue);
+impl PatchCasemanagementCaseDatedue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseDatedue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseDateDueUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -1940,7 +2520,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseDescription {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseDescription);
+impl PatchCasemanagementCaseDescription {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseDescription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseDescriptionUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -1987,7 +2587,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseExternalid {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseExternalid);
+impl PatchCasemanagementCaseExternalid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseExternalid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseExternalIdUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2032,7 +2652,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseOwner {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseOwner);
+impl PatchCasemanagementCaseOwner {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseOwner {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseOwnerUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2077,7 +2717,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCasePriority {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCasePriority);
+impl PatchCasemanagementCasePriority {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCasePriority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CasePriorityUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2122,7 +2782,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseSummary {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseSummary);
+impl PatchCasemanagementCaseSummary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseSummaryUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2167,7 +2847,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplan {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseplan);
+impl PatchCasemanagementCaseplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::CaseplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
@@ -2213,7 +2913,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplanStageplan {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseplanStageplan);
+impl PatchCasemanagementCaseplanStageplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseplanStageplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, body: ::models::StageplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, body }
@@ -2261,7 +2981,27 @@ impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplanStageplanSte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCasemanagementCaseplanStageplanStepplan);
+impl PatchCasemanagementCaseplanStageplanStepplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCasemanagementCaseplanStageplanStepplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String, body: ::models::StepplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, stepplan_id, body }
@@ -2308,7 +3048,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseAssociations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseAssociations);
+impl PostCasemanagementCaseAssociations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseAssociations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseAssociationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2353,7 +3113,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseComments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseComments);
+impl PostCasemanagementCaseComments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseComments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CommentCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
@@ -2397,7 +3177,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseTerminateJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseTerminateJobs);
+impl PostCasemanagementCaseTerminateJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseTerminateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id }
@@ -2441,7 +3241,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanDataschemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplanDataschemas);
+impl PostCasemanagementCaseplanDataschemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplanDataschemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::CaseplanDataSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
@@ -2485,7 +3305,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanPublish {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplanPublish);
+impl PostCasemanagementCaseplanPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplanPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -2532,7 +3372,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanStageplanRepo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplanStageplanReposition);
+impl PostCasemanagementCaseplanStageplanReposition {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplanStageplanReposition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, body: ::models::StageplanReposition) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, body }
@@ -2580,7 +3440,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanStageplans {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplanStageplans);
+impl PostCasemanagementCaseplanStageplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplanStageplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::StageplanCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
@@ -2624,7 +3504,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplanVersions);
+impl PostCasemanagementCaseplanVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplanVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
@@ -2667,7 +3567,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplans {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplans);
+impl PostCasemanagementCaseplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseplanCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2712,7 +3632,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplansQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCaseplansQuery);
+impl PostCasemanagementCaseplansQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCaseplansQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseplanQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2767,7 +3707,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCases {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCases);
+impl PostCasemanagementCases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2812,7 +3772,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCasesAssociationsQuer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCasesAssociationsQuery);
+impl PostCasemanagementCasesAssociationsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCasesAssociationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseAssociationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2867,7 +3847,27 @@ impl ::genesys_cloud_core::Operation for PostCasemanagementCasesQueryJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCasemanagementCasesQueryJobs);
+impl PostCasemanagementCasesQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCasemanagementCasesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseQueryJobCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2912,7 +3912,27 @@ impl ::genesys_cloud_core::Operation for PutCasemanagementCaseplanDataschema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutCasemanagementCaseplanDataschema);
+impl PutCasemanagementCaseplanDataschema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutCasemanagementCaseplanDataschema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, schema_key_name: ::std::string::String, body: ::models::CaseplanDataSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, schema_key_name, body }
@@ -2958,7 +3978,27 @@ impl ::genesys_cloud_core::Operation for PutCasemanagementCaseplanIntakesettings
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutCasemanagementCaseplanIntakesettings);
+impl PutCasemanagementCaseplanIntakesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutCasemanagementCaseplanIntakesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::IntakeSettingsUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }

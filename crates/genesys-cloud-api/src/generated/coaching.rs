@@ -122,7 +122,27 @@ impl ::genesys_cloud_core::Operation for DeleteCoachingAppointment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCoachingAppointment);
+impl DeleteCoachingAppointment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCoachingAppointment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id }
@@ -166,7 +186,27 @@ impl ::genesys_cloud_core::Operation for DeleteCoachingAppointmentAnnotation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteCoachingAppointmentAnnotation);
+impl DeleteCoachingAppointmentAnnotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteCoachingAppointmentAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id }
@@ -210,7 +250,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingAppointment);
+impl GetCoachingAppointment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingAppointment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id }
@@ -254,7 +314,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentAnnotation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingAppointmentAnnotation);
+impl GetCoachingAppointmentAnnotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingAppointmentAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id }
@@ -302,7 +382,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentAnnotations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingAppointmentAnnotations);
+impl GetCoachingAppointmentAnnotations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingAppointmentAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -377,7 +477,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentStatuses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingAppointmentStatuses);
+impl GetCoachingAppointmentStatuses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingAppointmentStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -460,7 +580,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingAppointments);
+impl GetCoachingAppointments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingAppointments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
@@ -614,7 +754,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingAppointmentsMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingAppointmentsMe);
+impl GetCoachingAppointmentsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingAppointmentsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
@@ -749,7 +909,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingNotification {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingNotification);
+impl GetCoachingNotification {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingNotification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, expand: ::std::option::Option::None }
@@ -804,7 +984,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingNotifications {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingNotifications);
+impl GetCoachingNotifications {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingNotifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -882,7 +1082,27 @@ impl ::genesys_cloud_core::Operation for GetCoachingScheduleslotsJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetCoachingScheduleslotsJob);
+impl GetCoachingScheduleslotsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetCoachingScheduleslotsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -926,7 +1146,27 @@ impl ::genesys_cloud_core::Operation for PatchCoachingAppointment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCoachingAppointment);
+impl PatchCoachingAppointment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCoachingAppointment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::UpdateCoachingAppointmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -972,7 +1212,27 @@ impl ::genesys_cloud_core::Operation for PatchCoachingAppointmentAnnotation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCoachingAppointmentAnnotation);
+impl PatchCoachingAppointmentAnnotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCoachingAppointmentAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String, body: ::models::CoachingAnnotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id, body }
@@ -1018,7 +1278,27 @@ impl ::genesys_cloud_core::Operation for PatchCoachingAppointmentStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCoachingAppointmentStatus);
+impl PatchCoachingAppointmentStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCoachingAppointmentStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::CoachingAppointmentStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -1063,7 +1343,27 @@ impl ::genesys_cloud_core::Operation for PatchCoachingNotification {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchCoachingNotification);
+impl PatchCoachingNotification {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchCoachingNotification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String, body: ::models::CoachingNotification) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, body }
@@ -1108,7 +1408,27 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointmentAnnotations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCoachingAppointmentAnnotations);
+impl PostCoachingAppointmentAnnotations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCoachingAppointmentAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::CoachingAnnotationCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -1153,7 +1473,27 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointmentConversations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCoachingAppointmentConversations);
+impl PostCoachingAppointmentConversations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCoachingAppointmentConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::AddConversationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
@@ -1197,7 +1537,27 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCoachingAppointments);
+impl PostCoachingAppointments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCoachingAppointments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCoachingAppointmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1240,7 +1600,27 @@ impl ::genesys_cloud_core::Operation for PostCoachingAppointmentsAggregatesQuery
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCoachingAppointmentsAggregatesQuery);
+impl PostCoachingAppointmentsAggregatesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCoachingAppointmentsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingAppointmentAggregateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1283,7 +1663,27 @@ impl ::genesys_cloud_core::Operation for PostCoachingScheduleslotsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCoachingScheduleslotsJobs);
+impl PostCoachingScheduleslotsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCoachingScheduleslotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingScheduleSlotsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1326,7 +1726,27 @@ impl ::genesys_cloud_core::Operation for PostCoachingScheduleslotsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostCoachingScheduleslotsQuery);
+impl PostCoachingScheduleslotsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostCoachingScheduleslotsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingSlotsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -184,7 +184,27 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteContentmanagementDocument);
+impl DeleteContentmanagementDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None }
@@ -235,7 +255,27 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementShare {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteContentmanagementShare);
+impl DeleteContentmanagementShare {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteContentmanagementShare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id }
@@ -278,7 +318,27 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementStatusStatusId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteContentmanagementStatusStatusId);
+impl DeleteContentmanagementStatusStatusId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteContentmanagementStatusStatusId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
@@ -322,7 +382,27 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspace {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteContentmanagementWorkspace);
+impl DeleteContentmanagementWorkspace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, move_children_to_workspace_id: ::std::option::Option::None }
@@ -374,7 +454,27 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspaceMember 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteContentmanagementWorkspaceMember);
+impl DeleteContentmanagementWorkspaceMember {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id }
@@ -419,7 +519,27 @@ impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspaceTagvalu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteContentmanagementWorkspaceTagvalue);
+impl DeleteContentmanagementWorkspaceTagvalue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id }
@@ -464,7 +584,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementDocument);
+impl GetContentmanagementDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None }
@@ -517,7 +657,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementDocumentContent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementDocumentContent);
+impl GetContentmanagementDocumentContent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None }
@@ -585,7 +745,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementDocuments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementDocuments);
+impl GetContentmanagementDocuments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -701,7 +881,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementQuery);
+impl GetContentmanagementQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), query_phrase: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -792,7 +992,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementSecurityprofile {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementSecurityprofile);
+impl GetContentmanagementSecurityprofile {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementSecurityprofile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, security_profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), security_profile_id }
@@ -836,7 +1056,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementSecurityprofiles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementSecurityprofiles);
+impl GetContentmanagementSecurityprofiles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementSecurityprofiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -891,7 +1131,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementShare {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementShare);
+impl GetContentmanagementShare {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementShare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id, expand: ::std::option::Option::None }
@@ -945,7 +1205,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementSharedSharedId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementSharedSharedId);
+impl GetContentmanagementSharedSharedId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementSharedSharedId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, shared_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), shared_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1017,7 +1297,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementShares {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementShares);
+impl GetContentmanagementShares {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementShares {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_id: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1106,7 +1406,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementStatus);
+impl GetContentmanagementStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1176,7 +1496,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementStatusStatusId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementStatusStatusId);
+impl GetContentmanagementStatusStatusId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementStatusStatusId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
@@ -1218,7 +1558,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementUsage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementUsage);
+impl GetContentmanagementUsage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementUsage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1261,7 +1621,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspace {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspace);
+impl GetContentmanagementWorkspace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None }
@@ -1319,7 +1699,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceDocuments 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceDocuments);
+impl GetContentmanagementWorkspaceDocuments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspaceDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1416,7 +1816,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceMember {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceMember);
+impl GetContentmanagementWorkspaceMember {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, expand: ::std::option::Option::None }
@@ -1473,7 +1893,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceMembers);
+impl GetContentmanagementWorkspaceMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspaceMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1554,7 +1994,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceTagvalue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceTagvalue);
+impl GetContentmanagementWorkspaceTagvalue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, expand: ::std::option::Option::None }
@@ -1612,7 +2072,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceTagvalues 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspaceTagvalues);
+impl GetContentmanagementWorkspaceTagvalues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspaceTagvalues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, value: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1704,7 +2184,27 @@ impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaces {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetContentmanagementWorkspaces);
+impl GetContentmanagementWorkspaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetContentmanagementWorkspaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, access: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1793,7 +2293,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementDocument);
+impl PostContentmanagementDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::DocumentUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
@@ -1855,7 +2375,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementDocumentContent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementDocumentContent);
+impl PostContentmanagementDocumentContent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementDocumentContent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::ReplaceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None, body }
@@ -1910,7 +2450,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementDocuments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementDocuments);
+impl PostContentmanagementDocuments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentUpload) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_source: ::std::option::Option::None, move_source: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
@@ -1978,7 +2538,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementQuery);
+impl PostContentmanagementQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -2029,7 +2609,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementShares {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementShares);
+impl PostContentmanagementShares {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementShares {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateShareRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2073,7 +2673,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaceTagvalues
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementWorkspaceTagvalues);
+impl PostContentmanagementWorkspaceTagvalues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementWorkspaceTagvalues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagValue) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, body }
@@ -2121,7 +2741,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaceTagvalues
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementWorkspaceTagvaluesQuery);
+impl PostContentmanagementWorkspaceTagvaluesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementWorkspaceTagvaluesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, body }
@@ -2185,7 +2825,27 @@ impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaces {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostContentmanagementWorkspaces);
+impl PostContentmanagementWorkspaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostContentmanagementWorkspaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkspaceCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2229,7 +2889,27 @@ impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspace {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutContentmanagementWorkspace);
+impl PutContentmanagementWorkspace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutContentmanagementWorkspace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::Workspace) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, body }
@@ -2275,7 +2955,27 @@ impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspaceMember {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutContentmanagementWorkspaceMember);
+impl PutContentmanagementWorkspaceMember {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutContentmanagementWorkspaceMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String, body: ::models::WorkspaceMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, body }
@@ -2322,7 +3022,27 @@ impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspaceTagvalue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutContentmanagementWorkspaceTagvalue);
+impl PutContentmanagementWorkspaceTagvalue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutContentmanagementWorkspaceTagvalue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String, body: ::models::TagValue) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, body }

@@ -1315,7 +1315,27 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsAggregatesJ
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAnalyticsConversationsAggregatesJob);
+impl DeleteAnalyticsConversationsAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAnalyticsConversationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1358,7 +1378,27 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsDetailsJob 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAnalyticsConversationsDetailsJob);
+impl DeleteAnalyticsConversationsDetailsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAnalyticsConversationsDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1401,7 +1441,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversation);
+impl DeleteConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1445,7 +1505,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationCustomattribute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationCustomattribute);
+impl DeleteConversationCustomattribute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationCustomattribute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, attributes_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, attributes_id }
@@ -1491,7 +1571,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationParticipantCode {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationParticipantCode);
+impl DeleteConversationParticipantCode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationParticipantCode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, add_communication_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, add_communication_code }
@@ -1537,7 +1637,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationParticipantFlaggedrea
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationParticipantFlaggedreason);
+impl DeleteConversationParticipantFlaggedreason {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationParticipantFlaggedreason {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -1583,7 +1703,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsCallParticipantCommu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsCallParticipantCommunicationPostflowaction);
+impl DeleteConversationsCallParticipantCommunicationPostflowaction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsCallParticipantCommunicationPostflowaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id }
@@ -1629,7 +1769,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsCallParticipantConsu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsCallParticipantConsult);
+impl DeleteConversationsCallParticipantConsult {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsCallParticipantConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -1674,7 +1834,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsEmailMessagesDraftAt
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsEmailMessagesDraftAttachment);
+impl DeleteConversationsEmailMessagesDraftAttachment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsEmailMessagesDraftAttachment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, attachment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, attachment_id }
@@ -1718,7 +1898,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagesCachedmediaC
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagesCachedmediaCachedMediaItemId);
+impl DeleteConversationsMessagesCachedmediaCachedMediaItemId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagesCachedmediaCachedMediaItemId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cached_media_item_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cached_media_item_id }
@@ -1761,7 +1961,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsAppleIntegrationId);
+impl DeleteConversationsMessagingIntegrationsAppleIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1804,7 +2024,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsFacebookIntegrationId);
+impl DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1847,7 +2087,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsInstagramIntegrationId);
+impl DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1892,7 +2152,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId);
+impl DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1935,7 +2215,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsOpenIntegrationId);
+impl DeleteConversationsMessagingIntegrationsOpenIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -1978,7 +2278,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsTwitterIntegrationId);
+impl DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2021,7 +2341,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingIntegration
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingIntegrationsWhatsappIntegrationId);
+impl DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2064,7 +2404,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingSetting);
+impl DeleteConversationsMessagingSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -2106,7 +2466,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingSettingsDef
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingSettingsDefault);
+impl DeleteConversationsMessagingSettingsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2148,7 +2528,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationsMessagingSupportedco
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationsMessagingSupportedcontentSupportedContentId);
+impl DeleteConversationsMessagingSupportedcontentSupportedContentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationsMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -2191,7 +2591,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationDetails);
+impl GetAnalyticsConversationDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2234,7 +2654,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJob 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationsAggregatesJob);
+impl GetAnalyticsConversationsAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2278,7 +2718,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJobR
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationsAggregatesJobResults);
+impl GetAnalyticsConversationsAggregatesJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -2329,7 +2789,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetails);
+impl GetAnalyticsConversationsDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2379,7 +2859,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJob);
+impl GetAnalyticsConversationsDetailsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationsDetailsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2424,7 +2924,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobResu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJobResults);
+impl GetAnalyticsConversationsDetailsJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationsDetailsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2482,7 +3002,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobsAva
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsConversationsDetailsJobsAvailability);
+impl GetAnalyticsConversationsDetailsJobsAvailability {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsConversationsDetailsJobsAvailability {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2524,7 +3064,27 @@ impl ::genesys_cloud_core::Operation for GetConversation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversation);
+impl GetConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2569,7 +3129,27 @@ impl ::genesys_cloud_core::Operation for GetConversationAccessattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationAccessattributes);
+impl GetConversationAccessattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationAccessattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2614,7 +3194,27 @@ impl ::genesys_cloud_core::Operation for GetConversationAssistantCopilotcontext 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationAssistantCopilotcontext);
+impl GetConversationAssistantCopilotcontext {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationAssistantCopilotcontext {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -2659,7 +3259,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationAgentcheckl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCommunicationAgentchecklist);
+impl GetConversationCommunicationAgentchecklist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCommunicationAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id }
@@ -2707,7 +3327,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationAgentcheckl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCommunicationAgentchecklistJob);
+impl GetConversationCommunicationAgentchecklistJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCommunicationAgentchecklistJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, job_id }
@@ -2756,7 +3396,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationAgentcheckl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCommunicationAgentchecklists);
+impl GetConversationCommunicationAgentchecklists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCommunicationAgentchecklists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -2814,7 +3474,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationInternalmes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCommunicationInternalmessage);
+impl GetConversationCommunicationInternalmessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCommunicationInternalmessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, message_id }
@@ -2864,7 +3544,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCommunicationInternalmes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCommunicationInternalmessages);
+impl GetConversationCommunicationInternalmessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCommunicationInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2937,7 +3637,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCustomattribute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCustomattribute);
+impl GetConversationCustomattribute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCustomattribute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, attributes_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, attributes_id }
@@ -2981,7 +3701,27 @@ impl ::genesys_cloud_core::Operation for GetConversationCustomattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationCustomattributes);
+impl GetConversationCustomattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3026,7 +3766,27 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantSecureivrsess
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationParticipantSecureivrsession);
+impl GetConversationParticipantSecureivrsession {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationParticipantSecureivrsession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, secure_session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, secure_session_id }
@@ -3072,7 +3832,27 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantSecureivrsess
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationParticipantSecureivrsessions);
+impl GetConversationParticipantSecureivrsessions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationParticipantSecureivrsessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3118,7 +3898,27 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantWrapup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationParticipantWrapup);
+impl GetConversationParticipantWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -3171,7 +3971,27 @@ impl ::genesys_cloud_core::Operation for GetConversationParticipantWrapupcodes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationParticipantWrapupcodes);
+impl GetConversationParticipantWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3215,7 +4035,27 @@ impl ::genesys_cloud_core::Operation for GetConversationSecureattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationSecureattributes);
+impl GetConversationSecureattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationSecureattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3259,7 +4099,27 @@ impl ::genesys_cloud_core::Operation for GetConversationSuggestion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationSuggestion);
+impl GetConversationSuggestion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationSuggestion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, suggestion_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, suggestion_id }
@@ -3310,7 +4170,27 @@ impl ::genesys_cloud_core::Operation for GetConversationSuggestions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationSuggestions);
+impl GetConversationSuggestions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, r#type: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -3405,7 +4285,27 @@ impl ::genesys_cloud_core::Operation for GetConversationSummaries {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationSummaries);
+impl GetConversationSummaries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3450,7 +4350,27 @@ impl ::genesys_cloud_core::Operation for GetConversations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversations);
+impl GetConversations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), communication_type: ::std::option::Option::None }
@@ -3512,7 +4432,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCall {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCall);
+impl GetConversationsCall {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3558,7 +4498,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallParticipantCommunic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallParticipantCommunicationWrapup);
+impl GetConversationsCallParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -3613,7 +4573,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallParticipantWrapup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallParticipantWrapup);
+impl GetConversationsCallParticipantWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -3666,7 +4646,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallParticipantWrapupco
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallParticipantWrapupcodes);
+impl GetConversationsCallParticipantWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3710,7 +4710,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallback {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallback);
+impl GetConversationsCallback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3756,7 +4776,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbackParticipantComm
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallbackParticipantCommunicationWrapup);
+impl GetConversationsCallbackParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallbackParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -3811,7 +4851,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbackParticipantWrap
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallbackParticipantWrapup);
+impl GetConversationsCallbackParticipantWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallbackParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -3864,7 +4924,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbackParticipantWrap
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallbackParticipantWrapupcodes);
+impl GetConversationsCallbackParticipantWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallbackParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -3909,7 +4989,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallbacks {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallbacks);
+impl GetConversationsCallbacks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3964,7 +5064,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCalls {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCalls);
+impl GetConversationsCalls {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCalls {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4023,7 +5143,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallsHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallsHistory);
+impl GetConversationsCallsHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallsHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, interval: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -4108,7 +5248,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCallsMaximumconferencep
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCallsMaximumconferenceparties);
+impl GetConversationsCallsMaximumconferenceparties {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCallsMaximumconferenceparties {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4150,7 +5310,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesession {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCobrowsesession);
+impl GetConversationsCobrowsesession {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCobrowsesession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -4197,7 +5377,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessionParticip
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCobrowsesessionParticipantCommunicationWrapup);
+impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -4253,7 +5453,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessionParticip
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCobrowsesessionParticipantWrapup);
+impl GetConversationsCobrowsesessionParticipantWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCobrowsesessionParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -4307,7 +5527,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessionParticip
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCobrowsesessionParticipantWrapupcodes);
+impl GetConversationsCobrowsesessionParticipantWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCobrowsesessionParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -4352,7 +5592,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCobrowsesessions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCobrowsesessions);
+impl GetConversationsCobrowsesessions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCobrowsesessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4406,7 +5666,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchema 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchema);
+impl GetConversationsCustomattributesSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -4450,7 +5730,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemaV
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemaVersion);
+impl GetConversationsCustomattributesSchemaVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -4494,7 +5794,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemaV
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemaVersions);
+impl GetConversationsCustomattributesSchemaVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -4536,7 +5856,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemas);
+impl GetConversationsCustomattributesSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4578,7 +5918,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemasCoretype);
+impl GetConversationsCustomattributesSchemasCoretype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -4620,7 +5980,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemasCoretypes);
+impl GetConversationsCustomattributesSchemasCoretypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4661,7 +6041,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsCustomattributesSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsCustomattributesSchemasLimits);
+impl GetConversationsCustomattributesSchemasLimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsCustomattributesSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4703,7 +6103,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmail {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmail);
+impl GetConversationsEmail {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmail {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -4747,7 +6167,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailMessage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailMessage);
+impl GetConversationsEmailMessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, message_id }
@@ -4794,7 +6234,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailMessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailMessages);
+impl GetConversationsEmailMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, include_agentless_stitched_messages: ::std::option::Option::None }
@@ -4857,7 +6317,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailMessagesDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailMessagesDraft);
+impl GetConversationsEmailMessagesDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -4903,7 +6383,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailParticipantCommuni
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailParticipantCommunicationWrapup);
+impl GetConversationsEmailParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -4958,7 +6458,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailParticipantWrapup 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailParticipantWrapup);
+impl GetConversationsEmailParticipantWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -5011,7 +6531,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailParticipantWrapupc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailParticipantWrapupcodes);
+impl GetConversationsEmailParticipantWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -5055,7 +6595,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmailSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmailSettings);
+impl GetConversationsEmailSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmailSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -5099,7 +6659,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsEmails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsEmails);
+impl GetConversationsEmails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsEmails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5153,7 +6733,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsInternalmessage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsInternalmessage);
+impl GetConversationsInternalmessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsInternalmessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -5197,7 +6797,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsInternalmessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsInternalmessages);
+impl GetConversationsInternalmessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5251,7 +6871,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsKeyconfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsKeyconfiguration);
+impl GetConversationsKeyconfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, keyconfigurations_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), keyconfigurations_id }
@@ -5293,7 +6933,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsKeyconfigurations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsKeyconfigurations);
+impl GetConversationsKeyconfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5335,7 +6995,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessage);
+impl GetConversationsMessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -5384,7 +7064,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageCommunicationMes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageCommunicationMessagesMedia);
+impl GetConversationsMessageCommunicationMessagesMedia {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageCommunicationMessagesMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, status: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -5466,7 +7166,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageCommunicationMes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageCommunicationMessagesMediaMediaId);
+impl GetConversationsMessageCommunicationMessagesMediaMediaId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageCommunicationMessagesMediaMediaId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, media_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, media_id }
@@ -5511,7 +7231,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageDetails);
+impl GetConversationsMessageDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
@@ -5555,7 +7295,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageMessage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageMessage);
+impl GetConversationsMessageMessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, message_id }
@@ -5602,7 +7362,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageParticipantCommu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageParticipantCommunicationWrapup);
+impl GetConversationsMessageParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -5657,7 +7437,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageParticipantWrapu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageParticipantWrapup);
+impl GetConversationsMessageParticipantWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageParticipantWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, provisional: ::std::option::Option::None }
@@ -5710,7 +7510,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessageParticipantWrapu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessageParticipantWrapupcodes);
+impl GetConversationsMessageParticipantWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessageParticipantWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -5755,7 +7575,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessages);
+impl GetConversationsMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5813,7 +7653,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagesCachedmedia {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagesCachedmedia);
+impl GetConversationsMessagesCachedmedia {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagesCachedmedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, url: ::std::option::Option::None }
@@ -5891,7 +7751,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagesCachedmediaCach
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagesCachedmediaCachedMediaItemId);
+impl GetConversationsMessagesCachedmediaCachedMediaItemId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagesCachedmediaCachedMediaItemId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cached_media_item_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cached_media_item_id }
@@ -5933,7 +7813,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingFacebookApp {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingFacebookApp);
+impl GetConversationsMessagingFacebookApp {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingFacebookApp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5974,7 +7874,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingFacebookPermis
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingFacebookPermissions);
+impl GetConversationsMessagingFacebookPermissions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingFacebookPermissions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6016,7 +7936,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId);
+impl GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6059,7 +7999,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId);
+impl GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6102,7 +8062,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId);
+impl GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6145,7 +8125,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId);
+impl GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6188,7 +8188,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId);
+impl GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6231,7 +8251,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId);
+impl GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6274,7 +8314,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationTwi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationTwitterOauthSettings);
+impl GetConversationsMessagingIntegrationTwitterOauthSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationTwitterOauthSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -6323,7 +8383,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrations);
+impl GetConversationsMessagingIntegrations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6423,7 +8503,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsAp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsApple);
+impl GetConversationsMessagingIntegrationsApple {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsApple {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6518,7 +8618,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsAp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsAppleIntegrationId);
+impl GetConversationsMessagingIntegrationsAppleIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6575,7 +8695,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsFa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsFacebook);
+impl GetConversationsMessagingIntegrationsFacebook {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6670,7 +8810,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsFa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsFacebookIntegrationId);
+impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6727,7 +8887,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsIn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsInstagram);
+impl GetConversationsMessagingIntegrationsInstagram {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6822,7 +9002,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsIn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsInstagramIntegrationId);
+impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -6879,7 +9079,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpen);
+impl GetConversationsMessagingIntegrationsOpen {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -6976,7 +9196,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId);
+impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7028,7 +9268,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings);
+impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7072,7 +9332,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken);
+impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id }
@@ -7117,7 +9397,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts);
+impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id }
@@ -7161,7 +9461,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsOpenIntegrationId);
+impl GetConversationsMessagingIntegrationsOpenIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7218,7 +9538,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsTwitter);
+impl GetConversationsMessagingIntegrationsTwitter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -7313,7 +9653,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsTwitterIntegrationId);
+impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7363,7 +9723,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsTwitterOauthSettings);
+impl GetConversationsMessagingIntegrationsTwitterOauthSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsTwitterOauthSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7411,7 +9791,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsWh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsWhatsapp);
+impl GetConversationsMessagingIntegrationsWhatsapp {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsWhatsapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, messaging_setting_id: ::std::option::Option::None }
@@ -7506,7 +9906,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingIntegrationsWh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingIntegrationsWhatsappIntegrationId);
+impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, expand: ::std::option::Option::None }
@@ -7561,7 +9981,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingOauthAppleCall
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingOauthAppleCallback);
+impl GetConversationsMessagingOauthAppleCallback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingOauthAppleCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), code: ::std::option::Option::None, state: ::std::option::Option::None, error: ::std::option::Option::None }
@@ -7629,7 +10069,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingSetting);
+impl GetConversationsMessagingSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -7675,7 +10135,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingSettings);
+impl GetConversationsMessagingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -7744,7 +10224,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSettingsDefaul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingSettingsDefault);
+impl GetConversationsMessagingSettingsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7789,7 +10289,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSupportedconte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingSupportedcontent);
+impl GetConversationsMessagingSupportedcontent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -7858,7 +10378,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSupportedconte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingSupportedcontentDefault);
+impl GetConversationsMessagingSupportedcontentDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingSupportedcontentDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7900,7 +10440,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingSupportedconte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingSupportedcontentSupportedContentId);
+impl GetConversationsMessagingSupportedcontentSupportedContentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -7942,7 +10502,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsMessagingThreadingtimel
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsMessagingThreadingtimeline);
+impl GetConversationsMessagingThreadingtimeline {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsMessagingThreadingtimeline {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7988,7 +10568,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsScreenshareParticipantC
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsScreenshareParticipantCommunicationWrapup);
+impl GetConversationsScreenshareParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsScreenshareParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -8040,7 +10640,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsSettings);
+impl GetConversationsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -8085,7 +10705,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsSocialParticipantCommun
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsSocialParticipantCommunicationWrapup);
+impl GetConversationsSocialParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsSocialParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -8140,7 +10780,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsVideoDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsVideoDetails);
+impl GetConversationsVideoDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsVideoDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conference_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conference_id }
@@ -8186,7 +10846,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsVideoParticipantCommuni
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsVideoParticipantCommunicationWrapup);
+impl GetConversationsVideoParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsVideoParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, provisional: ::std::option::Option::None }
@@ -8239,7 +10919,27 @@ impl ::genesys_cloud_core::Operation for GetConversationsVideosMeeting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationsVideosMeeting);
+impl GetConversationsVideosMeeting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationsVideosMeeting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, meeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), meeting_id }
@@ -8283,7 +10983,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationCustomattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationCustomattributes);
+impl PatchConversationCustomattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -8335,7 +11055,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationCustomattributesBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationCustomattributesBulk);
+impl PatchConversationCustomattributesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationCustomattributesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -8388,7 +11128,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationParticipant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationParticipant);
+impl PatchConversationParticipant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8435,7 +11195,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationParticipantAttributes 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationParticipantAttributes);
+impl PatchConversationParticipantAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8481,7 +11261,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationRecordingstate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationRecordingstate);
+impl PatchConversationRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8526,7 +11326,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationSecureattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationSecureattributes);
+impl PatchConversationSecureattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationSecureattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationSecureAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8572,7 +11392,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationSuggestion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationSuggestion);
+impl PatchConversationSuggestion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationSuggestion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, suggestion_id: ::std::string::String, body: ::models::SuggestionPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, suggestion_id, body }
@@ -8619,7 +11459,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationSummaryEngagements {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationSummaryEngagements);
+impl PatchConversationSummaryEngagements {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationSummaryEngagements {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, summary_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, summary_id, body: ::std::option::Option::None }
@@ -8673,7 +11533,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationSummaryFeedback {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationSummaryFeedback);
+impl PatchConversationSummaryFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationSummaryFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, summary_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, summary_id, body: ::std::option::Option::None }
@@ -8726,7 +11606,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationUtilizationlabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationUtilizationlabel);
+impl PatchConversationUtilizationlabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationUtilizationlabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationUtilizationLabelUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8773,7 +11673,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsAftercallworkConversa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsAftercallworkConversationIdParticipantCommunication);
+impl PatchConversationsAftercallworkConversationIdParticipantCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsAftercallworkConversationIdParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::AfterCallWorkUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -8820,7 +11740,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCall {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCall);
+impl PatchConversationsCall {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8865,7 +11805,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallConference {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallConference);
+impl PatchConversationsCallConference {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallConference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::UpdateConferenceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -8911,7 +11871,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallParticipant);
+impl PatchConversationsCallParticipant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -8958,7 +11938,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantAttrib
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallParticipantAttributes);
+impl PatchConversationsCallParticipantAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9006,7 +12006,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantCommun
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallParticipantCommunication);
+impl PatchConversationsCallParticipantCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9055,7 +12075,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantCommun
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallParticipantCommunicationPostflowaction);
+impl PatchConversationsCallParticipantCommunicationPostflowaction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallParticipantCommunicationPostflowaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -9110,7 +12150,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantConsul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallParticipantConsult);
+impl PatchConversationsCallParticipantConsult {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallParticipantConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9158,7 +12218,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallParticipantUserUs
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallParticipantUserUserId);
+impl PatchConversationsCallParticipantUserUserId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallParticipantUserUserId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, user_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, user_id, body }
@@ -9205,7 +12285,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallback {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallback);
+impl PatchConversationsCallback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9251,7 +12351,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbackParticipant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallbackParticipant);
+impl PatchConversationsCallbackParticipant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallbackParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9298,7 +12418,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbackParticipantAt
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallbackParticipantAttributes);
+impl PatchConversationsCallbackParticipantAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallbackParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9346,7 +12486,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbackParticipantCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallbackParticipantCommunication);
+impl PatchConversationsCallbackParticipantCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallbackParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9392,7 +12552,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCallbacks {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCallbacks);
+impl PatchConversationsCallbacks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PatchCallbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9437,7 +12617,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesession {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCobrowsesession);
+impl PatchConversationsCobrowsesession {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCobrowsesession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9484,7 +12684,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesessionPartic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCobrowsesessionParticipant);
+impl PatchConversationsCobrowsesessionParticipant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCobrowsesessionParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -9539,7 +12759,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesessionPartic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCobrowsesessionParticipantAttributes);
+impl PatchConversationsCobrowsesessionParticipantAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCobrowsesessionParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -9595,7 +12835,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsCobrowsesessionPartic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsCobrowsesessionParticipantCommunication);
+impl PatchConversationsCobrowsesessionParticipantCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsCobrowsesessionParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9642,7 +12902,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmail {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsEmail);
+impl PatchConversationsEmail {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsEmail {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9689,7 +12969,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailMessagesDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsEmailMessagesDraft);
+impl PatchConversationsEmailMessagesDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, auto_fill: ::std::option::Option::None, discard: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -9758,7 +13058,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsEmailParticipant);
+impl PatchConversationsEmailParticipant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsEmailParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9805,7 +13125,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipantAttri
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsEmailParticipantAttributes);
+impl PatchConversationsEmailParticipantAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsEmailParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParticipantAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9853,7 +13193,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipantCommu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsEmailParticipantCommunication);
+impl PatchConversationsEmailParticipantCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsEmailParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -9901,7 +13261,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsEmailParticipantParki
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsEmailParticipantParkingstate);
+impl PatchConversationsEmailParticipantParkingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsEmailParticipantParkingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParkingStateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -9947,7 +13327,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessage);
+impl PatchConversationsMessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -9993,7 +13393,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessageParticipant);
+impl PatchConversationsMessageParticipant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessageParticipant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -10047,7 +13467,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipantAtt
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessageParticipantAttributes);
+impl PatchConversationsMessageParticipantAttributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessageParticipantAttributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -10102,7 +13542,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipantCom
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessageParticipantCommunication);
+impl PatchConversationsMessageParticipantCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessageParticipantCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MediaParticipantRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -10150,7 +13610,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessageParticipantPar
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessageParticipantParkingstate);
+impl PatchConversationsMessageParticipantParkingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessageParticipantParkingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ParkingStateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -10196,7 +13676,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsAppleIntegrationId);
+impl PatchConversationsMessagingIntegrationsAppleIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::AppleIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10241,7 +13741,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsFacebookIntegrationId);
+impl PatchConversationsMessagingIntegrationsFacebookIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::FacebookIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10286,7 +13806,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsInstagramIntegrationId);
+impl PatchConversationsMessagingIntegrationsInstagramIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::InstagramIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10333,7 +13873,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId);
+impl PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::GoogleBusinessProfileOpenIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10378,7 +13938,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsOpenIntegrationId);
+impl PatchConversationsMessagingIntegrationsOpenIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10423,7 +14003,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsTwitterIntegrationId);
+impl PatchConversationsMessagingIntegrationsTwitterIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::TwitterIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10468,7 +14068,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId);
+impl PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::WhatsAppEmbeddedSignupIntegrationActivationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10513,7 +14133,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingIntegrationsWhatsappIntegrationId);
+impl PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::WhatsAppIntegrationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -10558,7 +14198,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingSetting);
+impl PatchConversationsMessagingSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String, body: ::models::MessagingSettingPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id, body }
@@ -10603,7 +14263,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsMessagingSupportedcon
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsMessagingSupportedcontentSupportedContentId);
+impl PatchConversationsMessagingSupportedcontentSupportedContentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id, body }
@@ -10647,7 +14327,27 @@ impl ::genesys_cloud_core::Operation for PatchConversationsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchConversationsSettings);
+impl PatchConversationsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchConversationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Settings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10691,7 +14391,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationDetailsPropert
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsConversationDetailsProperties);
+impl PostAnalyticsConversationDetailsProperties {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsConversationDetailsProperties {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::PropertyIndexRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -10737,7 +14457,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsActivityQuery
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsConversationsActivityQuery);
+impl PostAnalyticsConversationsActivityQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsConversationsActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -10796,7 +14536,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsConversationsAggregatesJobs);
+impl PostAnalyticsConversationsAggregatesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsConversationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10839,7 +14599,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesQue
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsConversationsAggregatesQuery);
+impl PostAnalyticsConversationsAggregatesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsConversationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10882,7 +14662,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsConversationsDetailsJobs);
+impl PostAnalyticsConversationsDetailsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsConversationsDetailsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10925,7 +14725,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsQuery 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsConversationsDetailsQuery);
+impl PostAnalyticsConversationsDetailsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsConversationsDetailsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10969,7 +14789,27 @@ impl ::genesys_cloud_core::Operation for PostConversationAssign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationAssign);
+impl PostConversationAssign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationAssign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -11013,7 +14853,27 @@ impl ::genesys_cloud_core::Operation for PostConversationBarge {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationBarge);
+impl PostConversationBarge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationBarge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -11056,7 +14916,27 @@ impl ::genesys_cloud_core::Operation for PostConversationCobrowse {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationCobrowse);
+impl PostConversationCobrowse {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationCobrowse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -11102,7 +14982,27 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklist);
+impl PostConversationCommunicationAgentchecklist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationCommunicationAgentchecklist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, body: ::models::ChecklistActivationPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, body }
@@ -11151,7 +15051,27 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklistAgentaction);
+impl PostConversationCommunicationAgentchecklistAgentaction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationCommunicationAgentchecklistAgentaction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, body: ::models::AgentActionPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, body }
@@ -11200,7 +15120,27 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklistJobs);
+impl PostConversationCommunicationAgentchecklistJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationCommunicationAgentchecklistJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, agent_checklist_id: ::std::string::String, body: ::models::ChecklistInferenceJobPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, agent_checklist_id, body }
@@ -11250,7 +15190,27 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationAgentcheck
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationCommunicationAgentchecklistsFinalize);
+impl PostConversationCommunicationAgentchecklistsFinalize {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationCommunicationAgentchecklistsFinalize {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::ChecklistFinalizePayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -11309,7 +15269,27 @@ impl ::genesys_cloud_core::Operation for PostConversationCommunicationInternalme
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationCommunicationInternalmessages);
+impl PostConversationCommunicationInternalmessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationCommunicationInternalmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::InternalMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -11354,7 +15334,27 @@ impl ::genesys_cloud_core::Operation for PostConversationDisconnect {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationDisconnect);
+impl PostConversationDisconnect {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationDisconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -11399,7 +15399,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantCallbacks {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantCallbacks);
+impl PostConversationParticipantCallbacks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -11453,7 +15473,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantDigits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantDigits);
+impl PostConversationParticipantDigits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantDigits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -11507,7 +15547,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantInternalmess
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantInternalmessagesUsersCommunications);
+impl PostConversationParticipantInternalmessagesUsersCommunications {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantInternalmessagesUsersCommunications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::MessagingConferWithUserRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11555,7 +15615,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplace {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantReplace);
+impl PostConversationParticipantReplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11602,7 +15682,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceAgent
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantReplaceAgent);
+impl PostConversationParticipantReplaceAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantReplaceAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11649,7 +15749,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceConta
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantReplaceContactExternal);
+impl PostConversationParticipantReplaceContactExternal {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantReplaceContactExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToExternalContactRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11697,7 +15817,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceExter
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantReplaceExternal);
+impl PostConversationParticipantReplaceExternal {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantReplaceExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToExternalRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11744,7 +15884,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantReplaceQueue
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantReplaceQueue);
+impl PostConversationParticipantReplaceQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantReplaceQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToQueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11791,7 +15951,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantSecureivrses
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantSecureivrsessions);
+impl PostConversationParticipantSecureivrsessions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantSecureivrsessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -11845,7 +16025,27 @@ impl ::genesys_cloud_core::Operation for PostConversationParticipantTransfer {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationParticipantTransfer);
+impl PostConversationParticipantTransfer {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationParticipantTransfer {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferToAddressRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -11892,7 +16092,27 @@ impl ::genesys_cloud_core::Operation for PostConversationSuggestionEngagement {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationSuggestionEngagement);
+impl PostConversationSuggestionEngagement {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationSuggestionEngagement {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, suggestion_id: ::std::string::String, body: ::models::SuggestionEngagement) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, suggestion_id, body }
@@ -11939,7 +16159,27 @@ impl ::genesys_cloud_core::Operation for PostConversationSuggestionsFeedback {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationSuggestionsFeedback);
+impl PostConversationSuggestionsFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationSuggestionsFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Feedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -11985,7 +16225,27 @@ impl ::genesys_cloud_core::Operation for PostConversationSummaryFeedback {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationSummaryFeedback);
+impl PostConversationSummaryFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationSummaryFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, summary_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, summary_id, body: ::std::option::Option::None }
@@ -12038,7 +16298,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCall {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCall);
+impl PostConversationsCall {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCall {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::CallCommand) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -12083,7 +16363,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantBarge {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantBarge);
+impl PostConversationsCallParticipantBarge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantBarge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -12128,7 +16428,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantCoach {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantCoach);
+impl PostConversationsCallParticipantCoach {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantCoach {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -12175,7 +16495,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantCommuni
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantCommunicationSummaries);
+impl PostConversationsCallParticipantCommunicationSummaries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantCommunicationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12231,7 +16571,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantCommuni
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantCommunicationWrapup);
+impl PostConversationsCallParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12287,7 +16647,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsult);
+impl PostConversationsCallParticipantConsult {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransfer) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12334,7 +16714,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultAgent);
+impl PostConversationsCallParticipantConsultAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantConsultAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12381,7 +16781,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultContactExternal);
+impl PostConversationsCallParticipantConsultContactExternal {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantConsultContactExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12429,7 +16849,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultExternal);
+impl PostConversationsCallParticipantConsultExternal {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantConsultExternal {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToExternal) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12476,7 +16916,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantConsult
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantConsultQueue);
+impl PostConversationsCallParticipantConsultQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantConsultQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12522,7 +16982,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantMonitor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantMonitor);
+impl PostConversationsCallParticipantMonitor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantMonitor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -12568,7 +17048,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantReplace
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantReplace);
+impl PostConversationsCallParticipantReplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12615,7 +17115,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantSnippet
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantSnippetRecord);
+impl PostConversationsCallParticipantSnippetRecord {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantSnippetRecord {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::SnippetRecordingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12662,7 +17182,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantVoiceCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantVoiceConsult);
+impl PostConversationsCallParticipantVoiceConsult {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantVoiceConsult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::ConsultTransferToAddress) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12708,7 +17248,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipants {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipants);
+impl PostConversationsCallParticipants {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipants {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -12754,7 +17314,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallParticipantsUserUs
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallParticipantsUserUserId);
+impl PostConversationsCallParticipantsUserUserId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallParticipantsUserUserId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, user_id: ::std::string::String, body: ::models::Conversation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, user_id, body }
@@ -12802,7 +17382,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbackParticipantCom
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallbackParticipantCommunicationWrapup);
+impl PostConversationsCallbackParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallbackParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -12857,7 +17457,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbackParticipantRep
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallbackParticipantReplace);
+impl PostConversationsCallbackParticipantReplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallbackParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -12902,7 +17522,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbacks {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallbacks);
+impl PostConversationsCallbacks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallbacks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCallbackCommand) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12945,7 +17585,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbacksBulkDisconnec
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallbacksBulkDisconnect);
+impl PostConversationsCallbacksBulkDisconnect {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallbacksBulkDisconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkCallbackDisconnectRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12988,7 +17648,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallbacksBulkUpdate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallbacksBulkUpdate);
+impl PostConversationsCallbacksBulkUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallbacksBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkCallbackPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13031,7 +17711,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCalls {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCalls);
+impl PostConversationsCalls {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCalls {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCallRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13075,7 +17775,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCallsUserUserId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCallsUserUserId);
+impl PostConversationsCallsUserUserId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCallsUserUserId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::CreateCallRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -13123,7 +17843,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCobrowsesessionPartici
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCobrowsesessionParticipantCommunicationWrapup);
+impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -13179,7 +17919,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCobrowsesessionPartici
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCobrowsesessionParticipantReplace);
+impl PostConversationsCobrowsesessionParticipantReplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCobrowsesessionParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body: ::std::option::Option::None }
@@ -13231,7 +17991,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSchema
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCustomattributesSchemas);
+impl PostConversationsCustomattributesSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCustomattributesSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationJsonSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13274,7 +18054,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSearch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCustomattributesSearch);
+impl PostConversationsCustomattributesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCustomattributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationCustomAttributesSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13318,7 +18118,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailInboundmessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailInboundmessages);
+impl PostConversationsEmailInboundmessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailInboundmessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::InboundMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13363,7 +18183,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailMessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailMessages);
+impl PostConversationsEmailMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EmailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13408,7 +18248,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailMessagesDraftAtta
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailMessagesDraftAttachmentsCopy);
+impl PostConversationsEmailMessagesDraftAttachmentsCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailMessagesDraftAttachmentsCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::CopyAttachmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13453,7 +18313,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailMessagesDraftAtta
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailMessagesDraftAttachmentsUploads);
+impl PostConversationsEmailMessagesDraftAttachmentsUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailMessagesDraftAttachmentsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::UploadAttachmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -13500,7 +18380,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailParticipantCommun
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailParticipantCommunicationWrapup);
+impl PostConversationsEmailParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -13555,7 +18455,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailParticipantReplac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailParticipantReplace);
+impl PostConversationsEmailParticipantReplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -13600,7 +18520,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailReconnect {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailReconnect);
+impl PostConversationsEmailReconnect {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailReconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -13643,7 +18583,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmails);
+impl PostConversationsEmails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateEmailRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13686,7 +18646,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsEmailsAgentless {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsEmailsAgentless);
+impl PostConversationsEmailsAgentless {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsEmailsAgentless {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentlessEmailSendRequestDto) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13729,7 +18709,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsFaxes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsFaxes);
+impl PostConversationsFaxes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsFaxes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FaxSendRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13772,7 +18772,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsKeyconfigurations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsKeyconfigurations);
+impl PostConversationsKeyconfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13815,7 +18835,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsKeyconfigurationsValid
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsKeyconfigurationsValidate);
+impl PostConversationsKeyconfigurationsValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsKeyconfigurationsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13860,7 +18900,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationMessages);
+impl PostConversationsMessageCommunicationMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageCommunicationMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::AdditionalMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -13907,7 +18967,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationMessagesMedia);
+impl PostConversationsMessageCommunicationMessagesMedia {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageCommunicationMessagesMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -13953,7 +19033,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationMessagesMediaUploads);
+impl PostConversationsMessageCommunicationMessagesMediaUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageCommunicationMessagesMediaUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::UploadMediaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -14000,7 +19100,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationSo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationSocialmediaMessages);
+impl PostConversationsMessageCommunicationSocialmediaMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageCommunicationSocialmediaMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::AdditionalSocialMediaMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -14047,7 +19167,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageCommunicationTy
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageCommunicationTyping);
+impl PostConversationsMessageCommunicationTyping {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageCommunicationTyping {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::MessageTypingEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id, body }
@@ -14093,7 +19233,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenEven
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenEvent);
+impl PostConversationsMessageInboundOpenEvent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageInboundOpenEvent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedEvent) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -14139,7 +19299,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenMess
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenMessage);
+impl PostConversationsMessageInboundOpenMessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageInboundOpenMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, prefetch_conversation_id: ::std::option::Option::None, body }
@@ -14192,7 +19372,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenRece
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenReceipt);
+impl PostConversationsMessageInboundOpenReceipt {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageInboundOpenReceipt {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundNormalizedReceipt) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -14237,7 +19437,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageInboundOpenStru
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageInboundOpenStructuredResponse);
+impl PostConversationsMessageInboundOpenStructuredResponse {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageInboundOpenStructuredResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenInboundStructuredResponseMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -14282,7 +19502,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageMessagesBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageMessagesBulk);
+impl PostConversationsMessageMessagesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageMessagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -14336,7 +19576,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantComm
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageParticipantCommunicationSummaries);
+impl PostConversationsMessageParticipantCommunicationSummaries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageParticipantCommunicationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -14392,7 +19652,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantComm
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageParticipantCommunicationWrapup);
+impl PostConversationsMessageParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -14446,7 +19726,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantMoni
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageParticipantMonitor);
+impl PostConversationsMessageParticipantMonitor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageParticipantMonitor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -14492,7 +19792,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantRepl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageParticipantReplace);
+impl PostConversationsMessageParticipantReplace {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageParticipantReplace {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, body: ::models::TransferRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, body }
@@ -14538,7 +19858,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessageParticipantTake
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessageParticipantTakeover);
+impl PostConversationsMessageParticipantTakeover {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessageParticipantTakeover {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -14582,7 +19922,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessages);
+impl PostConversationsMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateOutboundMessagingConversationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14625,7 +19985,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagesAgentless {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagesAgentless);
+impl PostConversationsMessagesAgentless {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagesAgentless {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SendAgentlessOutboundMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14669,7 +20049,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagesInboundOpen {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagesInboundOpen);
+impl PostConversationsMessagesInboundOpen {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagesInboundOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OpenNormalizedMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14712,7 +20112,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsA
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsApple);
+impl PostConversationsMessagingIntegrationsApple {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsApple {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AppleIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14755,7 +20175,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsF
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsFacebook);
+impl PostConversationsMessagingIntegrationsFacebook {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FacebookIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14798,7 +20238,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsInstagram);
+impl PostConversationsMessagingIntegrationsInstagram {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::InstagramIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14841,7 +20301,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsO
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsOpen);
+impl PostConversationsMessagingIntegrationsOpen {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OpenIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14886,7 +20366,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsO
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile);
+impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GoogleBusinessProfileOpenIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14931,7 +20431,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsO
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens);
+impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GoogleAuthTokenRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -14974,7 +20494,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsTwitter);
+impl PostConversationsMessagingIntegrationsTwitter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TwitterIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15018,7 +20558,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsW
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsWhatsapp);
+impl PostConversationsMessagingIntegrationsWhatsapp {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsWhatsapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WhatsAppIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15061,7 +20621,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingIntegrationsW
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup);
+impl PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WhatsAppEmbeddedSignupIntegrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15104,7 +20684,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingSettings);
+impl PostConversationsMessagingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15147,7 +20747,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsMessagingSupportedcont
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsMessagingSupportedcontent);
+impl PostConversationsMessagingSupportedcontent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15190,7 +20810,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsParticipantsAttributes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsParticipantsAttributesSearch);
+impl PostConversationsParticipantsAttributesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsParticipantsAttributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationParticipantSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15237,7 +20877,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsScreenshareParticipant
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsScreenshareParticipantCommunicationWrapup);
+impl PostConversationsScreenshareParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsScreenshareParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -15293,7 +20953,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsSocialParticipantCommu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsSocialParticipantCommunicationWrapup);
+impl PostConversationsSocialParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsSocialParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -15349,7 +21029,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsVideoAgentconferenceCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsVideoAgentconferenceCommunication);
+impl PostConversationsVideoAgentconferenceCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsVideoAgentconferenceCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -15396,7 +21096,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsVideoParticipantCommun
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsVideoParticipantCommunicationWrapup);
+impl PostConversationsVideoParticipantCommunicationWrapup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsVideoParticipantCommunicationWrapup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body: ::std::option::Option::None }
@@ -15449,7 +21169,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsVideosMeetings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsVideosMeetings);
+impl PostConversationsVideosMeetings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsVideosMeetings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenerateMeetingIdRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -15495,7 +21235,27 @@ impl ::genesys_cloud_core::Operation for PutConversationAccessattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationAccessattributes);
+impl PutConversationAccessattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationAccessattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationAccessAttributesUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15540,7 +21300,27 @@ impl ::genesys_cloud_core::Operation for PutConversationCustomattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationCustomattributes);
+impl PutConversationCustomattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationCustomattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -15592,7 +21372,27 @@ impl ::genesys_cloud_core::Operation for PutConversationCustomattributesBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationCustomattributesBulk);
+impl PutConversationCustomattributesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationCustomattributesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body: ::std::option::Option::None }
@@ -15644,7 +21444,27 @@ impl ::genesys_cloud_core::Operation for PutConversationParticipantFlaggedreason
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationParticipantFlaggedreason);
+impl PutConversationParticipantFlaggedreason {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationParticipantFlaggedreason {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
@@ -15689,7 +21509,27 @@ impl ::genesys_cloud_core::Operation for PutConversationSecureattributes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationSecureattributes);
+impl PutConversationSecureattributes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationSecureattributes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationSecureAttributes) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15734,7 +21574,27 @@ impl ::genesys_cloud_core::Operation for PutConversationTags {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationTags);
+impl PutConversationTags {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationTags {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationTagsUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15781,7 +21641,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsCallParticipantCommunic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsCallParticipantCommunicationUuidata);
+impl PutConversationsCallParticipantCommunicationUuidata {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsCallParticipantCommunicationUuidata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, communication_id: ::std::string::String, body: ::models::SetUuiDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, communication_id, body }
@@ -15828,7 +21708,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsCallRecordingstate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsCallRecordingstate);
+impl PutConversationsCallRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsCallRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15873,7 +21773,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsCallbackRecordingstate 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsCallbackRecordingstate);
+impl PutConversationsCallbackRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsCallbackRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15919,7 +21839,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsCobrowsesessionRecordin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsCobrowsesessionRecordingstate);
+impl PutConversationsCobrowsesessionRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsCobrowsesessionRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -15964,7 +21904,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsCustomattributesSchema 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsCustomattributesSchema);
+impl PutConversationsCustomattributesSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsCustomattributesSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::ConversationSchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -16009,7 +21969,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsEmailMessagesDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsEmailMessagesDraft);
+impl PutConversationsEmailMessagesDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsEmailMessagesDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EmailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16054,7 +22034,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsEmailRecordingstate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsEmailRecordingstate);
+impl PutConversationsEmailRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsEmailRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16099,7 +22099,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsKeyconfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsKeyconfiguration);
+impl PutConversationsKeyconfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, keyconfigurations_id: ::std::string::String, body: ::models::ConversationEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), keyconfigurations_id, body }
@@ -16144,7 +22164,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessageRecordingstate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessageRecordingstate);
+impl PutConversationsMessageRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessageRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16189,7 +22229,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId);
+impl PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::AppleIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16234,7 +22294,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId);
+impl PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::FacebookIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16279,7 +22359,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId);
+impl PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::InstagramIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16324,7 +22424,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId);
+impl PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::OpenMessagingIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16369,7 +22489,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId);
+impl PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::TwitterIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16414,7 +22554,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingIdentityresolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId);
+impl PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::WhatsAppIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -16458,7 +22618,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingSettingsDefaul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingSettingsDefault);
+impl PutConversationsMessagingSettingsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingDefaultRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -16501,7 +22681,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingSupportedconte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingSupportedcontentDefault);
+impl PutConversationsMessagingSupportedcontentDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingSupportedcontentDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContentReference) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -16544,7 +22744,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsMessagingThreadingtimel
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsMessagingThreadingtimeline);
+impl PutConversationsMessagingThreadingtimeline {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsMessagingThreadingtimeline {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationThreadingWindow) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -16589,7 +22809,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsScreenshareRecordingsta
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsScreenshareRecordingstate);
+impl PutConversationsScreenshareRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsScreenshareRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16634,7 +22874,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsSocialRecordingstate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsSocialRecordingstate);
+impl PutConversationsSocialRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsSocialRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -16679,7 +22939,27 @@ impl ::genesys_cloud_core::Operation for PutConversationsVideoRecordingstate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationsVideoRecordingstate);
+impl PutConversationsVideoRecordingstate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationsVideoRecordingstate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::SetRecordingState) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }

@@ -62,7 +62,27 @@ impl ::genesys_cloud_core::Operation for DeleteDataprivacyMaskingrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteDataprivacyMaskingrule);
+impl DeleteDataprivacyMaskingrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteDataprivacyMaskingrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -105,7 +125,27 @@ impl ::genesys_cloud_core::Operation for GetDataprivacyMaskingrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDataprivacyMaskingrule);
+impl GetDataprivacyMaskingrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDataprivacyMaskingrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -147,7 +187,27 @@ impl ::genesys_cloud_core::Operation for GetDataprivacyMaskingrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDataprivacyMaskingrules);
+impl GetDataprivacyMaskingrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDataprivacyMaskingrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -190,7 +250,27 @@ impl ::genesys_cloud_core::Operation for PatchDataprivacyMaskingrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchDataprivacyMaskingrule);
+impl PatchDataprivacyMaskingrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchDataprivacyMaskingrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body: ::std::option::Option::None }
@@ -241,7 +321,27 @@ impl ::genesys_cloud_core::Operation for PostDataprivacyMaskingrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostDataprivacyMaskingrules);
+impl PostDataprivacyMaskingrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostDataprivacyMaskingrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MaskingRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -284,7 +384,27 @@ impl ::genesys_cloud_core::Operation for PostDataprivacyMaskingrulesValidate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostDataprivacyMaskingrulesValidate);
+impl PostDataprivacyMaskingrulesValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostDataprivacyMaskingrulesValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MaskingRuleValidateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -58,7 +58,27 @@ impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityId
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby);
+impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }
@@ -155,7 +175,27 @@ impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityId
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts);
+impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id }
@@ -207,7 +247,27 @@ impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityId
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires);
+impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }

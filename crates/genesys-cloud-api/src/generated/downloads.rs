@@ -45,7 +45,27 @@ impl ::genesys_cloud_core::Operation for GetDownload {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDownload);
+impl GetDownload {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDownload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id, content_disposition: ::std::option::Option::None, issue_redirect: ::std::option::Option::None, redirect_to_auth: ::std::option::Option::None }

@@ -62,7 +62,27 @@ impl ::genesys_cloud_core::Operation for DeleteEmployeeengagementCelebration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteEmployeeengagementCelebration);
+impl DeleteEmployeeengagementCelebration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteEmployeeengagementCelebration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, celebration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), celebration_id }
@@ -108,7 +128,27 @@ impl ::genesys_cloud_core::Operation for GetEmployeeengagementCelebrations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetEmployeeengagementCelebrations);
+impl GetEmployeeengagementCelebrations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetEmployeeengagementCelebrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -178,7 +218,27 @@ impl ::genesys_cloud_core::Operation for GetEmployeeengagementRecognition {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetEmployeeengagementRecognition);
+impl GetEmployeeengagementRecognition {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetEmployeeengagementRecognition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recognition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recognition_id }
@@ -228,7 +288,27 @@ impl ::genesys_cloud_core::Operation for GetEmployeeengagementRecognitions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetEmployeeengagementRecognitions);
+impl GetEmployeeengagementRecognitions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetEmployeeengagementRecognitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), direction: ::std::option::Option::None, recipient: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -331,7 +411,27 @@ impl ::genesys_cloud_core::Operation for PatchEmployeeengagementCelebration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchEmployeeengagementCelebration);
+impl PatchEmployeeengagementCelebration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchEmployeeengagementCelebration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, celebration_id: ::std::string::String, body: ::models::CelebrationStateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), celebration_id, body }
@@ -375,7 +475,27 @@ impl ::genesys_cloud_core::Operation for PostEmployeeengagementRecognitions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEmployeeengagementRecognitions);
+impl PostEmployeeengagementRecognitions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEmployeeengagementRecognitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRecognition) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

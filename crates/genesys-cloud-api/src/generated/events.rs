@@ -54,7 +54,27 @@ impl ::genesys_cloud_core::Operation for PostEventsConversations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEventsConversations);
+impl PostEventsConversations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEventsConversations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchConversationEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -97,7 +117,27 @@ impl ::genesys_cloud_core::Operation for PostEventsRoutingCustomkpiattributions 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEventsRoutingCustomkpiattributions);
+impl PostEventsRoutingCustomkpiattributions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEventsRoutingCustomkpiattributions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchPredictiveRoutingCustomKpiAttributionEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -140,7 +180,27 @@ impl ::genesys_cloud_core::Operation for PostEventsUsersPresence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEventsUsersPresence);
+impl PostEventsUsersPresence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEventsUsersPresence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchUserPresenceEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -183,7 +243,27 @@ impl ::genesys_cloud_core::Operation for PostEventsUsersRoutingstatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEventsUsersRoutingstatus);
+impl PostEventsUsersRoutingstatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEventsUsersRoutingstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchUserRoutingStatusEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

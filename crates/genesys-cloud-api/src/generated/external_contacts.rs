@@ -620,7 +620,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsContact);
+impl DeleteExternalcontactsContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
@@ -664,7 +684,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContactNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsContactNote);
+impl DeleteExternalcontactsContactNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id }
@@ -708,7 +748,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContactsSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsContactsSchema);
+impl DeleteExternalcontactsContactsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsContactsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -751,7 +811,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsExternalsource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsExternalsource);
+impl DeleteExternalcontactsExternalsource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsExternalsource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id }
@@ -794,7 +874,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsImportCsvSetting 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsImportCsvSetting);
+impl DeleteExternalcontactsImportCsvSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsImportCsvSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -837,7 +937,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsImportSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsImportSetting);
+impl DeleteExternalcontactsImportSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsImportSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -880,7 +1000,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsOrganization);
+impl DeleteExternalcontactsOrganization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
@@ -924,7 +1064,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganizationNote 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsOrganizationNote);
+impl DeleteExternalcontactsOrganizationNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id }
@@ -968,7 +1128,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganizationTrust
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsOrganizationTrustor);
+impl DeleteExternalcontactsOrganizationTrustor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsOrganizationTrustor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
@@ -1011,7 +1191,27 @@ impl ::genesys_cloud_core::Operation for DeleteExternalcontactsRelationship {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteExternalcontactsRelationship);
+impl DeleteExternalcontactsRelationship {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id }
@@ -1055,7 +1255,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContact);
+impl GetExternalcontactsContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
@@ -1106,7 +1326,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactIdentifiers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactIdentifiers);
+impl GetExternalcontactsContactIdentifiers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
@@ -1151,7 +1391,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySegmen
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactJourneySegments);
+impl GetExternalcontactsContactJourneySegments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
@@ -1215,7 +1475,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySessio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactJourneySessions);
+impl GetExternalcontactsContactJourneySessions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactJourneySessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
@@ -1296,7 +1576,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactNote);
+impl GetExternalcontactsContactNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, expand: ::std::option::Option::None }
@@ -1354,7 +1654,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactNotes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactNotes);
+impl GetExternalcontactsContactNotes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1442,7 +1762,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactUnresolved {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactUnresolved);
+impl GetExternalcontactsContactUnresolved {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactUnresolved {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
@@ -1500,7 +1840,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContacts);
+impl GetExternalcontactsContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -1602,7 +1962,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsExport);
+impl GetExternalcontactsContactsExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -1649,7 +2029,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsExports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsExports);
+impl GetExternalcontactsContactsExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1727,7 +2127,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchema);
+impl GetExternalcontactsContactsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1771,7 +2191,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemaVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemaVersion);
+impl GetExternalcontactsContactsSchemaVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -1815,7 +2255,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemaVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemaVersions);
+impl GetExternalcontactsContactsSchemaVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1857,7 +2317,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemas);
+impl GetExternalcontactsContactsSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1899,7 +2379,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasCoret
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemasCoretype);
+impl GetExternalcontactsContactsSchemasCoretype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -1941,7 +2441,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasCoret
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemasCoretypes);
+impl GetExternalcontactsContactsSchemasCoretypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1982,7 +2502,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasLimit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsContactsSchemasLimits);
+impl GetExternalcontactsContactsSchemasLimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsContactsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2024,7 +2564,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsExternalsource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsExternalsource);
+impl GetExternalcontactsExternalsource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsExternalsource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id }
@@ -2072,7 +2632,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsExternalsources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsExternalsources);
+impl GetExternalcontactsExternalsources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsExternalsources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, limit: ::std::option::Option::None, name: ::std::option::Option::None, active: ::std::option::Option::None }
@@ -2161,7 +2741,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscan {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscan);
+impl GetExternalcontactsGraphsClusterscan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, expand: ::std::option::Option::None }
@@ -2215,7 +2815,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanClu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscanCluster);
+impl GetExternalcontactsGraphsClusterscanCluster {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscanCluster {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String, cluster_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, cluster_id }
@@ -2267,7 +2887,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanClu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscanClusters);
+impl GetExternalcontactsGraphsClusterscanClusters {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscanClusters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_ids: ::std::option::Option::None, merge_info_status: ::std::option::Option::None }
@@ -2356,7 +2996,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanSta
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscanStatistics);
+impl GetExternalcontactsGraphsClusterscanStatistics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscanStatistics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id }
@@ -2405,7 +3065,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscans {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscans);
+impl GetExternalcontactsGraphsClusterscans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2485,7 +3165,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscansLa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscansLatest);
+impl GetExternalcontactsGraphsClusterscansLatest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscansLatest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -2536,7 +3236,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscansLa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsClusterscansLatestStatistics);
+impl GetExternalcontactsGraphsClusterscansLatestStatistics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsClusterscansLatestStatistics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2579,7 +3299,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsGraphsSettings);
+impl GetExternalcontactsGraphsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsGraphsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2621,7 +3361,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvSetting);
+impl GetExternalcontactsImportCsvSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportCsvSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -2668,7 +3428,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvSettings);
+impl GetExternalcontactsImportCsvSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportCsvSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, external_settings_id: ::std::option::Option::None }
@@ -2746,7 +3526,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvUploadDetai
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvUploadDetails);
+impl GetExternalcontactsImportCsvUploadDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportCsvUploadDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id }
@@ -2789,7 +3589,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvUploadPrevi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportCsvUploadPreview);
+impl GetExternalcontactsImportCsvUploadPreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportCsvUploadPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id }
@@ -2833,7 +3653,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportJob);
+impl GetExternalcontactsImportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
@@ -2890,7 +3730,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportJobs);
+impl GetExternalcontactsImportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, job_status: ::std::option::Option::None }
@@ -2984,7 +3844,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportSetting);
+impl GetExternalcontactsImportSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
@@ -3032,7 +3912,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsImportSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsImportSettings);
+impl GetExternalcontactsImportSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsImportSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3118,7 +4018,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsNotesExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsNotesExport);
+impl GetExternalcontactsNotesExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsNotesExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -3165,7 +4085,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsNotesExports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsNotesExports);
+impl GetExternalcontactsNotesExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsNotesExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3245,7 +4185,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganization);
+impl GetExternalcontactsOrganization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None }
@@ -3311,7 +4271,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationContacts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationContacts);
+impl GetExternalcontactsOrganizationContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3406,7 +4386,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationIdentifi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationIdentifiers);
+impl GetExternalcontactsOrganizationIdentifiers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
@@ -3451,7 +4451,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationNote);
+impl GetExternalcontactsOrganizationNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, expand: ::std::option::Option::None }
@@ -3509,7 +4529,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationNotes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationNotes);
+impl GetExternalcontactsOrganizationNotes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3602,7 +4642,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationRelation
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationRelationships);
+impl GetExternalcontactsOrganizationRelationships {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3698,7 +4758,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizations);
+impl GetExternalcontactsOrganizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, trustor_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -3816,7 +4896,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsExport 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsExport);
+impl GetExternalcontactsOrganizationsExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -3863,7 +4963,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsExports
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsExports);
+impl GetExternalcontactsOrganizationsExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3941,7 +5061,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchema 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchema);
+impl GetExternalcontactsOrganizationsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -3985,7 +5125,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemaV
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemaVersion);
+impl GetExternalcontactsOrganizationsSchemaVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -4029,7 +5189,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemaV
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemaVersions);
+impl GetExternalcontactsOrganizationsSchemaVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -4071,7 +5251,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemas);
+impl GetExternalcontactsOrganizationsSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4113,7 +5313,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemasCoretype);
+impl GetExternalcontactsOrganizationsSchemasCoretype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -4155,7 +5375,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemasCoretypes);
+impl GetExternalcontactsOrganizationsSchemasCoretypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4196,7 +5436,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsOrganizationsSchemasLimits);
+impl GetExternalcontactsOrganizationsSchemasLimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsOrganizationsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4239,7 +5499,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationship {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsRelationship);
+impl GetExternalcontactsRelationship {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, expand: ::std::option::Option::None }
@@ -4290,7 +5570,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationshipsExport 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsRelationshipsExport);
+impl GetExternalcontactsRelationshipsExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsRelationshipsExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
@@ -4337,7 +5637,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationshipsExports
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsRelationshipsExports);
+impl GetExternalcontactsRelationshipsExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsRelationshipsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4417,7 +5737,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsReversewhitepagesloo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsReversewhitepageslookup);
+impl GetExternalcontactsReversewhitepageslookup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsReversewhitepageslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), lookup_val: ::std::option::Option::None, expand: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4488,7 +5828,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanContacts);
+impl GetExternalcontactsScanContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4569,7 +5929,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanContactsDivision
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanContactsDivisionviewsAll);
+impl GetExternalcontactsScanContactsDivisionviewsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanContactsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -4643,7 +6023,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanNotes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanNotes);
+impl GetExternalcontactsScanNotes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4724,7 +6124,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanNotesDivisionvie
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanNotesDivisionviewsAll);
+impl GetExternalcontactsScanNotesDivisionviewsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanNotesDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -4798,7 +6218,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanOrganizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanOrganizations);
+impl GetExternalcontactsScanOrganizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4879,7 +6319,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanOrganizationsDiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanOrganizationsDivisionviewsAll);
+impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -4953,7 +6413,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanRelationships {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanRelationships);
+impl GetExternalcontactsScanRelationships {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -5034,7 +6514,27 @@ impl ::genesys_cloud_core::Operation for GetExternalcontactsScanRelationshipsDiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetExternalcontactsScanRelationshipsDivisionviewsAll);
+impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -5105,7 +6605,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsContact);
+impl PatchExternalcontactsContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -5150,7 +6670,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsContactIdentifiers
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsContactIdentifiers);
+impl PatchExternalcontactsContactIdentifiers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsContactIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::IdentifierClaimRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -5196,7 +6736,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsContactNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsContactNote);
+impl PatchExternalcontactsContactNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, body }
@@ -5242,7 +6802,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsOrganization);
+impl PatchExternalcontactsOrganization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -5287,7 +6867,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganizationIdenti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsOrganizationIdentifiers);
+impl PatchExternalcontactsOrganizationIdentifiers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsOrganizationIdentifiers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalOrganizationIdentifierClaimRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -5333,7 +6933,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganizationNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsOrganizationNote);
+impl PatchExternalcontactsOrganizationNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, body }
@@ -5379,7 +6999,27 @@ impl ::genesys_cloud_core::Operation for PatchExternalcontactsRelationship {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchExternalcontactsRelationship);
+impl PatchExternalcontactsRelationship {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, body }
@@ -5423,7 +7063,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContacts);
+impl PostExternalcontactsBulkContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5466,7 +7126,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsAdd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsAdd);
+impl PostExternalcontactsBulkContactsAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContactsAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5509,7 +7189,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsDivisio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsDivisionviews);
+impl PostExternalcontactsBulkContactsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContactsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5553,7 +7253,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsEnrich 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsEnrich);
+impl PostExternalcontactsBulkContactsEnrich {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContactsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -5604,7 +7324,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsRemove 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsRemove);
+impl PostExternalcontactsBulkContactsRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContactsRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5647,7 +7387,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsUnresol
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsUnresolved);
+impl PostExternalcontactsBulkContactsUnresolved {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContactsUnresolved {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5690,7 +7450,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsUpdate 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkContactsUpdate);
+impl PostExternalcontactsBulkContactsUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkContactsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5733,7 +7513,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotes);
+impl PostExternalcontactsBulkNotes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5776,7 +7576,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesAdd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotesAdd);
+impl PostExternalcontactsBulkNotesAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkNotesAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkNotesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5819,7 +7639,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesRemove {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotesRemove);
+impl PostExternalcontactsBulkNotesRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkNotesRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5862,7 +7702,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesUpdate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkNotesUpdate);
+impl PostExternalcontactsBulkNotesUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkNotesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkNotesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5905,7 +7765,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizations);
+impl PostExternalcontactsBulkOrganizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5948,7 +7828,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsAd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsAdd);
+impl PostExternalcontactsBulkOrganizationsAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkOrganizationsAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5991,7 +7891,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsDi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsDivisionviews);
+impl PostExternalcontactsBulkOrganizationsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkOrganizationsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6035,7 +7955,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsEn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsEnrich);
+impl PostExternalcontactsBulkOrganizationsEnrich {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkOrganizationsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -6086,7 +8026,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsRe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsRemove);
+impl PostExternalcontactsBulkOrganizationsRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkOrganizationsRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6129,7 +8089,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsUp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkOrganizationsUpdate);
+impl PostExternalcontactsBulkOrganizationsUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkOrganizationsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6172,7 +8152,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationships {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationships);
+impl PostExternalcontactsBulkRelationships {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6215,7 +8215,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsAd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationshipsAdd);
+impl PostExternalcontactsBulkRelationshipsAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkRelationshipsAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkRelationshipsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6258,7 +8278,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsRe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationshipsRemove);
+impl PostExternalcontactsBulkRelationshipsRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkRelationshipsRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6301,7 +8341,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsUp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsBulkRelationshipsUpdate);
+impl PostExternalcontactsBulkRelationshipsUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsBulkRelationshipsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkRelationshipsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6345,7 +8405,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactJourneySegme
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactJourneySegments);
+impl PostExternalcontactsContactJourneySegments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactJourneySegments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body: ::std::option::Option::None }
@@ -6397,7 +8477,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactNotes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactNotes);
+impl PostExternalcontactsContactNotes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -6441,7 +8541,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactPromotion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactPromotion);
+impl PostExternalcontactsContactPromotion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactPromotion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
@@ -6484,7 +8604,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContacts);
+impl PostExternalcontactsContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6528,7 +8668,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsEnrich {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactsEnrich);
+impl PostExternalcontactsContactsEnrich {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -6579,7 +8739,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsExports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactsExports);
+impl PostExternalcontactsContactsExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6622,7 +8802,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsMerge {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactsMerge);
+impl PostExternalcontactsContactsMerge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactsMerge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MergeContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6665,7 +8865,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsSchemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactsSchemas);
+impl PostExternalcontactsContactsSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6710,7 +8930,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsContactsSearch);
+impl PostExternalcontactsContactsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsContactsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6765,7 +9005,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsExternalsources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsExternalsources);
+impl PostExternalcontactsExternalsources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsExternalsources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalSource) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6810,7 +9070,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsIdentifierlookup);
+impl PostExternalcontactsIdentifierlookup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsIdentifierlookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -6862,7 +9142,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookupCon
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsIdentifierlookupContacts);
+impl PostExternalcontactsIdentifierlookupContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsIdentifierlookupContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -6914,7 +9214,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookupOrg
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsIdentifierlookupOrganizations);
+impl PostExternalcontactsIdentifierlookupOrganizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsIdentifierlookupOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -6965,7 +9285,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsImportCsvJobs);
+impl PostExternalcontactsImportCsvJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsImportCsvJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7008,7 +9348,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsImportCsvSettings);
+impl PostExternalcontactsImportCsvSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsImportCsvSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7051,7 +9411,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsImportCsvUploads);
+impl PostExternalcontactsImportCsvUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsImportCsvUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7094,7 +9474,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsImportJobs);
+impl PostExternalcontactsImportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7137,7 +9537,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsImportSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsImportSettings);
+impl PostExternalcontactsImportSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsImportSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactImportSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7181,7 +9601,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsMergeContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsMergeContacts);
+impl PostExternalcontactsMergeContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsMergeContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MergeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7224,7 +9664,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsNotesExports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsNotesExports);
+impl PostExternalcontactsNotesExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsNotesExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NotesExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7268,7 +9728,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationNotes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationNotes);
+impl PostExternalcontactsOrganizationNotes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsOrganizationNotes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -7312,7 +9792,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsOrganizations);
+impl PostExternalcontactsOrganizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsOrganizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganization) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7356,7 +9856,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsEnrich
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationsEnrich);
+impl PostExternalcontactsOrganizationsEnrich {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsOrganizationsEnrich {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
@@ -7407,7 +9927,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsExport
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationsExports);
+impl PostExternalcontactsOrganizationsExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsOrganizationsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7450,7 +9990,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsSchema
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsOrganizationsSchemas);
+impl PostExternalcontactsOrganizationsSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsOrganizationsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7493,7 +10053,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsRelationships {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsRelationships);
+impl PostExternalcontactsRelationships {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsRelationships {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Relationship) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7536,7 +10116,27 @@ impl ::genesys_cloud_core::Operation for PostExternalcontactsRelationshipsExport
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostExternalcontactsRelationshipsExports);
+impl PostExternalcontactsRelationshipsExports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostExternalcontactsRelationshipsExports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RelationshipsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7580,7 +10180,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsContact);
+impl PutExternalcontactsContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::ExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
@@ -7626,7 +10246,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsContactNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsContactNote);
+impl PutExternalcontactsContactNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsContactNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, body }
@@ -7672,7 +10312,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsContactsSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsContactsSchema);
+impl PutExternalcontactsContactsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsContactsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -7717,7 +10377,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsConversation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsConversation);
+impl PutExternalcontactsConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationAssociation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -7762,7 +10442,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsExternalsource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsExternalsource);
+impl PutExternalcontactsExternalsource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsExternalsource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String, body: ::models::ExternalSource) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id, body }
@@ -7809,7 +10509,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsGraphsClusterscanClu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsGraphsClusterscanClusterMerge);
+impl PutExternalcontactsGraphsClusterscanClusterMerge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsGraphsClusterscanClusterMerge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String, cluster_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, cluster_id }
@@ -7855,7 +10575,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsGraphsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsGraphsSettings);
+impl PutExternalcontactsGraphsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsGraphsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GraphSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7899,7 +10639,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsImportCsvSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsImportCsvSetting);
+impl PutExternalcontactsImportCsvSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsImportCsvSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String, body: ::models::CsvSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id, body }
@@ -7944,7 +10704,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsImportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsImportJob);
+impl PutExternalcontactsImportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String, body: ::models::ContactImportJobStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, body }
@@ -7989,7 +10769,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsImportSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsImportSetting);
+impl PutExternalcontactsImportSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsImportSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String, body: ::models::ContactImportSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id, body }
@@ -8034,7 +10834,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsOrganization);
+impl PutExternalcontactsOrganization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsOrganization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalOrganization) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
@@ -8080,7 +10900,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationNote {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsOrganizationNote);
+impl PutExternalcontactsOrganizationNote {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsOrganizationNote {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, body }
@@ -8126,7 +10966,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationTrustorT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsOrganizationTrustorTrustorId);
+impl PutExternalcontactsOrganizationTrustorTrustorId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsOrganizationTrustorTrustorId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, trustor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, trustor_id }
@@ -8171,7 +11031,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationsSchema 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsOrganizationsSchema);
+impl PutExternalcontactsOrganizationsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsOrganizationsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
@@ -8216,7 +11096,27 @@ impl ::genesys_cloud_core::Operation for PutExternalcontactsRelationship {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutExternalcontactsRelationship);
+impl PutExternalcontactsRelationship {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutExternalcontactsRelationship {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String, body: ::models::Relationship) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, body }

@@ -350,7 +350,27 @@ impl ::genesys_cloud_core::Operation for DeleteEmployeeperformanceExternalmetric
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteEmployeeperformanceExternalmetricsDefinition);
+impl DeleteEmployeeperformanceExternalmetricsDefinition {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteEmployeeperformanceExternalmetricsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id }
@@ -393,7 +413,27 @@ impl ::genesys_cloud_core::Operation for DeleteGamificationContest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteGamificationContest);
+impl DeleteGamificationContest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -436,7 +476,27 @@ impl ::genesys_cloud_core::Operation for GetEmployeeperformanceExternalmetricsDe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetEmployeeperformanceExternalmetricsDefinition);
+impl GetEmployeeperformanceExternalmetricsDefinition {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetEmployeeperformanceExternalmetricsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id }
@@ -482,7 +542,27 @@ impl ::genesys_cloud_core::Operation for GetEmployeeperformanceExternalmetricsDe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetEmployeeperformanceExternalmetricsDefinitions);
+impl GetEmployeeperformanceExternalmetricsDefinitions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetEmployeeperformanceExternalmetricsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -552,7 +632,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContest);
+impl GetGamificationContest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -601,7 +701,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScores {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContestAgentsScores);
+impl GetGamificationContestAgentsScores {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContestAgentsScores {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, workday: ::std::option::Option::None, returns_view: ::std::option::Option::None }
@@ -694,7 +814,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContestAgentsScoresMe);
+impl GetGamificationContestAgentsScoresMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContestAgentsScoresMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, workday: ::std::option::Option::None, returns_view: ::std::option::Option::None }
@@ -781,7 +921,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresTrend
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContestAgentsScoresTrends);
+impl GetGamificationContestAgentsScoresTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContestAgentsScoresTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -824,7 +984,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresTrend
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContestAgentsScoresTrendsMe);
+impl GetGamificationContestAgentsScoresTrendsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContestAgentsScoresTrendsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
@@ -868,7 +1048,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestPrizeimage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContestPrizeimage);
+impl GetGamificationContestPrizeimage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContestPrizeimage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, prize_image_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, prize_image_id }
@@ -920,7 +1120,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContests {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContests);
+impl GetGamificationContests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1039,7 +1259,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationContestsMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationContestsMe);
+impl GetGamificationContestsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationContestsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, view: ::std::option::Option::None }
@@ -1170,7 +1410,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsights {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsights);
+impl GetGamificationInsights {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
@@ -1329,7 +1589,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsDetails);
+impl GetGamificationInsightsDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
@@ -1422,7 +1702,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsGroupsTrends {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsGroupsTrends);
+impl GetGamificationInsightsGroupsTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsGroupsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -1533,7 +1833,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsGroupsTrendsAll 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsGroupsTrendsAll);
+impl GetGamificationInsightsGroupsTrendsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsGroupsTrendsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -1643,7 +1963,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsManagers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsManagers);
+impl GetGamificationInsightsManagers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsManagers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1741,7 +2081,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsMembers);
+impl GetGamificationInsightsMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, reports_to: ::std::option::Option::None }
@@ -1836,7 +2196,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsRankings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsRankings);
+impl GetGamificationInsightsRankings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsRankings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, section_size: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
@@ -1970,7 +2350,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsTrends {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsTrends);
+impl GetGamificationInsightsTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -2080,7 +2480,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsUserDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsUserDetails);
+impl GetGamificationInsightsUserDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsUserDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
@@ -2175,7 +2595,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationInsightsUserTrends {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationInsightsUserTrends);
+impl GetGamificationInsightsUserTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationInsightsUserTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
@@ -2283,7 +2723,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboard {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationLeaderboard);
+impl GetGamificationLeaderboard {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationLeaderboard {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
@@ -2355,7 +2815,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardAll {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationLeaderboardAll);
+impl GetGamificationLeaderboardAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationLeaderboardAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
@@ -2442,7 +2922,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardAllBestpoints
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationLeaderboardAllBestpoints);
+impl GetGamificationLeaderboardAllBestpoints {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationLeaderboardAllBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None }
@@ -2501,7 +3001,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardBestpoints {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationLeaderboardBestpoints);
+impl GetGamificationLeaderboardBestpoints {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationLeaderboardBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2543,7 +3063,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationMetricdefinition {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationMetricdefinition);
+impl GetGamificationMetricdefinition {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationMetricdefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_definition_id }
@@ -2585,7 +3125,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationMetricdefinitions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationMetricdefinitions);
+impl GetGamificationMetricdefinitions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationMetricdefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2627,7 +3187,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfile {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfile);
+impl GetGamificationProfile {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -2670,7 +3250,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfileMembers);
+impl GetGamificationProfileMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfileMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -2715,7 +3315,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMetric {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfileMetric);
+impl GetGamificationProfileMetric {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfileMetric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, workday: ::std::option::Option::None }
@@ -2770,7 +3390,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMetrics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfileMetrics);
+impl GetGamificationProfileMetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfileMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, expand: ::std::option::Option::None, workday: ::std::option::Option::None, metric_ids: ::std::option::Option::None }
@@ -2838,7 +3478,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfileMetricsObjectived
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfileMetricsObjectivedetails);
+impl GetGamificationProfileMetricsObjectivedetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfileMetricsObjectivedetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, workday: ::std::option::Option::None }
@@ -2888,7 +3548,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfiles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfiles);
+impl GetGamificationProfiles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2931,7 +3611,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfilesUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfilesUser);
+impl GetGamificationProfilesUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfilesUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None }
@@ -2982,7 +3682,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationProfilesUsersMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationProfilesUsersMe);
+impl GetGamificationProfilesUsersMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationProfilesUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
@@ -3033,7 +3753,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecards {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecards);
+impl GetGamificationScorecards {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecards {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3093,7 +3833,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsAttendance {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsAttendance);
+impl GetGamificationScorecardsAttendance {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsAttendance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
@@ -3152,7 +3912,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsBestpoints {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsBestpoints);
+impl GetGamificationScorecardsBestpoints {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3194,7 +3974,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsAlltime 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsPointsAlltime);
+impl GetGamificationScorecardsPointsAlltime {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsPointsAlltime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), end_workday: ::std::option::Option::None }
@@ -3245,7 +4045,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsAverage 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsPointsAverage);
+impl GetGamificationScorecardsPointsAverage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsPointsAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
@@ -3298,7 +4118,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsTrends {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsPointsTrends);
+impl GetGamificationScorecardsPointsTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsPointsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
@@ -3372,7 +4212,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricU
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsProfileMetricUserValuesTrends);
+impl GetGamificationScorecardsProfileMetricUserValuesTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3458,7 +4318,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricU
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsProfileMetricUsersValuesTrends);
+impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, filter_type: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_id: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3559,7 +4439,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricV
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsProfileMetricValuesTrends);
+impl GetGamificationScorecardsProfileMetricValuesTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsProfileMetricValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -3647,7 +4547,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUser);
+impl GetGamificationScorecardsUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3709,7 +4629,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserAttendance
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUserAttendance);
+impl GetGamificationScorecardsUserAttendance {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUserAttendance {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
@@ -3770,7 +4710,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserBestpoints
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUserBestpoints);
+impl GetGamificationScorecardsUserBestpoints {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUserBestpoints {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -3814,7 +4774,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserPointsAllt
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUserPointsAlltime);
+impl GetGamificationScorecardsUserPointsAlltime {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUserPointsAlltime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, end_workday: ::std::option::Option::None }
@@ -3869,7 +4849,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserPointsTren
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUserPointsTrends);
+impl GetGamificationScorecardsUserPointsTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUserPointsTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
@@ -3941,7 +4941,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserValuesTren
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUserValuesTrends);
+impl GetGamificationScorecardsUserValuesTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUserValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4012,7 +5032,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersPointsAve
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUsersPointsAverage);
+impl GetGamificationScorecardsUsersPointsAverage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUsersPointsAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None }
@@ -4084,7 +5124,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersValuesAve
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUsersValuesAverage);
+impl GetGamificationScorecardsUsersValuesAverage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUsersValuesAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4165,7 +5225,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersValuesTre
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsUsersValuesTrends);
+impl GetGamificationScorecardsUsersValuesTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsUsersValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4252,7 +5332,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsValuesAverage 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsValuesAverage);
+impl GetGamificationScorecardsValuesAverage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsValuesAverage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4315,7 +5415,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationScorecardsValuesTrends {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationScorecardsValuesTrends);
+impl GetGamificationScorecardsValuesTrends {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationScorecardsValuesTrends {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
@@ -4398,7 +5518,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationStatus);
+impl GetGamificationStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4440,7 +5580,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationTemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationTemplate);
+impl GetGamificationTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), template_id }
@@ -4482,7 +5642,27 @@ impl ::genesys_cloud_core::Operation for GetGamificationTemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGamificationTemplates);
+impl GetGamificationTemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGamificationTemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4525,7 +5705,27 @@ impl ::genesys_cloud_core::Operation for PatchEmployeeperformanceExternalmetrics
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchEmployeeperformanceExternalmetricsDefinition);
+impl PatchEmployeeperformanceExternalmetricsDefinition {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchEmployeeperformanceExternalmetricsDefinition {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String, body: ::models::ExternalMetricDefinitionUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id, body }
@@ -4570,7 +5770,27 @@ impl ::genesys_cloud_core::Operation for PatchGamificationContest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchGamificationContest);
+impl PatchGamificationContest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, body: ::models::ContestsFinalizeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, body }
@@ -4614,7 +5834,27 @@ impl ::genesys_cloud_core::Operation for PostEmployeeperformanceExternalmetricsD
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEmployeeperformanceExternalmetricsData);
+impl PostEmployeeperformanceExternalmetricsData {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEmployeeperformanceExternalmetricsData {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4664,7 +5904,27 @@ impl ::genesys_cloud_core::Operation for PostEmployeeperformanceExternalmetricsD
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostEmployeeperformanceExternalmetricsDefinitions);
+impl PostEmployeeperformanceExternalmetricsDefinitions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostEmployeeperformanceExternalmetricsDefinitions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -4714,7 +5974,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationContests {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationContests);
+impl PostGamificationContests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationContests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContestsCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4757,7 +6037,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationContestsUploadsPrizeima
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationContestsUploadsPrizeimages);
+impl PostGamificationContestsUploadsPrizeimages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationContestsUploadsPrizeimages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4800,7 +6100,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileActivate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfileActivate);
+impl PostGamificationProfileActivate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfileActivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -4843,7 +6163,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileDeactivate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfileDeactivate);
+impl PostGamificationProfileDeactivate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfileDeactivate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
@@ -4887,7 +6227,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfileMembers);
+impl PostGamificationProfileMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfileMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::AssignUsers) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
@@ -4932,7 +6292,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMembersValidate 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfileMembersValidate);
+impl PostGamificationProfileMembersValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfileMembersValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::ValidateAssignUsers) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
@@ -4978,7 +6358,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMetricLink {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfileMetricLink);
+impl PostGamificationProfileMetricLink {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfileMetricLink {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_profile_id: ::std::string::String, source_metric_id: ::std::string::String, body: ::models::TargetPerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_profile_id, source_metric_id, body }
@@ -5024,7 +6424,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfileMetrics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfileMetrics);
+impl PostGamificationProfileMetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfileMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::CreateMetric) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
@@ -5069,7 +6489,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfiles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfiles);
+impl PostGamificationProfiles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfiles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreatePerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_metrics: ::std::option::Option::None, body }
@@ -5121,7 +6561,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfilesUserQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfilesUserQuery);
+impl PostGamificationProfilesUserQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfilesUserQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserProfilesInDateRangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -5165,7 +6625,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationProfilesUsersMeQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationProfilesUsersMeQuery);
+impl PostGamificationProfilesUsersMeQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationProfilesUsersMeQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserProfilesInDateRangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5209,7 +6689,27 @@ impl ::genesys_cloud_core::Operation for PutGamificationContest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutGamificationContest);
+impl PutGamificationContest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutGamificationContest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, body: ::models::ContestsCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, body }
@@ -5254,7 +6754,27 @@ impl ::genesys_cloud_core::Operation for PutGamificationProfile {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutGamificationProfile);
+impl PutGamificationProfile {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutGamificationProfile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body: ::std::option::Option::None }
@@ -5307,7 +6827,27 @@ impl ::genesys_cloud_core::Operation for PutGamificationProfileMetric {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutGamificationProfileMetric);
+impl PutGamificationProfileMetric {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutGamificationProfileMetric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, body: ::models::CreateMetric) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, body }
@@ -5352,7 +6892,27 @@ impl ::genesys_cloud_core::Operation for PutGamificationStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutGamificationStatus);
+impl PutGamificationStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutGamificationStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationStatus) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -53,7 +53,27 @@ impl ::genesys_cloud_core::Operation for GetGeolocationsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGeolocationsSettings);
+impl GetGeolocationsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGeolocationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -96,7 +116,27 @@ impl ::genesys_cloud_core::Operation for GetUserGeolocation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUserGeolocation);
+impl GetUserGeolocation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUserGeolocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id }
@@ -140,7 +180,27 @@ impl ::genesys_cloud_core::Operation for PatchGeolocationsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchGeolocationsSettings);
+impl PatchGeolocationsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchGeolocationsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GeolocationSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -185,7 +245,27 @@ impl ::genesys_cloud_core::Operation for PatchUserGeolocation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUserGeolocation);
+impl PatchUserGeolocation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUserGeolocation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String, body: ::models::Geolocation) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id, body }

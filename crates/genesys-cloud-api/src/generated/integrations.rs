@@ -403,7 +403,27 @@ impl ::genesys_cloud_core::Operation for DeleteIntegration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteIntegration);
+impl DeleteIntegration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -446,7 +466,27 @@ impl ::genesys_cloud_core::Operation for DeleteIntegrationsAction {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteIntegrationsAction);
+impl DeleteIntegrationsAction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -489,7 +529,27 @@ impl ::genesys_cloud_core::Operation for DeleteIntegrationsActionDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteIntegrationsActionDraft);
+impl DeleteIntegrationsActionDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -532,7 +592,27 @@ impl ::genesys_cloud_core::Operation for DeleteIntegrationsCredential {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteIntegrationsCredential);
+impl DeleteIntegrationsCredential {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id }
@@ -581,7 +661,27 @@ impl ::genesys_cloud_core::Operation for GetIntegration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegration);
+impl GetIntegration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -672,7 +772,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationConfigCurrent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationConfigCurrent);
+impl GetIntegrationConfigCurrent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationConfigCurrent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -726,7 +846,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrations);
+impl GetIntegrations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, ids: ::std::option::Option::None, integration_type: ::std::option::Option::None, reported_state: ::std::option::Option::None, credential_id: ::std::option::Option::None }
@@ -863,7 +1003,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsAction {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsAction);
+impl GetIntegrationsAction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -933,7 +1093,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionDraft);
+impl GetIntegrationsActionDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -1000,7 +1180,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftFunction {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionDraftFunction);
+impl GetIntegrationsActionDraftFunction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionDraftFunction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -1045,7 +1245,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionDraftSchema);
+impl GetIntegrationsActionDraftSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionDraftSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
@@ -1098,7 +1318,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftTemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionDraftTemplate);
+impl GetIntegrationsActionDraftTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionDraftTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name }
@@ -1142,7 +1382,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftValidation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionDraftValidation);
+impl GetIntegrationsActionDraftValidation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionDraftValidation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -1185,7 +1445,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionFunction {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionFunction);
+impl GetIntegrationsActionFunction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionFunction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -1230,7 +1510,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionSchema);
+impl GetIntegrationsActionSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
@@ -1283,7 +1583,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionTemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionTemplate);
+impl GetIntegrationsActionTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name }
@@ -1340,7 +1660,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActions);
+impl GetIntegrationsActions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -1498,7 +1838,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionsCategories);
+impl GetIntegrationsActionsCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, secure: ::std::option::Option::None }
@@ -1611,7 +1971,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCertificates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionsCertificates);
+impl GetIntegrationsActionsCertificates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionsCertificates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), status: ::std::option::Option::None, r#type: ::std::option::Option::None }
@@ -1680,7 +2060,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCertificatesTrust
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionsCertificatesTruststore);
+impl GetIntegrationsActionsCertificatesTruststore {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionsCertificatesTruststore {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1735,7 +2135,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsDrafts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionsDrafts);
+impl GetIntegrationsActionsDrafts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionsDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
@@ -1884,7 +2304,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsActionsFunctionsRuntimes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsActionsFunctionsRuntimes);
+impl GetIntegrationsActionsFunctionsRuntimes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsActionsFunctionsRuntimes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1930,7 +2370,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBot {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorBot);
+impl GetIntegrationsBotconnectorBot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
@@ -1988,7 +2448,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBots {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorBots);
+impl GetIntegrationsBotconnectorBots {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2065,7 +2545,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBotsSummarie
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorBotsSummaries);
+impl GetIntegrationsBotconnectorBotsSummaries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorBotsSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2138,7 +2638,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBot);
+impl GetIntegrationsBotconnectorIntegrationIdBot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorIntegrationIdBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
@@ -2195,7 +2715,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBotVersions);
+impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2267,7 +2807,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBots);
+impl GetIntegrationsBotconnectorIntegrationIdBots {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2314,7 +2874,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsBotconnectorIntegrationIdBotsSummaries);
+impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2392,7 +2972,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsClientapps {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsClientapps);
+impl GetIntegrationsClientapps {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsClientapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -2494,7 +3094,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredential {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsCredential);
+impl GetIntegrationsCredential {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id }
@@ -2541,7 +3161,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredentials {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsCredentials);
+impl GetIntegrationsCredentials {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsCredentials {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2615,7 +3255,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredentialsListing {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsCredentialsListing);
+impl GetIntegrationsCredentialsListing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsCredentialsListing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2692,7 +3352,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsCredentialsTypes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsCredentialsTypes);
+impl GetIntegrationsCredentialsTypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsCredentialsTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2737,7 +3417,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechAudioconnector {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechAudioconnector);
+impl GetIntegrationsSpeechAudioconnector {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechAudioconnector {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2807,7 +3507,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechAudioconnectorInte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechAudioconnectorIntegrationId);
+impl GetIntegrationsSpeechAudioconnectorIntegrationId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechAudioconnectorIntegrationId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
@@ -2850,7 +3570,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowAgent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowAgent);
+impl GetIntegrationsSpeechDialogflowAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechDialogflowAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -2897,7 +3637,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowAgents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowAgents);
+impl GetIntegrationsSpeechDialogflowAgents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechDialogflowAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -2975,7 +3735,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowcxAgent 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowcxAgent);
+impl GetIntegrationsSpeechDialogflowcxAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechDialogflowcxAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -3022,7 +3802,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowcxAgents
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechDialogflowcxAgents);
+impl GetIntegrationsSpeechDialogflowcxAgents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechDialogflowcxAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3100,7 +3900,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBotAlias {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexBotAlias);
+impl GetIntegrationsSpeechLexBotAlias {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechLexBotAlias {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alias_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alias_id }
@@ -3149,7 +3969,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBotBotIdAliases
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexBotBotIdAliases);
+impl GetIntegrationsSpeechLexBotBotIdAliases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechLexBotBotIdAliases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3240,7 +4080,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBots {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexBots);
+impl GetIntegrationsSpeechLexBots {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechLexBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3318,7 +4178,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2BotAlias {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexv2BotAlias);
+impl GetIntegrationsSpeechLexv2BotAlias {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechLexv2BotAlias {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alias_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alias_id }
@@ -3367,7 +4247,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2BotBotIdAlias
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexv2BotBotIdAliases);
+impl GetIntegrationsSpeechLexv2BotBotIdAliases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3458,7 +4358,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2Bots {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechLexv2Bots);
+impl GetIntegrationsSpeechLexv2Bots {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechLexv2Bots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -3539,7 +4459,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBot);
+impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, target_channel: ::std::option::Option::None }
@@ -3601,7 +4541,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob);
+impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, job_id }
@@ -3648,7 +4608,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults);
+impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, job_id }
@@ -3698,7 +4678,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBots);
+impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
@@ -3778,7 +4778,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob);
+impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, job_id }
@@ -3825,7 +4845,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults);
+impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, job_id }
@@ -3881,7 +4921,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechSttEngine {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechSttEngine);
+impl GetIntegrationsSpeechSttEngine {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechSttEngine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id }
@@ -3928,7 +4988,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechSttEngines {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechSttEngines);
+impl GetIntegrationsSpeechSttEngines {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechSttEngines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -4007,7 +5087,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngine {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngine);
+impl GetIntegrationsSpeechTtsEngine {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechTtsEngine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, include_voices: ::std::option::Option::None }
@@ -4059,7 +5159,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngineVoice {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngineVoice);
+impl GetIntegrationsSpeechTtsEngineVoice {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechTtsEngineVoice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String, voice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, voice_id }
@@ -4107,7 +5227,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngineVoices {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngineVoices);
+impl GetIntegrationsSpeechTtsEngineVoices {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechTtsEngineVoices {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4184,7 +5324,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngines {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsEngines);
+impl GetIntegrationsSpeechTtsEngines {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechTtsEngines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_voices: ::std::option::Option::None, name: ::std::option::Option::None, language: ::std::option::Option::None }
@@ -4277,7 +5437,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsSpeechTtsSettings);
+impl GetIntegrationsSpeechTtsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsSpeechTtsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4319,7 +5499,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsType {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsType);
+impl GetIntegrationsType {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsType {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id }
@@ -4363,7 +5563,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsTypeConfigschema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsTypeConfigschema);
+impl GetIntegrationsTypeConfigschema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsTypeConfigschema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String, config_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id, config_type }
@@ -4414,7 +5634,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsTypes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsTypes);
+impl GetIntegrationsTypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsTypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -4516,7 +5756,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsUnifiedcommunicationsCli
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsUnifiedcommunicationsClientapp);
+impl GetIntegrationsUnifiedcommunicationsClientapp {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsUnifiedcommunicationsClientapp {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, uc_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), uc_integration_id }
@@ -4566,7 +5826,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsUnifiedcommunicationsCli
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsUnifiedcommunicationsClientapps);
+impl GetIntegrationsUnifiedcommunicationsClientapps {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsUnifiedcommunicationsClientapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
@@ -4676,7 +5956,27 @@ impl ::genesys_cloud_core::Operation for GetIntegrationsUserapps {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntegrationsUserapps);
+impl GetIntegrationsUserapps {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntegrationsUserapps {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, app_host: ::std::option::Option::None }
@@ -4793,7 +6093,27 @@ impl ::genesys_cloud_core::Operation for PatchIntegration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchIntegration);
+impl PatchIntegration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchIntegration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -4893,7 +6213,27 @@ impl ::genesys_cloud_core::Operation for PatchIntegrationsAction {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchIntegrationsAction);
+impl PatchIntegrationsAction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchIntegrationsAction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::UpdateActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -4938,7 +6278,27 @@ impl ::genesys_cloud_core::Operation for PatchIntegrationsActionDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchIntegrationsActionDraft);
+impl PatchIntegrationsActionDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::UpdateDraftInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -4982,7 +6342,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrations);
+impl PostIntegrations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -5032,7 +6412,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionDraft);
+impl PostIntegrationsActionDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
@@ -5076,7 +6476,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftFunctionUplo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionDraftFunctionUpload);
+impl PostIntegrationsActionDraftFunctionUpload {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionDraftFunctionUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::FunctionUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -5121,7 +6541,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftPublish {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionDraftPublish);
+impl PostIntegrationsActionDraftPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionDraftPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::PublishDraftInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -5167,7 +6607,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftTest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionDraftTest);
+impl PostIntegrationsActionDraftTest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionDraftTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
@@ -5221,7 +6681,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionExecute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionExecute);
+impl PostIntegrationsActionExecute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
@@ -5275,7 +6755,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionTest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionTest);
+impl PostIntegrationsActionTest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
@@ -5327,7 +6827,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActions);
+impl PostIntegrationsActions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5370,7 +6890,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionsDrafts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionsDrafts);
+impl PostIntegrationsActionsDrafts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionsDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5415,7 +6955,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsBotconnectorsIncomingMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsBotconnectorsIncomingMessages);
+impl PostIntegrationsBotconnectorsIncomingMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsBotconnectorsIncomingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IncomingMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5460,7 +7020,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsBotconnectorsOutgoingMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsBotconnectorsOutgoingMessages);
+impl PostIntegrationsBotconnectorsOutgoingMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsBotconnectorsOutgoingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutgoingMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5503,7 +7083,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsCredentials {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsCredentials);
+impl PostIntegrationsCredentials {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsCredentials {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -5556,7 +7156,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceInteg
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs);
+impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -5619,7 +7239,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceInteg
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs);
+impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
@@ -5687,7 +7327,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceInteg
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate);
+impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, body: ::models::BotExecutionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, body }
@@ -5734,7 +7394,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsWebhookEvents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsWebhookEvents);
+impl PostIntegrationsWebhookEvents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsWebhookEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id, body }
@@ -5779,7 +7459,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationConfigCurrent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationConfigCurrent);
+impl PutIntegrationConfigCurrent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationConfigCurrent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body: ::std::option::Option::None }
@@ -5831,7 +7531,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsActionDraftFunction {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationsActionDraftFunction);
+impl PutIntegrationsActionDraftFunction {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationsActionDraftFunction {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::Function) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -5876,7 +7596,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsBotconnectorIntegrationI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationsBotconnectorIntegrationIdBots);
+impl PutIntegrationsBotconnectorIntegrationIdBots {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationsBotconnectorIntegrationIdBots {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::BotList) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
@@ -5921,7 +7661,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsCredential {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationsCredential);
+impl PutIntegrationsCredential {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationsCredential {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id, body: ::std::option::Option::None }
@@ -5973,7 +7733,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsSpeechNuanceNuanceIntegr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings);
+impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, body: ::models::NuanceBotLaunchSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, body }
@@ -6017,7 +7797,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsSpeechTtsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationsSpeechTtsSettings);
+impl PutIntegrationsSpeechTtsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationsSpeechTtsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TtsSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6061,7 +7861,27 @@ impl ::genesys_cloud_core::Operation for PutIntegrationsUnifiedcommunicationThir
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutIntegrationsUnifiedcommunicationThirdpartypresences);
+impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, uc_integration_id: ::std::string::String, body: ::std::vec::Vec<::models::UCThirdPartyPresence>) -> Self {
         Self { executor, options: ::std::default::Default::default(), uc_integration_id, body }

@@ -106,7 +106,27 @@ impl ::genesys_cloud_core::Operation for DeleteIntentsCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteIntentsCategory);
+impl DeleteIntentsCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteIntentsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -149,7 +169,27 @@ impl ::genesys_cloud_core::Operation for DeleteIntentsCustomerintent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteIntentsCustomerintent);
+impl DeleteIntentsCustomerintent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteIntentsCustomerintent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id }
@@ -196,7 +236,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsAssignmentsExternalcontact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsAssignmentsExternalcontact);
+impl GetIntentsAssignmentsExternalcontact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsAssignmentsExternalcontact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -271,7 +331,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsCategories);
+impl GetIntentsCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -349,7 +429,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsCategory);
+impl GetIntentsCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -392,7 +492,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsCustomerintent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsCustomerintent);
+impl GetIntentsCustomerintent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsCustomerintent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id }
@@ -440,7 +560,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsCustomerintentSourceintents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsCustomerintentSourceintents);
+impl GetIntentsCustomerintentSourceintents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsCustomerintentSourceintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
@@ -524,7 +664,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsCustomerintents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsCustomerintents);
+impl GetIntentsCustomerintents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsCustomerintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None, category_id: ::std::option::Option::None }
@@ -615,7 +775,27 @@ impl ::genesys_cloud_core::Operation for GetIntentsSourceintents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetIntentsSourceintents);
+impl GetIntentsSourceintents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetIntentsSourceintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, r#type: ::std::option::Option::None, source_id: ::std::option::Option::None }
@@ -702,7 +882,27 @@ impl ::genesys_cloud_core::Operation for PatchIntentsCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchIntentsCategory);
+impl PatchIntentsCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchIntentsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String, body: ::models::IntentsCategoryPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id, body }
@@ -747,7 +947,27 @@ impl ::genesys_cloud_core::Operation for PatchIntentsCustomerintent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchIntentsCustomerintent);
+impl PatchIntentsCustomerintent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchIntentsCustomerintent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::CustomerIntentPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
@@ -793,7 +1013,27 @@ impl ::genesys_cloud_core::Operation for PostIntentsAssignmentsExternalcontactCu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntentsAssignmentsExternalcontactCustomerintentAssignment);
+impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String, customer_intent_id: ::std::string::String, body: ::models::CustomerIntentAssignmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, customer_intent_id, body }
@@ -838,7 +1078,27 @@ impl ::genesys_cloud_core::Operation for PostIntentsCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntentsCategories);
+impl PostIntentsCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntentsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IntentsCategory) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -882,7 +1142,27 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentSourceintentsB
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntentsCustomerintentSourceintentsBulkAdd);
+impl PostIntentsCustomerintentSourceintentsBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntentsCustomerintentSourceintentsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::BulkAddSourceIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
@@ -927,7 +1207,27 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentSourceintentsB
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntentsCustomerintentSourceintentsBulkRemove);
+impl PostIntentsCustomerintentSourceintentsBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntentsCustomerintentSourceintentsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::BulkRemoveSourceIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
@@ -971,7 +1271,27 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntentsCustomerintents);
+impl PostIntentsCustomerintents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntentsCustomerintents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomerIntent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1014,7 +1334,27 @@ impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentsBulkRetrieve 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntentsCustomerintentsBulkRetrieve);
+impl PostIntentsCustomerintentsBulkRetrieve {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntentsCustomerintentsBulkRetrieve {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchGetCustomerIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

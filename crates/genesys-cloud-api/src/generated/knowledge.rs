@@ -546,7 +546,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeConnection {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeConnection);
+impl DeleteKnowledgeConnection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id }
@@ -589,7 +609,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebase);
+impl DeleteKnowledgeKnowledgebase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
@@ -633,7 +673,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseCategory);
+impl DeleteKnowledgeKnowledgebaseCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id }
@@ -678,7 +738,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseDocument);
+impl DeleteKnowledgeKnowledgebaseDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id }
@@ -724,7 +804,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseDocumentVar
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseDocumentVariation);
+impl DeleteKnowledgeKnowledgebaseDocumentVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id }
@@ -770,7 +870,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseExportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseExportJob);
+impl DeleteKnowledgeKnowledgebaseExportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, export_job_id }
@@ -815,7 +935,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseImportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseImportJob);
+impl DeleteKnowledgeKnowledgebaseImportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id }
@@ -860,7 +1000,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseLabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseLabel);
+impl DeleteKnowledgeKnowledgebaseLabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id }
@@ -905,7 +1065,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSourcesSale
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId);
+impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id }
@@ -950,7 +1130,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSourcesServ
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId);
+impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id }
@@ -995,7 +1195,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSynchronize
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeKnowledgebaseSynchronizeJob);
+impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id }
@@ -1039,7 +1259,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeSetting);
+impl DeleteKnowledgeSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id }
@@ -1082,7 +1322,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeSource);
+impl DeleteKnowledgeSource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
@@ -1127,7 +1387,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSourceSynchronizationDel
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeSourceSynchronizationDeletion);
+impl DeleteKnowledgeSourceSynchronizationDeletion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeSourceSynchronizationDeletion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -1174,7 +1454,27 @@ impl ::genesys_cloud_core::Operation for DeleteKnowledgeSourceSynchronizationUpl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteKnowledgeSourceSynchronizationUpload);
+impl DeleteKnowledgeSourceSynchronizationUpload {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteKnowledgeSourceSynchronizationUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -1220,7 +1520,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeConnection {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeConnection);
+impl GetKnowledgeConnection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, expand: ::std::option::Option::None }
@@ -1276,7 +1596,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeConnectionOptions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeConnectionOptions);
+impl GetKnowledgeConnectionOptions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeConnectionOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None }
@@ -1354,7 +1694,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeConnections {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeConnections);
+impl GetKnowledgeConnections {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeConnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1409,7 +1769,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeGuestSessionCategories);
+impl GetKnowledgeGuestSessionCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeGuestSessionCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
@@ -1539,7 +1919,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeGuestSessionDocument);
+impl GetKnowledgeGuestSessionDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeGuestSessionDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id }
@@ -1589,7 +1989,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionDocuments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeGuestSessionDocuments);
+impl GetKnowledgeGuestSessionDocuments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeGuestSessionDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, category_id: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1661,7 +2081,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeIntegrationOptions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeIntegrationOptions);
+impl GetKnowledgeIntegrationOptions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeIntegrationOptions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, knowledge_base_ids: ::std::option::Option::None }
@@ -1712,7 +2152,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebase);
+impl GetKnowledgeKnowledgebase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
@@ -1766,7 +2226,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseCategories);
+impl GetKnowledgeKnowledgebaseCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
@@ -1894,7 +2374,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseCategory);
+impl GetKnowledgeKnowledgebaseCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id }
@@ -1941,7 +2441,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocument);
+impl GetKnowledgeKnowledgebaseDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, expand: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -2015,7 +2535,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentFeedba
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentFeedback);
+impl GetKnowledgeKnowledgebaseDocumentFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -2161,7 +2701,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentFeedba
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId);
+impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, feedback_id }
@@ -2210,7 +2770,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVariat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVariation);
+impl GetKnowledgeKnowledgebaseDocumentVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2279,7 +2859,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVariat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVariations);
+impl GetKnowledgeKnowledgebaseDocumentVariations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2378,7 +2978,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersion);
+impl GetKnowledgeKnowledgebaseDocumentVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, expand: ::std::option::Option::None }
@@ -2434,7 +3054,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersionVariation);
+impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, variation_id }
@@ -2487,7 +3127,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersionVariations);
+impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2575,7 +3235,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentVersions);
+impl GetKnowledgeKnowledgebaseDocumentVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2676,7 +3356,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocuments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocuments);
+impl GetKnowledgeKnowledgebaseDocuments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, document_id: ::std::option::Option::None, category_id: ::std::option::Option::None, include_subcategories: ::std::option::Option::None, include_drafts: ::std::option::Option::None, label_ids: ::std::option::Option::None, expand: ::std::option::Option::None, external_ids: ::std::option::Option::None }
@@ -2832,7 +3532,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentsFeedb
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseDocumentsFeedback);
+impl GetKnowledgeKnowledgebaseDocumentsFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -2976,7 +3696,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseExportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseExportJob);
+impl GetKnowledgeKnowledgebaseExportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseExportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, export_job_id }
@@ -3022,7 +3762,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseImportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseImportJob);
+impl GetKnowledgeKnowledgebaseImportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, expand: ::std::option::Option::None }
@@ -3075,7 +3835,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseLabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseLabel);
+impl GetKnowledgeKnowledgebaseLabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id }
@@ -3126,7 +3906,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseLabels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseLabels);
+impl GetKnowledgeKnowledgebaseLabels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
@@ -3231,7 +4031,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseOperations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseOperations);
+impl GetKnowledgeKnowledgebaseOperations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseOperations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, user_id: ::std::option::Option::None, r#type: ::std::option::Option::None, status: ::std::option::Option::None, interval: ::std::option::Option::None, source_id: ::std::option::Option::None }
@@ -3350,7 +4170,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseOperationsUser
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseOperationsUsersQuery);
+impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
@@ -3395,7 +4235,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseParseJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseParseJob);
+impl GetKnowledgeKnowledgebaseParseJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseParseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, expand: ::std::option::Option::None }
@@ -3450,7 +4310,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSources);
+impl GetKnowledgeKnowledgebaseSources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -3519,7 +4399,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSourcesSalesfo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSourcesSalesforceSourceId);
+impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
@@ -3573,7 +4473,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSourcesService
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSourcesServicenowSourceId);
+impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
@@ -3626,7 +4546,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSynchronizeJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseSynchronizeJob);
+impl GetKnowledgeKnowledgebaseSynchronizeJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseSynchronizeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id }
@@ -3674,7 +4614,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGrou
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUnansweredGroup);
+impl GetKnowledgeKnowledgebaseUnansweredGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseUnansweredGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -3747,7 +4707,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGrou
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup);
+impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -3819,7 +4799,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGrou
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUnansweredGroups);
+impl GetKnowledgeKnowledgebaseUnansweredGroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseUnansweredGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
@@ -3887,7 +4887,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUploadsUrlsJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUploadsUrlsJob);
+impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, job_id }
@@ -3941,7 +4961,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebases {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebases);
+impl GetKnowledgeKnowledgebases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, core_language: ::std::option::Option::None, published: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4067,7 +5107,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSetting);
+impl GetKnowledgeSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id }
@@ -4118,7 +5178,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSettings);
+impl GetKnowledgeSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, source_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4229,7 +5309,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSource);
+impl GetKnowledgeSource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, expand: ::std::option::Option::None }
@@ -4281,7 +5381,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronization);
+impl GetKnowledgeSourceSynchronization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourceSynchronization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id }
@@ -4327,7 +5447,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationDeleti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationDeletion);
+impl GetKnowledgeSourceSynchronizationDeletion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourceSynchronizationDeletion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -4378,7 +5518,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationDeleti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationDeletions);
+impl GetKnowledgeSourceSynchronizationDeletions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourceSynchronizationDeletions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4460,7 +5620,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationUpload
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationUpload);
+impl GetKnowledgeSourceSynchronizationUpload {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourceSynchronizationUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
@@ -4511,7 +5691,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationUpload
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizationUploads);
+impl GetKnowledgeSourceSynchronizationUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourceSynchronizationUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4596,7 +5796,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourceSynchronizations);
+impl GetKnowledgeSourceSynchronizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourceSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4675,7 +5895,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSources);
+impl GetKnowledgeSources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
@@ -4729,7 +5969,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeSourcesSynchronizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeSourcesSynchronizations);
+impl GetKnowledgeSourcesSynchronizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeSourcesSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -4808,7 +6068,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeConnection {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeConnection);
+impl PatchKnowledgeConnection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeConnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, body: ::std::option::Option::None }
@@ -4863,7 +6143,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeGuestSessionDocumentsSear
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeGuestSessionDocumentsSearchSearchId);
+impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, search_id: ::std::string::String, body: ::models::SearchUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, search_id, body }
@@ -4909,7 +6209,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebase);
+impl PatchKnowledgeKnowledgebase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeBaseUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -4955,7 +6275,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseCategory);
+impl PatchKnowledgeKnowledgebaseCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String, body: ::models::CategoryUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id, body }
@@ -5002,7 +6342,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseChunksSearch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseChunksSearchSearchId);
+impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, search_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, search_id, body: ::std::option::Option::None }
@@ -5056,7 +6416,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocument {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocument);
+impl PatchKnowledgeKnowledgebaseDocument {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseDocument {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::KnowledgeDocumentReq) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
@@ -5104,7 +6484,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentFeed
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId);
+impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, feedback_id, body: ::std::option::Option::None }
@@ -5160,7 +6560,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentVari
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocumentVariation);
+impl PatchKnowledgeKnowledgebaseDocumentVariation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseDocumentVariation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String, body: ::models::DocumentVariationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, body }
@@ -5208,7 +6628,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentsSea
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseDocumentsSearchSearchId);
+impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, search_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, search_id, body: ::std::option::Option::None }
@@ -5262,7 +6702,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseImportJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseImportJob);
+impl PatchKnowledgeKnowledgebaseImportJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseImportJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String, body: ::models::ImportStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, body }
@@ -5309,7 +6769,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseLabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseLabel);
+impl PatchKnowledgeKnowledgebaseLabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String, body: ::models::LabelUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id, body }
@@ -5356,7 +6836,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseParseJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseParseJob);
+impl PatchKnowledgeKnowledgebaseParseJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseParseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String, body: ::models::KnowledgeParseJobRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, body }
@@ -5403,7 +6903,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseSynchronizeJ
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseSynchronizeJob);
+impl PatchKnowledgeKnowledgebaseSynchronizeJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseSynchronizeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String, body: ::models::SyncStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id, body }
@@ -5451,7 +6971,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseUnansweredGr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup);
+impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String, body: ::models::UnansweredPhraseGroupPatchRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, body }
@@ -5498,7 +7038,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeSetting);
+impl PatchKnowledgeSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String, body: ::models::KnowledgeSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id, body }
@@ -5544,7 +7104,27 @@ impl ::genesys_cloud_core::Operation for PatchKnowledgeSourceSynchronization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchKnowledgeSourceSynchronization);
+impl PatchKnowledgeSourceSynchronization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchKnowledgeSourceSynchronization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
@@ -5589,7 +7169,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeConnections {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeConnections);
+impl PostKnowledgeConnections {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeConnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConnectionCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5632,7 +7232,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeDocumentuploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeDocumentuploads);
+impl PostKnowledgeDocumentuploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeDocumentuploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -5679,7 +7299,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentCopies
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentCopies);
+impl PostKnowledgeGuestSessionDocumentCopies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentCopies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
@@ -5735,7 +7375,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentFeedba
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentFeedback);
+impl PostKnowledgeGuestSessionDocumentFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
@@ -5791,7 +7451,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentViews 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentViews);
+impl PostKnowledgeGuestSessionDocumentViews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
@@ -5846,7 +7526,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsAnswe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsAnswers);
+impl PostKnowledgeGuestSessionDocumentsAnswers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentsAnswers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, body: ::models::KnowledgeDocumentsAnswerFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body }
@@ -5893,7 +7593,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsPrese
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsPresentations);
+impl PostKnowledgeGuestSessionDocumentsPresentations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentsPresentations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body: ::std::option::Option::None }
@@ -5948,7 +7668,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsSearc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsSearch);
+impl PostKnowledgeGuestSessionDocumentsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -6010,7 +7750,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsSearc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessionDocumentsSearchSuggestions);
+impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body: ::std::option::Option::None }
@@ -6063,7 +7823,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeGuestSessions);
+impl PostKnowledgeGuestSessions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeGuestSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeGuestSession) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6107,7 +7887,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseCategories);
+impl PostKnowledgeKnowledgebaseCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CategoryCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6152,7 +7952,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseChunksSearch 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseChunksSearch);
+impl PostKnowledgeKnowledgebaseChunksSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseChunksSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
@@ -6205,7 +8025,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentCopie
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentCopies);
+impl PostKnowledgeKnowledgebaseDocumentCopies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentCopies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
@@ -6259,7 +8099,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentFeedb
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentFeedback);
+impl PostKnowledgeKnowledgebaseDocumentFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
@@ -6313,7 +8173,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentVaria
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentVariations);
+impl PostKnowledgeKnowledgebaseDocumentVariations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentVariations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::DocumentVariationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
@@ -6360,7 +8240,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentVersi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentVersions);
+impl PostKnowledgeKnowledgebaseDocumentVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::KnowledgeDocumentVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
@@ -6407,7 +8307,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentViews
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentViews);
+impl PostKnowledgeKnowledgebaseDocumentViews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentViews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
@@ -6460,7 +8380,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocuments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocuments);
+impl PostKnowledgeKnowledgebaseDocuments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocuments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentReq) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6505,7 +8445,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsAnsw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsAnswers);
+impl PostKnowledgeKnowledgebaseDocumentsAnswers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsAnswers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentsAnswerFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6550,7 +8510,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsBulk
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsBulkRemove);
+impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkRemoveRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6595,7 +8575,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsBulk
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsBulkUpdate);
+impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6640,7 +8640,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsPres
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsPresentations);
+impl PostKnowledgeKnowledgebaseDocumentsPresentations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsPresentations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
@@ -6693,7 +8713,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsQuer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsQuery);
+impl PostKnowledgeKnowledgebaseDocumentsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -6754,7 +8794,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsSear
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsSearch);
+impl PostKnowledgeKnowledgebaseDocumentsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -6814,7 +8874,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsSear
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsSearchSuggestions);
+impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
@@ -6866,7 +8946,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsVers
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd);
+impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkVersionAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6911,7 +9011,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseExportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseExportJobs);
+impl PostKnowledgeKnowledgebaseExportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseExportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -6956,7 +9076,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseImportJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseImportJobs);
+impl PostKnowledgeKnowledgebaseImportJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseImportJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7001,7 +9141,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseLabels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseLabels);
+impl PostKnowledgeKnowledgebaseLabels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::LabelCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7047,7 +9207,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseParseJobImpor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseParseJobImport);
+impl PostKnowledgeKnowledgebaseParseJobImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseParseJobImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String, body: ::models::KnowledgeParseJobRequestImport) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, body }
@@ -7093,7 +9273,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseParseJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseParseJobs);
+impl PostKnowledgeKnowledgebaseParseJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseParseJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeParseJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7138,7 +9338,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesSalesf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesSalesforce);
+impl PostKnowledgeKnowledgebaseSourcesSalesforce {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseSourcesSalesforce {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::SalesforceSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7184,7 +9404,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesSalesf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync);
+impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body: ::std::option::Option::None }
@@ -7237,7 +9477,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesServic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesServicenow);
+impl PostKnowledgeKnowledgebaseSourcesServicenow {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseSourcesServicenow {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::ServiceNowSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7283,7 +9543,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesServic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync);
+impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body: ::std::option::Option::None }
@@ -7336,7 +9616,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSynchronizeJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseSynchronizeJobs);
+impl PostKnowledgeKnowledgebaseSynchronizeJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseSynchronizeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeSyncJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7381,7 +9681,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseUploadsUrlsJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseUploadsUrlsJobs);
+impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CreateUploadSourceUrlJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -7425,7 +9745,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebases {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebases);
+impl PostKnowledgeKnowledgebases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeBaseCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7468,7 +9808,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSearch);
+impl PostKnowledgeSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -7518,7 +9878,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSearchPreview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSearchPreview);
+impl PostKnowledgeSearchPreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSearchPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -7568,7 +9948,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSettings);
+impl PostKnowledgeSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -7620,7 +10020,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizationDelet
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSourceSynchronizationDeletions);
+impl PostKnowledgeSourceSynchronizationDeletions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSourceSynchronizationDeletions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationFileDeletionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
@@ -7667,7 +10087,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizationUploa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSourceSynchronizationUploads);
+impl PostKnowledgeSourceSynchronizationUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSourceSynchronizationUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
@@ -7713,7 +10153,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSourceSynchronizations);
+impl PostKnowledgeSourceSynchronizations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSourceSynchronizations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body: ::std::option::Option::None }
@@ -7764,7 +10224,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeSources {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeSources);
+impl PostKnowledgeSources {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeSources {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::V3SourceCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7809,7 +10289,27 @@ impl ::genesys_cloud_core::Operation for PutKnowledgeKnowledgebaseSourcesSalesfo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutKnowledgeKnowledgebaseSourcesSalesforceSourceId);
+impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String, body: ::models::SalesforceSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body }
@@ -7856,7 +10356,27 @@ impl ::genesys_cloud_core::Operation for PutKnowledgeKnowledgebaseSourcesService
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutKnowledgeKnowledgebaseSourcesServicenowSourceId);
+impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String, body: ::models::ServiceNowSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body }
@@ -7902,7 +10422,27 @@ impl ::genesys_cloud_core::Operation for PutKnowledgeSource {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutKnowledgeSource);
+impl PutKnowledgeSource {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutKnowledgeSource {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, body: ::models::V3SourceUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body }

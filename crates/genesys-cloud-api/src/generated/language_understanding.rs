@@ -198,7 +198,27 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLanguageunderstandingDomain);
+impl DeleteLanguageunderstandingDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLanguageunderstandingDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -242,7 +262,27 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomainFeedba
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLanguageunderstandingDomainFeedbackFeedbackId);
+impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id }
@@ -287,7 +327,27 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomainVersio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLanguageunderstandingDomainVersion);
+impl DeleteLanguageunderstandingDomainVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -331,7 +391,27 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingMiner {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLanguageunderstandingMiner);
+impl DeleteLanguageunderstandingMiner {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLanguageunderstandingMiner {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -375,7 +455,27 @@ impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingMinerDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLanguageunderstandingMinerDraft);
+impl DeleteLanguageunderstandingMinerDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id }
@@ -419,7 +519,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomain);
+impl GetLanguageunderstandingDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -476,7 +596,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainFeedback 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainFeedback);
+impl GetLanguageunderstandingDomainFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomainFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, intent_name: ::std::option::Option::None, assessment: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, include_deleted: ::std::option::Option::None, language: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, enable_cursor_pagination: ::std::option::Option::None, include_training_utterances: ::std::option::Option::None, after: ::std::option::Option::None, fields: ::std::option::Option::None }
@@ -629,7 +769,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainFeedbackF
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainFeedbackFeedbackId);
+impl GetLanguageunderstandingDomainFeedbackFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomainFeedbackFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id, fields: ::std::option::Option::None }
@@ -683,7 +843,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainVersion);
+impl GetLanguageunderstandingDomainVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, include_utterances: ::std::option::Option::None }
@@ -736,7 +916,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersionRe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainVersionReport);
+impl GetLanguageunderstandingDomainVersionReport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomainVersionReport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -785,7 +985,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersions 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomainVersions);
+impl GetLanguageunderstandingDomainVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomainVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -867,7 +1087,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomains {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingDomains);
+impl GetLanguageunderstandingDomains {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -944,7 +1184,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingIgnorephrase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingIgnorephrase);
+impl GetLanguageunderstandingIgnorephrase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingIgnorephrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -1046,7 +1306,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingIgnoretopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingIgnoretopic);
+impl GetLanguageunderstandingIgnoretopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingIgnoretopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -1141,7 +1421,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMiner {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMiner);
+impl GetLanguageunderstandingMiner {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMiner {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -1187,7 +1487,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerDraft);
+impl GetLanguageunderstandingMinerDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, draft_intent_id: ::std::option::Option::None, draft_topic_id: ::std::option::Option::None }
@@ -1249,7 +1569,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerDrafts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerDrafts);
+impl GetLanguageunderstandingMinerDrafts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -1306,7 +1646,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerIntent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerIntent);
+impl GetLanguageunderstandingMinerIntent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerIntent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, intent_id, expand: ::std::option::Option::None }
@@ -1361,7 +1721,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerIntents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerIntents);
+impl GetLanguageunderstandingMinerIntents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerIntents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, expand: ::std::option::Option::None }
@@ -1426,7 +1806,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerTopic);
+impl GetLanguageunderstandingMinerTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, expand: ::std::option::Option::None }
@@ -1480,7 +1880,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopicPhras
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerTopicPhrase);
+impl GetLanguageunderstandingMinerTopicPhrase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerTopicPhrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String, phrase_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, phrase_id }
@@ -1527,7 +1947,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMinerTopics);
+impl GetLanguageunderstandingMinerTopics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMinerTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
@@ -1584,7 +2024,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMiners {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingMiners);
+impl GetLanguageunderstandingMiners {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingMiners {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_type: ::std::option::Option::None }
@@ -1645,7 +2105,27 @@ impl ::genesys_cloud_core::Operation for GetLanguageunderstandingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLanguageunderstandingSettings);
+impl GetLanguageunderstandingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLanguageunderstandingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1688,7 +2168,27 @@ impl ::genesys_cloud_core::Operation for PatchLanguageunderstandingDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchLanguageunderstandingDomain);
+impl PatchLanguageunderstandingDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchLanguageunderstandingDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomain) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -1734,7 +2234,27 @@ impl ::genesys_cloud_core::Operation for PatchLanguageunderstandingMinerDraft {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchLanguageunderstandingMinerDraft);
+impl PatchLanguageunderstandingMinerDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchLanguageunderstandingMinerDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, body: ::std::option::Option::None }
@@ -1787,7 +2307,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainFeedback
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainFeedback);
+impl PostLanguageunderstandingDomainFeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingDomainFeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluFeedbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -1833,7 +2373,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionD
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersionDetect);
+impl PostLanguageunderstandingDomainVersionDetect {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingDomainVersionDetect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String, body: ::models::NluDetectionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, body }
@@ -1879,7 +2439,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionP
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersionPublish);
+impl PostLanguageunderstandingDomainVersionPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingDomainVersionPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -1924,7 +2504,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersionTrain);
+impl PostLanguageunderstandingDomainVersionTrain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingDomainVersionTrain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
@@ -1970,7 +2570,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersions
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingDomainVersions);
+impl PostLanguageunderstandingDomainVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingDomainVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, body }
@@ -2022,7 +2642,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomains {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingDomains);
+impl PostLanguageunderstandingDomains {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NluDomain) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2066,7 +2706,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnorephrase {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnorephrase);
+impl PostLanguageunderstandingIgnorephrase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingIgnorephrase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::IgnorePhrasesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2111,7 +2771,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnorephraseRe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnorephraseRemove);
+impl PostLanguageunderstandingIgnorephraseRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingIgnorephraseRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::RemoveEntitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2156,7 +2836,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnoretopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnoretopic);
+impl PostLanguageunderstandingIgnoretopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingIgnoretopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::IgnoreTopicsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2201,7 +2901,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnoretopicRem
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingIgnoretopicRemove);
+impl PostLanguageunderstandingIgnoretopicRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingIgnoretopicRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::RemoveEntitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
@@ -2246,7 +2966,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerDrafts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingMinerDrafts);
+impl PostLanguageunderstandingMinerDrafts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingMinerDrafts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, body: ::models::Draft) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body }
@@ -2291,7 +3031,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerExecute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingMinerExecute);
+impl PostLanguageunderstandingMinerExecute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingMinerExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body: ::std::option::Option::None }
@@ -2342,7 +3102,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMiners {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingMiners);
+impl PostLanguageunderstandingMiners {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingMiners {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Miner) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2387,7 +3167,27 @@ impl ::genesys_cloud_core::Operation for PutLanguageunderstandingDomainVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutLanguageunderstandingDomainVersion);
+impl PutLanguageunderstandingDomainVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutLanguageunderstandingDomainVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, body }

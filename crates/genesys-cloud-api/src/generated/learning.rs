@@ -190,7 +190,27 @@ impl ::genesys_cloud_core::Operation for DeleteLearningAssignment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLearningAssignment);
+impl DeleteLearningAssignment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
@@ -233,7 +253,27 @@ impl ::genesys_cloud_core::Operation for DeleteLearningModule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteLearningModule);
+impl DeleteLearningModule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -277,7 +317,27 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningAssignment);
+impl GetLearningAssignment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, expand: ::std::option::Option::None }
@@ -332,7 +392,27 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignmentStep {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningAssignmentStep);
+impl GetLearningAssignmentStep {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningAssignmentStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, shareable_content_object_id: ::std::option::Option::None, default_shareable_content_object: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -416,7 +496,27 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningAssignments);
+impl GetLearningAssignments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, user_id: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -605,7 +705,27 @@ impl ::genesys_cloud_core::Operation for GetLearningAssignmentsMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningAssignmentsMe);
+impl GetLearningAssignmentsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningAssignmentsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -772,7 +892,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModule);
+impl GetLearningModule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, expand: ::std::option::Option::None }
@@ -824,7 +964,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModuleJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModuleJob);
+impl GetLearningModuleJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModuleJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, job_id }
@@ -868,7 +1028,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModulePreview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModulePreview);
+impl GetLearningModulePreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModulePreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -911,7 +1091,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModuleRule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModuleRule);
+impl GetLearningModuleRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModuleRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -956,7 +1156,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModuleVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModuleVersion);
+impl GetLearningModuleVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModuleVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, version_id, expand: ::std::option::Option::None }
@@ -1018,7 +1238,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModules);
+impl GetLearningModules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, search_term: ::std::option::Option::None, expand: ::std::option::Option::None, statuses: ::std::option::Option::None, external_ids: ::std::option::Option::None }
@@ -1152,7 +1392,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModulesAssignments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModulesAssignments);
+impl GetLearningModulesAssignments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModulesAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, search_term: ::std::option::Option::None, overdue: ::std::option::Option::None, assignment_states: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1263,7 +1523,27 @@ impl ::genesys_cloud_core::Operation for GetLearningModulesCoverartCoverArtId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningModulesCoverartCoverArtId);
+impl GetLearningModulesCoverartCoverArtId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningModulesCoverartCoverArtId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cover_art_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cover_art_id }
@@ -1306,7 +1586,27 @@ impl ::genesys_cloud_core::Operation for GetLearningScheduleslotsJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningScheduleslotsJob);
+impl GetLearningScheduleslotsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningScheduleslotsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1349,7 +1649,27 @@ impl ::genesys_cloud_core::Operation for GetLearningScormScormId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLearningScormScormId);
+impl GetLearningScormScormId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLearningScormScormId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scorm_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scorm_id }
@@ -1393,7 +1713,27 @@ impl ::genesys_cloud_core::Operation for PatchLearningAssignment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchLearningAssignment);
+impl PatchLearningAssignment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchLearningAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
@@ -1445,7 +1785,27 @@ impl ::genesys_cloud_core::Operation for PatchLearningAssignmentReschedule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchLearningAssignmentReschedule);
+impl PatchLearningAssignmentReschedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchLearningAssignmentReschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
@@ -1498,7 +1858,27 @@ impl ::genesys_cloud_core::Operation for PatchLearningAssignmentStep {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchLearningAssignmentStep);
+impl PatchLearningAssignmentStep {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchLearningAssignmentStep {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, body: ::std::option::Option::None }
@@ -1552,7 +1932,27 @@ impl ::genesys_cloud_core::Operation for PatchLearningModuleUserAssignments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchLearningModuleUserAssignments);
+impl PatchLearningModuleUserAssignments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchLearningModuleUserAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, user_id: ::std::string::String, body: ::models::LearningAssignmentExternalUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, user_id, body }
@@ -1597,7 +1997,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssessmentsScoring {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssessmentsScoring);
+impl PostLearningAssessmentsScoring {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssessmentsScoring {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssessmentScoringRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1640,7 +2060,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentReassign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssignmentReassign);
+impl PostLearningAssignmentReassign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssignmentReassign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
@@ -1683,7 +2123,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentReset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssignmentReset);
+impl PostLearningAssignmentReset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssignmentReset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
@@ -1726,7 +2186,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssignments);
+impl PostLearningAssignments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssignments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1776,7 +2256,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentsAggregatesQuery 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssignmentsAggregatesQuery);
+impl PostLearningAssignmentsAggregatesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssignmentsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentAggregateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1819,7 +2319,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentsBulkadd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssignmentsBulkadd);
+impl PostLearningAssignmentsBulkadd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssignmentsBulkadd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1869,7 +2389,27 @@ impl ::genesys_cloud_core::Operation for PostLearningAssignmentsBulkremove {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningAssignmentsBulkremove);
+impl PostLearningAssignmentsBulkremove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningAssignmentsBulkremove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1920,7 +2460,27 @@ impl ::genesys_cloud_core::Operation for PostLearningModuleJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningModuleJobs);
+impl PostLearningModuleJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningModuleJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
@@ -1965,7 +2525,27 @@ impl ::genesys_cloud_core::Operation for PostLearningModulePublish {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningModulePublish);
+impl PostLearningModulePublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningModulePublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body: ::std::option::Option::None }
@@ -2018,7 +2598,27 @@ impl ::genesys_cloud_core::Operation for PostLearningModuleRuleMigrate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningModuleRuleMigrate);
+impl PostLearningModuleRuleMigrate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningModuleRuleMigrate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
@@ -2061,7 +2661,27 @@ impl ::genesys_cloud_core::Operation for PostLearningModules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningModules);
+impl PostLearningModules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningModules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningModuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2108,7 +2728,27 @@ impl ::genesys_cloud_core::Operation for PostLearningRulesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningRulesQuery);
+impl PostLearningRulesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentUserQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -2181,7 +2821,27 @@ impl ::genesys_cloud_core::Operation for PostLearningScheduleslotsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningScheduleslotsJobs);
+impl PostLearningScheduleslotsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningScheduleslotsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningScheduleSlotsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2224,7 +2884,27 @@ impl ::genesys_cloud_core::Operation for PostLearningScheduleslotsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningScheduleslotsQuery);
+impl PostLearningScheduleslotsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningScheduleslotsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningScheduleSlotsQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2267,7 +2947,27 @@ impl ::genesys_cloud_core::Operation for PostLearningScorm {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLearningScorm);
+impl PostLearningScorm {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLearningScorm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -2318,7 +3018,27 @@ impl ::genesys_cloud_core::Operation for PutLearningModule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutLearningModule);
+impl PutLearningModule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutLearningModule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
@@ -2363,7 +3083,27 @@ impl ::genesys_cloud_core::Operation for PutLearningModulePreview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutLearningModulePreview);
+impl PutLearningModulePreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutLearningModulePreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModulePreviewUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
@@ -2409,7 +3149,27 @@ impl ::genesys_cloud_core::Operation for PutLearningModuleRule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutLearningModuleRule);
+impl PutLearningModuleRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutLearningModuleRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, assign: ::std::option::Option::None, body }

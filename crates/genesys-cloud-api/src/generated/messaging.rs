@@ -104,7 +104,27 @@ impl ::genesys_cloud_core::Operation for DeleteMessagingSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteMessagingSetting);
+impl DeleteMessagingSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -147,7 +167,27 @@ impl ::genesys_cloud_core::Operation for DeleteMessagingSettingsDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteMessagingSettingsDefault);
+impl DeleteMessagingSettingsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -190,7 +230,27 @@ impl ::genesys_cloud_core::Operation for DeleteMessagingSupportedcontentSupporte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteMessagingSupportedcontentSupportedContentId);
+impl DeleteMessagingSupportedcontentSupportedContentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -234,7 +294,27 @@ impl ::genesys_cloud_core::Operation for GetMessagingSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetMessagingSetting);
+impl GetMessagingSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
@@ -281,7 +361,27 @@ impl ::genesys_cloud_core::Operation for GetMessagingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetMessagingSettings);
+impl GetMessagingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -351,7 +451,27 @@ impl ::genesys_cloud_core::Operation for GetMessagingSettingsDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetMessagingSettingsDefault);
+impl GetMessagingSettingsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -397,7 +517,27 @@ impl ::genesys_cloud_core::Operation for GetMessagingSupportedcontent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetMessagingSupportedcontent);
+impl GetMessagingSupportedcontent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -468,7 +608,27 @@ impl ::genesys_cloud_core::Operation for GetMessagingSupportedcontentSupportedCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetMessagingSupportedcontentSupportedContentId);
+impl GetMessagingSupportedcontentSupportedContentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
@@ -513,7 +673,27 @@ impl ::genesys_cloud_core::Operation for PatchMessagingSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchMessagingSetting);
+impl PatchMessagingSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchMessagingSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id, body }
@@ -559,7 +739,27 @@ impl ::genesys_cloud_core::Operation for PatchMessagingSupportedcontentSupported
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchMessagingSupportedcontentSupportedContentId);
+impl PatchMessagingSupportedcontentSupportedContentId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchMessagingSupportedcontentSupportedContentId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id, body }
@@ -604,7 +804,27 @@ impl ::genesys_cloud_core::Operation for PostMessagingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostMessagingSettings);
+impl PostMessagingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostMessagingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -648,7 +868,27 @@ impl ::genesys_cloud_core::Operation for PostMessagingSupportedcontent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostMessagingSupportedcontent);
+impl PostMessagingSupportedcontent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostMessagingSupportedcontent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -692,7 +932,27 @@ impl ::genesys_cloud_core::Operation for PutMessagingSettingsDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutMessagingSettingsDefault);
+impl PutMessagingSettingsDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutMessagingSettingsDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingDefaultRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -230,7 +230,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustee {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustee);
+impl DeleteOrgauthorizationTrustee {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustee {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
@@ -274,7 +294,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeCloneduser
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeCloneduser);
+impl DeleteOrgauthorizationTrusteeCloneduser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrusteeCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -319,7 +359,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeGroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeGroup);
+impl DeleteOrgauthorizationTrusteeGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrusteeGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -364,7 +424,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeGroupRoles
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeGroupRoles);
+impl DeleteOrgauthorizationTrusteeGroupRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrusteeGroupRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -409,7 +489,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeUser);
+impl DeleteOrgauthorizationTrusteeUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrusteeUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -454,7 +554,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeUserRoles 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrusteeUserRoles);
+impl DeleteOrgauthorizationTrusteeUserRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrusteeUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -500,7 +620,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustees {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustees);
+impl DeleteOrgauthorizationTrustees {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -551,7 +691,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustor {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustor);
+impl DeleteOrgauthorizationTrustor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
@@ -595,7 +755,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorCloneduser
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustorCloneduser);
+impl DeleteOrgauthorizationTrustorCloneduser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustorCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -640,7 +820,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorGroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustorGroup);
+impl DeleteOrgauthorizationTrustorGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustorGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
@@ -685,7 +885,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustorUser);
+impl DeleteOrgauthorizationTrustorUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustorUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -731,7 +951,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustors {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrgauthorizationTrustors);
+impl DeleteOrgauthorizationTrustors {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrgauthorizationTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -782,7 +1022,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationPairing {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationPairing);
+impl GetOrgauthorizationPairing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationPairing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, pairing_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), pairing_id }
@@ -825,7 +1085,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustee {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustee);
+impl GetOrgauthorizationTrustee {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustee {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
@@ -868,7 +1148,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeClonedusers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeClonedusers);
+impl GetOrgauthorizationTrusteeClonedusers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeClonedusers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
@@ -912,7 +1212,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeGroup);
+impl GetOrgauthorizationTrusteeGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -957,7 +1277,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroupRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeGroupRoles);
+impl GetOrgauthorizationTrusteeGroupRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeGroupRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
@@ -1005,7 +1345,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeGroups);
+impl GetOrgauthorizationTrusteeGroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1077,7 +1437,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeUser);
+impl GetOrgauthorizationTrusteeUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -1122,7 +1502,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUserRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeUserRoles);
+impl GetOrgauthorizationTrusteeUserRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
@@ -1170,7 +1570,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteeUsers);
+impl GetOrgauthorizationTrusteeUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteeUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1244,7 +1664,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustees {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustees);
+impl GetOrgauthorizationTrustees {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1313,7 +1753,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteesCare {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteesCare);
+impl GetOrgauthorizationTrusteesCare {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteesCare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1354,7 +1814,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteesDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrusteesDefault);
+impl GetOrgauthorizationTrusteesDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrusteesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1396,7 +1876,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustor {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustor);
+impl GetOrgauthorizationTrustor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
@@ -1440,7 +1940,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorCloneduser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorCloneduser);
+impl GetOrgauthorizationTrustorCloneduser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustorCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -1484,7 +2004,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorClonedusers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorClonedusers);
+impl GetOrgauthorizationTrustorClonedusers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustorClonedusers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
@@ -1528,7 +2068,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorGroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorGroup);
+impl GetOrgauthorizationTrustorGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustorGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
@@ -1576,7 +2136,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorGroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorGroups);
+impl GetOrgauthorizationTrustorGroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustorGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1648,7 +2228,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorUser);
+impl GetOrgauthorizationTrustorUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustorUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -1696,7 +2296,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustorUsers);
+impl GetOrgauthorizationTrustorUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustorUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1770,7 +2390,27 @@ impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustors {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrgauthorizationTrustors);
+impl GetOrgauthorizationTrustors {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrgauthorizationTrustors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -1840,7 +2480,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationPairings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationPairings);
+impl PostOrgauthorizationPairings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationPairings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustRequestCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1884,7 +2544,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteeGroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteeGroups);
+impl PostOrgauthorizationTrusteeGroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrusteeGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustMemberCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
@@ -1929,7 +2609,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteeUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteeUsers);
+impl PostOrgauthorizationTrusteeUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrusteeUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustMemberCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
@@ -1973,7 +2673,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrustees {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrustees);
+impl PostOrgauthorizationTrustees {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrustees {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2020,7 +2740,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesAudits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteesAudits);
+impl PostOrgauthorizationTrusteesAudits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrusteesAudits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrusteeAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
@@ -2100,7 +2840,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesCare {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteesCare);
+impl PostOrgauthorizationTrusteesCare {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrusteesCare {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None, assign_full_access: ::std::option::Option::None, allow_trusted_user_access: ::std::option::Option::None }
@@ -2187,7 +2947,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesDefault {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrusteesDefault);
+impl PostOrgauthorizationTrusteesDefault {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrusteesDefault {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None }
@@ -2249,7 +3029,27 @@ impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrustorAudits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOrgauthorizationTrustorAudits);
+impl PostOrgauthorizationTrustorAudits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOrgauthorizationTrustorAudits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustorAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
@@ -2325,7 +3125,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustee {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrustee);
+impl PutOrgauthorizationTrustee {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrustee {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
@@ -2371,7 +3191,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeGroupRoledivi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeGroupRoledivisions);
+impl PutOrgauthorizationTrusteeGroupRoledivisions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrusteeGroupRoledivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id, body }
@@ -2418,7 +3258,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeGroupRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeGroupRoles);
+impl PutOrgauthorizationTrusteeGroupRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrusteeGroupRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id, body }
@@ -2465,7 +3325,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeUserRoledivis
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeUserRoledivisions);
+impl PutOrgauthorizationTrusteeUserRoledivisions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrusteeUserRoledivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id, body }
@@ -2512,7 +3392,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeUserRoles {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrusteeUserRoles);
+impl PutOrgauthorizationTrusteeUserRoles {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrusteeUserRoles {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id, body }
@@ -2558,7 +3458,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorCloneduser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrustorCloneduser);
+impl PutOrgauthorizationTrustorCloneduser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrustorCloneduser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
@@ -2603,7 +3523,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorGroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrustorGroup);
+impl PutOrgauthorizationTrustorGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrustorGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
@@ -2648,7 +3588,27 @@ impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrgauthorizationTrustorUser);
+impl PutOrgauthorizationTrustorUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrgauthorizationTrustorUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }

@@ -747,7 +747,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundAttemptlimit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundAttemptlimit);
+impl DeleteOutboundAttemptlimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundAttemptlimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id }
@@ -790,7 +810,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCallabletimeset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundCallabletimeset);
+impl DeleteOutboundCallabletimeset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundCallabletimeset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id }
@@ -833,7 +873,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCallanalysisresponseset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundCallanalysisresponseset);
+impl DeleteOutboundCallanalysisresponseset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundCallanalysisresponseset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id }
@@ -876,7 +936,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundCampaign);
+impl DeleteOutboundCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -919,7 +999,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCampaignProgress {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundCampaignProgress);
+impl DeleteOutboundCampaignProgress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundCampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -962,7 +1062,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundCampaignrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundCampaignrule);
+impl DeleteOutboundCampaignrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundCampaignrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id }
@@ -1005,7 +1125,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlist);
+impl DeleteOutboundContactlist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -1049,7 +1189,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlistContact);
+impl DeleteOutboundContactlistContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlistContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id }
@@ -1094,7 +1254,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlistContacts);
+impl DeleteOutboundContactlistContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlistContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_ids: ::std::option::Option::None }
@@ -1146,7 +1326,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistfilter {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlistfilter);
+impl DeleteOutboundContactlistfilter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlistfilter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id }
@@ -1189,7 +1389,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlists);
+impl DeleteOutboundContactlists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1240,7 +1460,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlisttemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlisttemplate);
+impl DeleteOutboundContactlisttemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlisttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id }
@@ -1283,7 +1523,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundContactlisttemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundContactlisttemplates);
+impl DeleteOutboundContactlisttemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1334,7 +1594,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDigitalruleset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundDigitalruleset);
+impl DeleteOutboundDigitalruleset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundDigitalruleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id }
@@ -1377,7 +1657,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundDnclist);
+impl DeleteOutboundDnclist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
@@ -1421,7 +1721,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistCustomexclusioncol
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundDnclistCustomexclusioncolumns);
+impl DeleteOutboundDnclistCustomexclusioncolumns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundDnclistCustomexclusioncolumns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1473,7 +1793,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistEmailaddresses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundDnclistEmailaddresses);
+impl DeleteOutboundDnclistEmailaddresses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1525,7 +1865,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistPhonenumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundDnclistPhonenumbers);
+impl DeleteOutboundDnclistPhonenumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1577,7 +1937,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistWhatsappnumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundDnclistWhatsappnumbers);
+impl DeleteOutboundDnclistWhatsappnumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundDnclistWhatsappnumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
@@ -1628,7 +2008,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundFilespecificationtemplate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundFilespecificationtemplate);
+impl DeleteOutboundFilespecificationtemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundFilespecificationtemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id }
@@ -1671,7 +2071,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundFilespecificationtemplate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundFilespecificationtemplatesBulk);
+impl DeleteOutboundFilespecificationtemplatesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundFilespecificationtemplatesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1722,7 +2142,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundImporttemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundImporttemplate);
+impl DeleteOutboundImporttemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id }
@@ -1765,7 +2205,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundImporttemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundImporttemplates);
+impl DeleteOutboundImporttemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1816,7 +2276,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundMessagingcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundMessagingcampaign);
+impl DeleteOutboundMessagingcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -1859,7 +2339,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundMessagingcampaignProgress
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundMessagingcampaignProgress);
+impl DeleteOutboundMessagingcampaignProgress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundMessagingcampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -1902,7 +2402,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundRuleset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundRuleset);
+impl DeleteOutboundRuleset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundRuleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id }
@@ -1945,7 +2465,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundSchedulesCampaign);
+impl DeleteOutboundSchedulesCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundSchedulesCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -1988,7 +2528,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesEmailcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundSchedulesEmailcampaign);
+impl DeleteOutboundSchedulesEmailcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundSchedulesEmailcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id }
@@ -2031,7 +2591,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesMessagingcampaig
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundSchedulesMessagingcampaign);
+impl DeleteOutboundSchedulesMessagingcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundSchedulesMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -2074,7 +2654,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesSequence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundSchedulesSequence);
+impl DeleteOutboundSchedulesSequence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundSchedulesSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -2117,7 +2717,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesWhatsappcampaign
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundSchedulesWhatsappcampaign);
+impl DeleteOutboundSchedulesWhatsappcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundSchedulesWhatsappcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id }
@@ -2160,7 +2780,27 @@ impl ::genesys_cloud_core::Operation for DeleteOutboundSequence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOutboundSequence);
+impl DeleteOutboundSequence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOutboundSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -2203,7 +2843,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundAttemptlimit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundAttemptlimit);
+impl GetOutboundAttemptlimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundAttemptlimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id }
@@ -2254,7 +2914,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundAttemptlimits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundAttemptlimits);
+impl GetOutboundAttemptlimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundAttemptlimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2364,7 +3044,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallabletimeset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCallabletimeset);
+impl GetOutboundCallabletimeset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCallabletimeset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id }
@@ -2415,7 +3115,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallabletimesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCallabletimesets);
+impl GetOutboundCallabletimesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCallabletimesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2525,7 +3245,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallanalysisresponseset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCallanalysisresponseset);
+impl GetOutboundCallanalysisresponseset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCallanalysisresponseset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id }
@@ -2576,7 +3316,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCallanalysisresponsesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCallanalysisresponsesets);
+impl GetOutboundCallanalysisresponsesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCallanalysisresponsesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2686,7 +3446,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaign);
+impl GetOutboundCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2729,7 +3509,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignAgentownedmappingpre
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignAgentownedmappingpreviewResults);
+impl GetOutboundCampaignAgentownedmappingpreviewResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignAgentownedmappingpreviewResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2772,7 +3572,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignDiagnostics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignDiagnostics);
+impl GetOutboundCampaignDiagnostics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignDiagnostics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2815,7 +3635,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignInteractions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignInteractions);
+impl GetOutboundCampaignInteractions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignInteractions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -2864,7 +3704,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignLinedistribution {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignLinedistribution);
+impl GetOutboundCampaignLinedistribution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignLinedistribution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, include_only_active_campaigns: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, site_id: ::std::option::Option::None, use_weight: ::std::option::Option::None, relative_weight: ::std::option::Option::None, outbound_line_count: ::std::option::Option::None }
@@ -2955,7 +3815,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignProgress {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignProgress);
+impl GetOutboundCampaignProgress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -3002,7 +3882,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignSkillcombinations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignSkillcombinations);
+impl GetOutboundCampaignSkillcombinations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignSkillcombinations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -3073,7 +3973,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignStats {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignStats);
+impl GetOutboundCampaignStats {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignStats {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -3116,7 +4036,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignrule);
+impl GetOutboundCampaignrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id }
@@ -3167,7 +4107,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignrules);
+impl GetOutboundCampaignrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3291,7 +4251,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaigns);
+impl GetOutboundCampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, dnc_list_ids: ::std::option::Option::None, distribution_queue_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, call_analysis_response_set_id: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3457,7 +4437,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsAll {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignsAll);
+impl GetOutboundCampaignsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3575,7 +4575,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsAllDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignsAllDivisionviews);
+impl GetOutboundCampaignsAllDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignsAllDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3685,7 +4705,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsDivisionview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignsDivisionview);
+impl GetOutboundCampaignsDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -3736,7 +4776,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundCampaignsDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundCampaignsDivisionviews);
+impl GetOutboundCampaignsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundCampaignsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -3848,7 +4908,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlist);
+impl GetOutboundContactlist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -3908,7 +4988,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistContact);
+impl GetOutboundContactlistContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id }
@@ -3953,7 +5053,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistContactsBulkJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistContactsBulkJob);
+impl GetOutboundContactlistContactsBulkJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistContactsBulkJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, job_id }
@@ -3997,7 +5117,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistContactsBulkJobs 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistContactsBulkJobs);
+impl GetOutboundContactlistContactsBulkJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistContactsBulkJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -4041,7 +5181,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistExport);
+impl GetOutboundContactlistExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, download: ::std::option::Option::None }
@@ -4092,7 +5252,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistImportstatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistImportstatus);
+impl GetOutboundContactlistImportstatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -4135,7 +5315,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistTimezonemappingpr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistTimezonemappingpreview);
+impl GetOutboundContactlistTimezonemappingpreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistTimezonemappingpreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -4178,7 +5378,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistfilter {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistfilter);
+impl GetOutboundContactlistfilter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistfilter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id }
@@ -4230,7 +5450,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistfilters {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistfilters);
+impl GetOutboundContactlistfilters {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistfilters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_id: ::std::option::Option::None }
@@ -4362,7 +5602,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlists);
+impl GetOutboundContactlists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, time_zone: ::std::option::Option::None, date_expiration: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4522,7 +5782,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistsDivisionview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistsDivisionview);
+impl GetOutboundContactlistsDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -4591,7 +5871,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlistsDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlistsDivisionviews);
+impl GetOutboundContactlistsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlistsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4717,7 +6017,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlisttemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlisttemplate);
+impl GetOutboundContactlisttemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlisttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id }
@@ -4769,7 +6089,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundContactlisttemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundContactlisttemplates);
+impl GetOutboundContactlisttemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, time_zone: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4889,7 +6229,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDiagnosticsCampaignSummary {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDiagnosticsCampaignSummary);
+impl GetOutboundDiagnosticsCampaignSummary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDiagnosticsCampaignSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, start: ::std::option::Option::None, end: ::std::option::Option::None }
@@ -4950,7 +6310,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDigitalruleset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDigitalruleset);
+impl GetOutboundDigitalruleset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDigitalruleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id }
@@ -5000,7 +6380,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDigitalrulesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDigitalrulesets);
+impl GetOutboundDigitalrulesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDigitalrulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -5104,7 +6504,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDnclist);
+impl GetOutboundDnclist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -5164,7 +6584,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDnclistExport);
+impl GetOutboundDnclistExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDnclistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, download: ::std::option::Option::None }
@@ -5215,7 +6655,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistImportstatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDnclistImportstatus);
+impl GetOutboundDnclistImportstatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDnclistImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
@@ -5270,7 +6730,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDnclists);
+impl GetOutboundDnclists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDnclists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5414,7 +6894,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistsDivisionview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDnclistsDivisionview);
+impl GetOutboundDnclistsDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDnclistsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
@@ -5484,7 +6984,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundDnclistsDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundDnclistsDivisionviews);
+impl GetOutboundDnclistsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundDnclistsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5618,7 +7138,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundEvent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundEvent);
+impl GetOutboundEvent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundEvent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_id }
@@ -5669,7 +7209,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundEvents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundEvents);
+impl GetOutboundEvents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundEvents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, category: ::std::option::Option::None, level: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5779,7 +7339,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundFilespecificationtemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundFilespecificationtemplate);
+impl GetOutboundFilespecificationtemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundFilespecificationtemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id }
@@ -5830,7 +7410,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundFilespecificationtemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundFilespecificationtemplates);
+impl GetOutboundFilespecificationtemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundFilespecificationtemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5941,7 +7541,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundImporttemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundImporttemplate);
+impl GetOutboundImporttemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, include_import_status: ::std::option::Option::None }
@@ -5993,7 +7613,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundImporttemplateImportstatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundImporttemplateImportstatus);
+impl GetOutboundImporttemplateImportstatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundImporttemplateImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, list_name_prefix: ::std::option::Option::None }
@@ -6054,7 +7694,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundImporttemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundImporttemplates);
+impl GetOutboundImporttemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_template_id: ::std::option::Option::None }
@@ -6180,7 +7840,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundMessagingcampaign);
+impl GetOutboundMessagingcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6223,7 +7903,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignDiagnostics
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignDiagnostics);
+impl GetOutboundMessagingcampaignDiagnostics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundMessagingcampaignDiagnostics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6266,7 +7966,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignProgress {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignProgress);
+impl GetOutboundMessagingcampaignProgress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundMessagingcampaignProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6323,7 +8043,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundMessagingcampaigns);
+impl GetOutboundMessagingcampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, division_id: ::std::option::Option::None, r#type: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, id: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None, rule_set_ids: ::std::option::Option::None }
@@ -6481,7 +8221,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignsDivisionvi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignsDivisionview);
+impl GetOutboundMessagingcampaignsDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundMessagingcampaignsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -6534,7 +8294,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignsDivisionvi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundMessagingcampaignsDivisionviews);
+impl GetOutboundMessagingcampaignsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundMessagingcampaignsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, r#type: ::std::option::Option::None, id: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None }
@@ -6660,7 +8440,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundRuleset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundRuleset);
+impl GetOutboundRuleset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundRuleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id }
@@ -6711,7 +8511,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundRulesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundRulesets);
+impl GetOutboundRulesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundRulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6821,7 +8641,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesCampaign);
+impl GetOutboundSchedulesCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -6863,7 +8703,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesCampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesCampaigns);
+impl GetOutboundSchedulesCampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6905,7 +8765,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesEmailcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesEmailcampaign);
+impl GetOutboundSchedulesEmailcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesEmailcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id }
@@ -6949,7 +8829,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesEmailcampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesEmailcampaigns);
+impl GetOutboundSchedulesEmailcampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesEmailcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7003,7 +8903,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesMessagingcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesMessagingcampaign);
+impl GetOutboundSchedulesMessagingcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -7047,7 +8967,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesMessagingcampaigns 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesMessagingcampaigns);
+impl GetOutboundSchedulesMessagingcampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7101,7 +9041,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesSequence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesSequence);
+impl GetOutboundSchedulesSequence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -7143,7 +9103,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesSequences {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesSequences);
+impl GetOutboundSchedulesSequences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7185,7 +9165,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesWhatsappcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesWhatsappcampaign);
+impl GetOutboundSchedulesWhatsappcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesWhatsappcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id }
@@ -7229,7 +9229,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSchedulesWhatsappcampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSchedulesWhatsappcampaigns);
+impl GetOutboundSchedulesWhatsappcampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSchedulesWhatsappcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7283,7 +9303,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSequence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSequence);
+impl GetOutboundSequence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
@@ -7334,7 +9374,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSequences {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSequences);
+impl GetOutboundSequences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -7443,7 +9503,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundSettings);
+impl GetOutboundSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7484,7 +9564,27 @@ impl ::genesys_cloud_core::Operation for GetOutboundWrapupcodemappings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOutboundWrapupcodemappings);
+impl GetOutboundWrapupcodemappings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOutboundWrapupcodemappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7527,7 +9627,27 @@ impl ::genesys_cloud_core::Operation for PatchOutboundCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchOutboundCampaign);
+impl PatchOutboundCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::CampaignPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
@@ -7572,7 +9692,27 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistCustomexclusioncolu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchOutboundDnclistCustomexclusioncolumns);
+impl PatchOutboundDnclistCustomexclusioncolumns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchOutboundDnclistCustomexclusioncolumns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchCustomExclusionColumnsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7617,7 +9757,27 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistEmailaddresses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchOutboundDnclistEmailaddresses);
+impl PatchOutboundDnclistEmailaddresses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchEmailsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7662,7 +9822,27 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistPhonenumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchOutboundDnclistPhonenumbers);
+impl PatchOutboundDnclistPhonenumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchPhoneNumbersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7707,7 +9887,27 @@ impl ::genesys_cloud_core::Operation for PatchOutboundDnclistWhatsappnumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchOutboundDnclistWhatsappnumbers);
+impl PatchOutboundDnclistWhatsappnumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchOutboundDnclistWhatsappnumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchWhatsAppNumbersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -7752,7 +9952,27 @@ impl ::genesys_cloud_core::Operation for PatchOutboundSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchOutboundSettings);
+impl PatchOutboundSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchOutboundSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
@@ -7803,7 +10023,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundAttemptlimits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundAttemptlimits);
+impl PostOutboundAttemptlimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundAttemptlimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AttemptLimits) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7846,7 +10086,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCallabletimesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCallabletimesets);
+impl PostOutboundCallabletimesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCallabletimesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CallableTimeSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7889,7 +10149,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCallanalysisresponsesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCallanalysisresponsesets);
+impl PostOutboundCallanalysisresponsesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCallanalysisresponsesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7932,7 +10212,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignAgentownedmappingpr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignAgentownedmappingpreview);
+impl PostOutboundCampaignAgentownedmappingpreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignAgentownedmappingpreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -7977,7 +10277,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignCallbackSchedule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignCallbackSchedule);
+impl PostOutboundCampaignCallbackSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignCallbackSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::ContactCallbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
@@ -8021,7 +10341,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignStart {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignStart);
+impl PostOutboundCampaignStart {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignStart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -8064,7 +10404,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignStop {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignStop);
+impl PostOutboundCampaignStop {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignStop {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
@@ -8107,7 +10467,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignrules);
+impl PostOutboundCampaignrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CampaignRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8151,7 +10531,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaigns);
+impl PostOutboundCampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
@@ -8202,7 +10602,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignsPerformanceQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignsPerformanceQuery);
+impl PostOutboundCampaignsPerformanceQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignsPerformanceQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8245,7 +10665,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundCampaignsProgress {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundCampaignsProgress);
+impl PostOutboundCampaignsProgress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundCampaignsProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8288,7 +10728,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistClear {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistClear);
+impl PostOutboundContactlistClear {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistClear {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
@@ -8335,7 +10795,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContacts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistContacts);
+impl PostOutboundContactlistContacts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistContacts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableDialerContact>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, priority: ::std::option::Option::None, clear_system_data: ::std::option::Option::None, do_not_queue: ::std::option::Option::None, body }
@@ -8404,7 +10884,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistContactsBulk);
+impl PostOutboundContactlistContactsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistContactsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8449,7 +10949,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulkRemo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistContactsBulkRemove);
+impl PostOutboundContactlistContactsBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistContactsBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactBulkSearchParameters) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8494,7 +11014,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulkUpda
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistContactsBulkUpdate);
+impl PostOutboundContactlistContactsBulkUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistContactsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactBulkEditRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8541,7 +11081,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistContactsSearch);
+impl PostOutboundContactlistContactsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistContactsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactListingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -8598,7 +11158,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistExport);
+impl PostOutboundContactlistExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body: ::std::option::Option::None }
@@ -8649,7 +11229,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistfilters {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistfilters);
+impl PostOutboundContactlistfilters {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistfilters {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8694,7 +11294,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistfiltersBulkRetri
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistfiltersBulkRetrieve);
+impl PostOutboundContactlistfiltersBulkRetrieve {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistfiltersBulkRetrieve {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilterBulkRetrieveBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8749,7 +11369,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistfiltersPreview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistfiltersPreview);
+impl PostOutboundContactlistfiltersPreview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistfiltersPreview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8792,7 +11432,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlists);
+impl PostOutboundContactlists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactList) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8835,7 +11495,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistsBulkUpdate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistsBulkUpdate);
+impl PostOutboundContactlistsBulkUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistsBulkUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListsBulkEditRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8878,7 +11558,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlistsUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlistsUploads);
+impl PostOutboundContactlistsUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlistsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8921,7 +11621,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlisttemplates);
+impl PostOutboundContactlisttemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlisttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8966,7 +11686,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplatesBulkAdd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlisttemplatesBulkAdd);
+impl PostOutboundContactlisttemplatesBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlisttemplatesBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::ContactListTemplate>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9023,7 +11763,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplatesBulkRet
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundContactlisttemplatesBulkRetrieve);
+impl PostOutboundContactlisttemplatesBulkRetrieve {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundContactlisttemplatesBulkRetrieve {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListTemplateBulkRetrieveBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9078,7 +11838,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundConversationDnc {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundConversationDnc);
+impl PostOutboundConversationDnc {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundConversationDnc {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -9121,7 +11901,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundDigitalrulesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundDigitalrulesets);
+impl PostOutboundDigitalrulesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundDigitalrulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DigitalRuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9165,7 +11965,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistEmailaddresses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundDnclistEmailaddresses);
+impl PostOutboundDnclistEmailaddresses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundDnclistEmailaddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -9209,7 +12029,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundDnclistExport);
+impl PostOutboundDnclistExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundDnclistExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
@@ -9254,7 +12094,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistPhonenumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundDnclistPhonenumbers);
+impl PostOutboundDnclistPhonenumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundDnclistPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expiration_date_time: ::std::option::Option::None, body }
@@ -9306,7 +12166,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclists {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundDnclists);
+impl PostOutboundDnclists {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundDnclists {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DncListCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9349,7 +12229,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundDnclistsUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundDnclistsUploads);
+impl PostOutboundDnclistsUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundDnclistsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DNCListUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9392,7 +12292,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundFilespecificationtemplates 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundFilespecificationtemplates);
+impl PostOutboundFilespecificationtemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundFilespecificationtemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FileSpecificationTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9435,7 +12355,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundImporttemplates {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundImporttemplates);
+impl PostOutboundImporttemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundImporttemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ImportTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9480,7 +12420,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundImporttemplatesBulkAdd {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundImporttemplatesBulkAdd);
+impl PostOutboundImporttemplatesBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundImporttemplatesBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::ImportTemplate>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9535,7 +12495,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignStart {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundMessagingcampaignStart);
+impl PostOutboundMessagingcampaignStart {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundMessagingcampaignStart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -9578,7 +12558,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignStop {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundMessagingcampaignStop);
+impl PostOutboundMessagingcampaignStop {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundMessagingcampaignStop {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
@@ -9621,7 +12621,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaigns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundMessagingcampaigns);
+impl PostOutboundMessagingcampaigns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundMessagingcampaigns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingCampaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9664,7 +12684,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignsProgress 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundMessagingcampaignsProgress);
+impl PostOutboundMessagingcampaignsProgress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundMessagingcampaignsProgress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9707,7 +12747,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundRulesets {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundRulesets);
+impl PostOutboundRulesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundRulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9750,7 +12810,27 @@ impl ::genesys_cloud_core::Operation for PostOutboundSequences {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOutboundSequences);
+impl PostOutboundSequences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOutboundSequences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CampaignSequence) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9794,7 +12874,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundAttemptlimit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundAttemptlimit);
+impl PutOutboundAttemptlimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundAttemptlimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String, body: ::models::AttemptLimits) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id, body }
@@ -9839,7 +12939,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundCallabletimeset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundCallabletimeset);
+impl PutOutboundCallabletimeset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundCallabletimeset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String, body: ::models::CallableTimeSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id, body }
@@ -9884,7 +13004,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundCallanalysisresponseset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundCallanalysisresponseset);
+impl PutOutboundCallanalysisresponseset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundCallanalysisresponseset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String, body: ::models::ResponseSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id, body }
@@ -9930,7 +13070,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundCampaign);
+impl PutOutboundCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
@@ -9984,7 +13144,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundCampaignAgent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundCampaignAgent);
+impl PutOutboundCampaignAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundCampaignAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, user_id: ::std::string::String, body: ::models::Agent) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, user_id, body }
@@ -10030,7 +13210,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundCampaignrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundCampaignrule);
+impl PutOutboundCampaignrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundCampaignrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String, body: ::models::CampaignRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id, body }
@@ -10075,7 +13275,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundContactlist);
+impl PutOutboundContactlist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundContactlist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactList) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
@@ -10121,7 +13341,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlistContact {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundContactlistContact);
+impl PutOutboundContactlistContact {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundContactlistContact {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String, body: ::models::DialerContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id, body }
@@ -10167,7 +13407,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlistfilter {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundContactlistfilter);
+impl PutOutboundContactlistfilter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundContactlistfilter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id, body }
@@ -10212,7 +13472,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundContactlisttemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundContactlisttemplate);
+impl PutOutboundContactlisttemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundContactlisttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String, body: ::models::ContactListTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id, body }
@@ -10257,7 +13537,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundDigitalruleset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundDigitalruleset);
+impl PutOutboundDigitalruleset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundDigitalruleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String, body: ::models::DigitalRuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id, body }
@@ -10302,7 +13602,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundDnclist {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundDnclist);
+impl PutOutboundDnclist {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundDnclist {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncList) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
@@ -10347,7 +13667,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundFilespecificationtemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundFilespecificationtemplate);
+impl PutOutboundFilespecificationtemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundFilespecificationtemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String, body: ::models::FileSpecificationTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id, body }
@@ -10392,7 +13732,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundImporttemplate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundImporttemplate);
+impl PutOutboundImporttemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundImporttemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String, body: ::models::ImportTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, body }
@@ -10437,7 +13797,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundMessagingcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundMessagingcampaign);
+impl PutOutboundMessagingcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String, body: ::models::MessagingCampaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id, body }
@@ -10482,7 +13862,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundRuleset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundRuleset);
+impl PutOutboundRuleset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundRuleset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String, body: ::models::RuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id, body }
@@ -10527,7 +13927,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesCampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundSchedulesCampaign);
+impl PutOutboundSchedulesCampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundSchedulesCampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::CampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
@@ -10572,7 +13992,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesEmailcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundSchedulesEmailcampaign);
+impl PutOutboundSchedulesEmailcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundSchedulesEmailcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String, body: ::models::EmailCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id, body }
@@ -10617,7 +14057,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesMessagingcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundSchedulesMessagingcampaign);
+impl PutOutboundSchedulesMessagingcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundSchedulesMessagingcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String, body: ::models::MessagingCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id, body }
@@ -10662,7 +14122,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesSequence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundSchedulesSequence);
+impl PutOutboundSchedulesSequence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundSchedulesSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String, body: ::models::SequenceSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id, body }
@@ -10707,7 +14187,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundSchedulesWhatsappcampaign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundSchedulesWhatsappcampaign);
+impl PutOutboundSchedulesWhatsappcampaign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundSchedulesWhatsappcampaign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String, body: ::models::WhatsAppCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id, body }
@@ -10752,7 +14252,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundSequence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundSequence);
+impl PutOutboundSequence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundSequence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String, body: ::models::CampaignSequence) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id, body }
@@ -10796,7 +14316,27 @@ impl ::genesys_cloud_core::Operation for PutOutboundWrapupcodemappings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOutboundWrapupcodemappings);
+impl PutOutboundWrapupcodemappings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOutboundWrapupcodemappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WrapUpCodeMapping) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

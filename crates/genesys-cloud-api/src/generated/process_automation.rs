@@ -90,7 +90,27 @@ impl ::genesys_cloud_core::Operation for DeleteProcessautomationScheduledtrigger
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteProcessautomationScheduledtrigger);
+impl DeleteProcessautomationScheduledtrigger {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteProcessautomationScheduledtrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id }
@@ -133,7 +153,27 @@ impl ::genesys_cloud_core::Operation for DeleteProcessautomationTrigger {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteProcessautomationTrigger);
+impl DeleteProcessautomationTrigger {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteProcessautomationTrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id }
@@ -176,7 +216,27 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationScheduledtrigger {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetProcessautomationScheduledtrigger);
+impl GetProcessautomationScheduledtrigger {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetProcessautomationScheduledtrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id }
@@ -224,7 +284,27 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationScheduledtriggers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetProcessautomationScheduledtriggers);
+impl GetProcessautomationScheduledtriggers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetProcessautomationScheduledtriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, enabled: ::std::option::Option::None }
@@ -310,7 +390,27 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationTrigger {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetProcessautomationTrigger);
+impl GetProcessautomationTrigger {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetProcessautomationTrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id }
@@ -360,7 +460,27 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationTriggers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetProcessautomationTriggers);
+impl GetProcessautomationTriggers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetProcessautomationTriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, topic_name: ::std::option::Option::None, enabled: ::std::option::Option::None, has_delay_by: ::std::option::Option::None }
@@ -466,7 +586,27 @@ impl ::genesys_cloud_core::Operation for GetProcessautomationTriggersTopics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetProcessautomationTriggersTopics);
+impl GetProcessautomationTriggersTopics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetProcessautomationTriggersTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -544,7 +684,27 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationScheduledtriggers 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostProcessautomationScheduledtriggers);
+impl PostProcessautomationScheduledtriggers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostProcessautomationScheduledtriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateScheduledTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -588,7 +748,27 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationTriggerTest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostProcessautomationTriggerTest);
+impl PostProcessautomationTriggerTest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostProcessautomationTriggerTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body: ::std::option::Option::None }
@@ -639,7 +819,27 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationTriggers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostProcessautomationTriggers);
+impl PostProcessautomationTriggers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostProcessautomationTriggers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -683,7 +883,27 @@ impl ::genesys_cloud_core::Operation for PostProcessautomationTriggersTopicTest 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostProcessautomationTriggersTopicTest);
+impl PostProcessautomationTriggersTopicTest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostProcessautomationTriggersTopicTest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_name, body: ::std::option::Option::None }
@@ -735,7 +955,27 @@ impl ::genesys_cloud_core::Operation for PutProcessautomationScheduledtrigger {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutProcessautomationScheduledtrigger);
+impl PutProcessautomationScheduledtrigger {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutProcessautomationScheduledtrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String, body: ::models::UpdateScheduledTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id, body }
@@ -780,7 +1020,27 @@ impl ::genesys_cloud_core::Operation for PutProcessautomationTrigger {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutProcessautomationTrigger);
+impl PutProcessautomationTrigger {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutProcessautomationTrigger {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String, body: ::models::UpdateTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body }

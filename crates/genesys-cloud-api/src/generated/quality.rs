@@ -351,7 +351,27 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsEvaluationsAggregatesJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAnalyticsEvaluationsAggregatesJob);
+impl DeleteAnalyticsEvaluationsAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAnalyticsEvaluationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -394,7 +414,27 @@ impl ::genesys_cloud_core::Operation for DeleteAnalyticsSurveysAggregatesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAnalyticsSurveysAggregatesJob);
+impl DeleteAnalyticsSurveysAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAnalyticsSurveysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -438,7 +478,27 @@ impl ::genesys_cloud_core::Operation for DeleteQualityCalibration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteQualityCalibration);
+impl DeleteQualityCalibration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None }
@@ -492,7 +552,27 @@ impl ::genesys_cloud_core::Operation for DeleteQualityConversationEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteQualityConversationEvaluation);
+impl DeleteQualityConversationEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
@@ -545,7 +625,27 @@ impl ::genesys_cloud_core::Operation for DeleteQualityForm {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteQualityForm);
+impl DeleteQualityForm {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteQualityForm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -588,7 +688,27 @@ impl ::genesys_cloud_core::Operation for DeleteQualityFormsEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteQualityFormsEvaluation);
+impl DeleteQualityFormsEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteQualityFormsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -631,7 +751,27 @@ impl ::genesys_cloud_core::Operation for DeleteQualityFormsSurvey {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteQualityFormsSurvey);
+impl DeleteQualityFormsSurvey {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -675,7 +815,27 @@ impl ::genesys_cloud_core::Operation for DeleteQualityProgramAgentscoringrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteQualityProgramAgentscoringrule);
+impl DeleteQualityProgramAgentscoringrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteQualityProgramAgentscoringrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id }
@@ -719,7 +879,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsEvaluationsAggregatesJob);
+impl GetAnalyticsEvaluationsAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsEvaluationsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -763,7 +943,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJobRes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsEvaluationsAggregatesJobResults);
+impl GetAnalyticsEvaluationsAggregatesJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsEvaluationsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -814,7 +1014,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsSurveysAggregatesJob);
+impl GetAnalyticsSurveysAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsSurveysAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -858,7 +1078,27 @@ impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJobResults
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAnalyticsSurveysAggregatesJobResults);
+impl GetAnalyticsSurveysAggregatesJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAnalyticsSurveysAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -925,7 +1165,27 @@ impl ::genesys_cloud_core::Operation for GetQualityAgentsActivity {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityAgentsActivity);
+impl GetQualityAgentsActivity {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityAgentsActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, name: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, form_context_id: ::std::option::Option::None, user_state: ::std::option::Option::None }
@@ -1101,7 +1361,27 @@ impl ::genesys_cloud_core::Operation for GetQualityCalibration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityCalibration);
+impl GetQualityCalibration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
@@ -1171,7 +1451,27 @@ impl ::genesys_cloud_core::Operation for GetQualityCalibrations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityCalibrations);
+impl GetQualityCalibrations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityCalibrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibrator_id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None }
@@ -1308,7 +1608,27 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityConversationEvaluation);
+impl GetQualityConversationEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
@@ -1360,7 +1680,27 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationSurveys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityConversationSurveys);
+impl GetQualityConversationSurveys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityConversationSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1403,7 +1743,27 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationsAuditsQueryTrans
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityConversationsAuditsQueryTransactionId);
+impl GetQualityConversationsAuditsQueryTransactionId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityConversationsAuditsQueryTransactionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id }
@@ -1451,7 +1811,27 @@ impl ::genesys_cloud_core::Operation for GetQualityConversationsAuditsQueryTrans
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityConversationsAuditsQueryTransactionIdResults);
+impl GetQualityConversationsAuditsQueryTransactionIdResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityConversationsAuditsQueryTransactionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -1551,7 +1931,27 @@ impl ::genesys_cloud_core::Operation for GetQualityEvaluationsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityEvaluationsQuery);
+impl GetQualityEvaluationsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityEvaluationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, assignee_user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, form_context_id: ::std::option::Option::None, evaluation_state: ::std::option::Option::None, is_released: ::std::option::Option::None, agent_has_read: ::std::option::Option::None, expand_answer_total_scores: ::std::option::Option::None, maximum: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_deleted_users: ::std::option::Option::None }
@@ -1778,7 +2178,27 @@ impl ::genesys_cloud_core::Operation for GetQualityEvaluatorsActivity {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityEvaluatorsActivity);
+impl GetQualityEvaluatorsActivity {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityEvaluatorsActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None }
@@ -1929,7 +2349,27 @@ impl ::genesys_cloud_core::Operation for GetQualityForm {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityForm);
+impl GetQualityForm {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityForm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -1978,7 +2418,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormVersions);
+impl GetQualityFormVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2067,7 +2527,27 @@ impl ::genesys_cloud_core::Operation for GetQualityForms {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityForms);
+impl GetQualityForms {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityForms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2185,7 +2665,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsEvaluation);
+impl GetQualityFormsEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -2233,7 +2733,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsEvaluationVersions);
+impl GetQualityFormsEvaluationVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsEvaluationVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2321,7 +2841,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsEvaluations);
+impl GetQualityFormsEvaluations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2442,7 +2982,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationsBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsEvaluationsBulk);
+impl GetQualityFormsEvaluationsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsEvaluationsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, include_latest_version_form_name: ::std::option::Option::None }
@@ -2513,7 +3073,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationsBulkContexts 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsEvaluationsBulkContexts);
+impl GetQualityFormsEvaluationsBulkContexts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsEvaluationsBulkContexts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None }
@@ -2564,7 +3144,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurvey {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsSurvey);
+impl GetQualityFormsSurvey {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -2611,7 +3211,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveyVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsSurveyVersions);
+impl GetQualityFormsSurveyVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsSurveyVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2691,7 +3311,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsSurveys);
+impl GetQualityFormsSurveys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2811,7 +3451,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveysBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsSurveysBulk);
+impl GetQualityFormsSurveysBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsSurveysBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -2875,7 +3535,27 @@ impl ::genesys_cloud_core::Operation for GetQualityFormsSurveysBulkContexts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityFormsSurveysBulkContexts);
+impl GetQualityFormsSurveysBulkContexts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityFormsSurveysBulkContexts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None, published: ::std::option::Option::None }
@@ -2935,7 +3615,27 @@ impl ::genesys_cloud_core::Operation for GetQualityProgramAgentscoringrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityProgramAgentscoringrule);
+impl GetQualityProgramAgentscoringrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityProgramAgentscoringrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id }
@@ -2981,7 +3681,27 @@ impl ::genesys_cloud_core::Operation for GetQualityProgramAgentscoringrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityProgramAgentscoringrules);
+impl GetQualityProgramAgentscoringrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityProgramAgentscoringrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -3037,7 +3757,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedform {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedform);
+impl GetQualityPublishedform {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedform {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -3086,7 +3826,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedforms {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedforms);
+impl GetQualityPublishedforms {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedforms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
@@ -3172,7 +3932,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluation);
+impl GetQualityPublishedformsEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -3220,7 +4000,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluations);
+impl GetQualityPublishedformsEvaluations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
@@ -3306,7 +4106,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluationsDivi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluationsDivisionview);
+impl GetQualityPublishedformsEvaluationsDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsEvaluationsDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, evaluation_form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), evaluation_form_id }
@@ -3355,7 +4175,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluationsDivi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsEvaluationsDivisionviews);
+impl GetQualityPublishedformsEvaluationsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsEvaluationsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3450,7 +4290,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurvey {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsSurvey);
+impl GetQualityPublishedformsSurvey {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
@@ -3498,7 +4358,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsSurveys);
+impl GetQualityPublishedformsSurveys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_enabled_per_context: ::std::option::Option::None }
@@ -3584,7 +4464,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveysDivision
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsSurveysDivisionview);
+impl GetQualityPublishedformsSurveysDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsSurveysDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, survey_form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), survey_form_id }
@@ -3633,7 +4533,27 @@ impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveysDivision
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualityPublishedformsSurveysDivisionviews);
+impl GetQualityPublishedformsSurveysDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualityPublishedformsSurveysDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3728,7 +4648,27 @@ impl ::genesys_cloud_core::Operation for GetQualitySurvey {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualitySurvey);
+impl GetQualitySurvey {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualitySurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, survey_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), survey_id }
@@ -3773,7 +4713,27 @@ impl ::genesys_cloud_core::Operation for GetQualitySurveysScorable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetQualitySurveysScorable);
+impl GetQualitySurveysScorable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetQualitySurveysScorable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None }
@@ -3825,7 +4785,27 @@ impl ::genesys_cloud_core::Operation for PatchQualityFormsSurvey {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchQualityFormsSurvey);
+impl PatchQualityFormsSurvey {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -3869,7 +4849,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesJobs 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsEvaluationsAggregatesJobs);
+impl PostAnalyticsEvaluationsAggregatesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsEvaluationsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3912,7 +4912,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesQuery
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsEvaluationsAggregatesQuery);
+impl PostAnalyticsEvaluationsAggregatesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsEvaluationsAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3955,7 +4975,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsSurveysAggregatesJobs);
+impl PostAnalyticsSurveysAggregatesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsSurveysAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3998,7 +5038,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsSurveysAggregatesQuery);
+impl PostAnalyticsSurveysAggregatesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsSurveysAggregatesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4042,7 +5102,27 @@ impl ::genesys_cloud_core::Operation for PostQualityCalibrations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityCalibrations);
+impl PostQualityCalibrations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityCalibrations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CalibrationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -4096,7 +5176,27 @@ impl ::genesys_cloud_core::Operation for PostQualityConversationEvaluations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityConversationEvaluations);
+impl PostQualityConversationEvaluations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityConversationEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EvaluationCreateBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, idempotency_key: ::std::option::Option::None, expand: ::std::option::Option::None, body }
@@ -4156,7 +5256,27 @@ impl ::genesys_cloud_core::Operation for PostQualityConversationsAuditsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityConversationsAuditsQuery);
+impl PostQualityConversationsAuditsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityConversationsAuditsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QMAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4199,7 +5319,27 @@ impl ::genesys_cloud_core::Operation for PostQualityEvaluationsAggregatesQueryMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityEvaluationsAggregatesQueryMe);
+impl PostQualityEvaluationsAggregatesQueryMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityEvaluationsAggregatesQueryMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQueryMe) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4242,7 +5382,27 @@ impl ::genesys_cloud_core::Operation for PostQualityEvaluationsScoring {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityEvaluationsScoring);
+impl PostQualityEvaluationsScoring {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityEvaluationsScoring {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationFormAndScoringSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4285,7 +5445,27 @@ impl ::genesys_cloud_core::Operation for PostQualityEvaluationsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityEvaluationsSearch);
+impl PostQualityEvaluationsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityEvaluationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationSearchRequestDTO) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4329,7 +5509,27 @@ impl ::genesys_cloud_core::Operation for PostQualityForms {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityForms);
+impl PostQualityForms {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityForms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4372,7 +5572,27 @@ impl ::genesys_cloud_core::Operation for PostQualityFormsEvaluations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityFormsEvaluations);
+impl PostQualityFormsEvaluations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityFormsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4415,7 +5635,27 @@ impl ::genesys_cloud_core::Operation for PostQualityFormsSurveys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityFormsSurveys);
+impl PostQualityFormsSurveys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityFormsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4459,7 +5699,27 @@ impl ::genesys_cloud_core::Operation for PostQualityProgramAgentscoringrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityProgramAgentscoringrules);
+impl PostQualityProgramAgentscoringrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityProgramAgentscoringrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::AgentScoringRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -4504,7 +5764,27 @@ impl ::genesys_cloud_core::Operation for PostQualityPublishedforms {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityPublishedforms);
+impl PostQualityPublishedforms {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityPublishedforms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4547,7 +5827,27 @@ impl ::genesys_cloud_core::Operation for PostQualityPublishedformsEvaluations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityPublishedformsEvaluations);
+impl PostQualityPublishedformsEvaluations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityPublishedformsEvaluations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4590,7 +5890,27 @@ impl ::genesys_cloud_core::Operation for PostQualityPublishedformsSurveys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualityPublishedformsSurveys);
+impl PostQualityPublishedformsSurveys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualityPublishedformsSurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4633,7 +5953,27 @@ impl ::genesys_cloud_core::Operation for PostQualitySurveys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualitySurveys);
+impl PostQualitySurveys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualitySurveys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateSurveyRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4676,7 +6016,27 @@ impl ::genesys_cloud_core::Operation for PostQualitySurveysScoring {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostQualitySurveysScoring);
+impl PostQualitySurveysScoring {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostQualitySurveysScoring {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyFormAndScoringSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4720,7 +6080,27 @@ impl ::genesys_cloud_core::Operation for PutQualityCalibration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityCalibration);
+impl PutQualityCalibration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityCalibration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String, body: ::models::Calibration) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, body }
@@ -4767,7 +6147,27 @@ impl ::genesys_cloud_core::Operation for PutQualityConversationEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityConversationEvaluation);
+impl PutQualityConversationEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityConversationEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String, body: ::models::Evaluation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None, body }
@@ -4822,7 +6222,27 @@ impl ::genesys_cloud_core::Operation for PutQualityForm {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityForm);
+impl PutQualityForm {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityForm {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4867,7 +6287,27 @@ impl ::genesys_cloud_core::Operation for PutQualityFormsEvaluation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityFormsEvaluation);
+impl PutQualityFormsEvaluation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityFormsEvaluation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4912,7 +6352,27 @@ impl ::genesys_cloud_core::Operation for PutQualityFormsEvaluationAiscoringSetti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityFormsEvaluationAiscoringSettings);
+impl PutQualityFormsEvaluationAiscoringSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityFormsEvaluationAiscoringSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::AiScoringSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -4957,7 +6417,27 @@ impl ::genesys_cloud_core::Operation for PutQualityFormsSurvey {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityFormsSurvey);
+impl PutQualityFormsSurvey {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityFormsSurvey {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
@@ -5003,7 +6483,27 @@ impl ::genesys_cloud_core::Operation for PutQualityProgramAgentscoringrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualityProgramAgentscoringrule);
+impl PutQualityProgramAgentscoringrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualityProgramAgentscoringrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::AgentScoringRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id, body }
@@ -5051,7 +6551,27 @@ impl ::genesys_cloud_core::Operation for PutQualitySurveysScorable {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutQualitySurveysScorable);
+impl PutQualitySurveysScorable {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutQualitySurveysScorable {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScorableSurvey) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None, body }

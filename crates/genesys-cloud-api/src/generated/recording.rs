@@ -268,7 +268,27 @@ impl ::genesys_cloud_core::Operation for DeleteConversationRecordingAnnotation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteConversationRecordingAnnotation);
+impl DeleteConversationRecordingAnnotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteConversationRecordingAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id }
@@ -313,7 +333,27 @@ impl ::genesys_cloud_core::Operation for DeleteOrphanrecording {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteOrphanrecording);
+impl DeleteOrphanrecording {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteOrphanrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id }
@@ -356,7 +396,27 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingCrossplatformMediaretent
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRecordingCrossplatformMediaretentionpolicies);
+impl DeleteRecordingCrossplatformMediaretentionpolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None }
@@ -407,7 +467,27 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingCrossplatformMediaretent
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRecordingCrossplatformMediaretentionpolicy);
+impl DeleteRecordingCrossplatformMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -450,7 +530,27 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRecordingJob);
+impl DeleteRecordingJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRecordingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -493,7 +593,27 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingMediaretentionpolicies {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRecordingMediaretentionpolicies);
+impl DeleteRecordingMediaretentionpolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None }
@@ -544,7 +664,27 @@ impl ::genesys_cloud_core::Operation for DeleteRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRecordingMediaretentionpolicy);
+impl DeleteRecordingMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -596,7 +736,27 @@ impl ::genesys_cloud_core::Operation for GetConversationRecording {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationRecording);
+impl GetConversationRecording {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationRecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
@@ -706,7 +866,27 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingAnnotation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationRecordingAnnotation);
+impl GetConversationRecordingAnnotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationRecordingAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id }
@@ -752,7 +932,27 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingAnnotations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationRecordingAnnotations);
+impl GetConversationRecordingAnnotations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationRecordingAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id }
@@ -796,7 +996,27 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingmetadata {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationRecordingmetadata);
+impl GetConversationRecordingmetadata {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationRecordingmetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -840,7 +1060,27 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordingmetadataRecordi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationRecordingmetadataRecordingId);
+impl GetConversationRecordingmetadataRecordingId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationRecordingmetadataRecordingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id }
@@ -889,7 +1129,27 @@ impl ::genesys_cloud_core::Operation for GetConversationRecordings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetConversationRecordings);
+impl GetConversationRecordings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetConversationRecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, max_wait_ms: ::std::option::Option::None, format_id: ::std::option::Option::None, media_formats: ::std::option::Option::None, locale: ::std::option::Option::None, include_pause_annotations_for_screen_recordings: ::std::option::Option::None }
@@ -972,7 +1232,27 @@ impl ::genesys_cloud_core::Operation for GetOrphanrecording {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrphanrecording);
+impl GetOrphanrecording {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrphanrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id }
@@ -1023,7 +1303,27 @@ impl ::genesys_cloud_core::Operation for GetOrphanrecordingMedia {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrphanrecordingMedia);
+impl GetOrphanrecordingMedia {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrphanrecordingMedia {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
@@ -1139,7 +1439,27 @@ impl ::genesys_cloud_core::Operation for GetOrphanrecordings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOrphanrecordings);
+impl GetOrphanrecordings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOrphanrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, has_conversation: ::std::option::Option::None, media: ::std::option::Option::None }
@@ -1257,7 +1577,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingBatchrequest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingBatchrequest);
+impl GetRecordingBatchrequest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingBatchrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1312,7 +1652,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingCrossplatformMediaretention
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingCrossplatformMediaretentionpolicies);
+impl GetRecordingCrossplatformMediaretentionpolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
@@ -1454,7 +1814,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingCrossplatformMediaretention
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingCrossplatformMediaretentionpolicy);
+impl GetRecordingCrossplatformMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -1497,7 +1877,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingJob);
+impl GetRecordingJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1546,7 +1946,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingJobFailedrecordings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingJobFailedrecordings);
+impl GetRecordingJobFailedrecordings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingJobFailedrecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -1642,7 +2062,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingJobs);
+impl GetRecordingJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, state: ::std::option::Option::None, show_only_my_jobs: ::std::option::Option::None, job_type: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
@@ -1760,7 +2200,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingKeyconfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingKeyconfiguration);
+impl GetRecordingKeyconfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, key_configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), key_configuration_id }
@@ -1802,7 +2262,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingKeyconfigurations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingKeyconfigurations);
+impl GetRecordingKeyconfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1856,7 +2336,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingMediaretentionpolicies {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingMediaretentionpolicies);
+impl GetRecordingMediaretentionpolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
@@ -1998,7 +2498,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingMediaretentionpolicy);
+impl GetRecordingMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
@@ -2044,7 +2564,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingRecordingkeys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingRecordingkeys);
+impl GetRecordingRecordingkeys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingRecordingkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2113,7 +2653,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingRecordingkeysRotationschedu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingRecordingkeysRotationschedule);
+impl GetRecordingRecordingkeysRotationschedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingRecordingkeysRotationschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2155,7 +2715,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingSettings);
+impl GetRecordingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), create_default: ::std::option::Option::None }
@@ -2205,7 +2785,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingUploadsReport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingUploadsReport);
+impl GetRecordingUploadsReport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingUploadsReport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, report_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), report_id }
@@ -2252,7 +2852,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingsRetentionQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingsRetentionQuery);
+impl GetRecordingsRetentionQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingsRetentionQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), retention_threshold_days: ::std::option::Option::None, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2330,7 +2950,27 @@ impl ::genesys_cloud_core::Operation for GetRecordingsScreensessionsDetails {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRecordingsScreensessionsDetails);
+impl GetRecordingsScreensessionsDetails {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRecordingsScreensessionsDetails {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2373,7 +3013,27 @@ impl ::genesys_cloud_core::Operation for PatchRecordingCrossplatformMediaretenti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRecordingCrossplatformMediaretentionpolicy);
+impl PatchRecordingCrossplatformMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::CrossPlatformPolicyUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -2418,7 +3078,27 @@ impl ::genesys_cloud_core::Operation for PatchRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRecordingMediaretentionpolicy);
+impl PatchRecordingMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::PolicyUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -2464,7 +3144,27 @@ impl ::genesys_cloud_core::Operation for PostConversationRecordingAnnotations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationRecordingAnnotations);
+impl PostConversationRecordingAnnotations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationRecordingAnnotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Annotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, body }
@@ -2509,7 +3209,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingBatchrequests {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingBatchrequests);
+impl PostRecordingBatchrequests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingBatchrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchDownloadJobSubmission) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2552,7 +3272,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingCrossplatformMediaretentio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingCrossplatformMediaretentionpolicies);
+impl PostRecordingCrossplatformMediaretentionpolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingCrossplatformMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CrossPlatformPolicyCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2595,7 +3335,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingJobs);
+impl PostRecordingJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingJobsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2638,7 +3398,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingKeyconfigurations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingKeyconfigurations);
+impl PostRecordingKeyconfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingKeyconfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2681,7 +3461,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingKeyconfigurationsValidate 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingKeyconfigurationsValidate);
+impl PostRecordingKeyconfigurationsValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingKeyconfigurationsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2724,7 +3524,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingLocalkeys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingLocalkeys);
+impl PostRecordingLocalkeys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingLocalkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocalEncryptionKeyRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2767,7 +3587,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingMediaretentionpolicies {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingMediaretentionpolicies);
+impl PostRecordingMediaretentionpolicies {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingMediaretentionpolicies {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PolicyCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2809,7 +3649,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingRecordingkeys {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingRecordingkeys);
+impl PostRecordingRecordingkeys {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingRecordingkeys {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2851,7 +3711,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingUploadsReports {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingUploadsReports);
+impl PostRecordingUploadsReports {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingUploadsReports {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingUploadReportRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2894,7 +3774,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingsDeletionprotection {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingsDeletionprotection);
+impl PostRecordingsDeletionprotection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingsDeletionprotection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationDeletionProtectionQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2937,7 +3837,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingsScreensessionsAcknowledge
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingsScreensessionsAcknowledge);
+impl PostRecordingsScreensessionsAcknowledge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingsScreensessionsAcknowledge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AcknowledgeScreenRecordingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2980,7 +3900,27 @@ impl ::genesys_cloud_core::Operation for PostRecordingsScreensessionsMetadata {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRecordingsScreensessionsMetadata);
+impl PostRecordingsScreensessionsMetadata {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRecordingsScreensessionsMetadata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScreenRecordingMetaDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3026,7 +3966,27 @@ impl ::genesys_cloud_core::Operation for PutConversationRecording {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationRecording);
+impl PutConversationRecording {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationRecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Recording) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, clear_export: ::std::option::Option::None, body }
@@ -3082,7 +4042,27 @@ impl ::genesys_cloud_core::Operation for PutConversationRecordingAnnotation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutConversationRecordingAnnotation);
+impl PutConversationRecordingAnnotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutConversationRecordingAnnotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String, body: ::models::Annotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id, body }
@@ -3129,7 +4109,27 @@ impl ::genesys_cloud_core::Operation for PutOrphanrecording {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutOrphanrecording);
+impl PutOrphanrecording {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutOrphanrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, body: ::std::option::Option::None }
@@ -3181,7 +4181,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingCrossplatformMediaretention
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingCrossplatformMediaretentionpolicy);
+impl PutRecordingCrossplatformMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingCrossplatformMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::CrossPlatformPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -3226,7 +4246,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingJob);
+impl PutRecordingJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String, body: ::models::ExecuteRecordingJobsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, body }
@@ -3271,7 +4311,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingKeyconfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingKeyconfiguration);
+impl PutRecordingKeyconfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingKeyconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, key_configuration_id: ::std::string::String, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), key_configuration_id, body }
@@ -3316,7 +4376,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingMediaretentionpolicy {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingMediaretentionpolicy);
+impl PutRecordingMediaretentionpolicy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingMediaretentionpolicy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::Policy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
@@ -3360,7 +4440,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingRecordingkeysRotationschedu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingRecordingkeysRotationschedule);
+impl PutRecordingRecordingkeysRotationschedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingRecordingkeysRotationschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KeyRotationSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3403,7 +4503,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingSettings);
+impl PutRecordingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3447,7 +4567,27 @@ impl ::genesys_cloud_core::Operation for PutRecordingsDeletionprotection {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRecordingsDeletionprotection);
+impl PutRecordingsDeletionprotection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRecordingsDeletionprotection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), protect: ::std::option::Option::None, body: ::std::option::Option::None }

@@ -134,7 +134,27 @@ impl ::genesys_cloud_core::Operation for DeleteResponsemanagementLibrary {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteResponsemanagementLibrary);
+impl DeleteResponsemanagementLibrary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteResponsemanagementLibrary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
@@ -177,7 +197,27 @@ impl ::genesys_cloud_core::Operation for DeleteResponsemanagementResponse {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteResponsemanagementResponse);
+impl DeleteResponsemanagementResponse {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id }
@@ -220,7 +260,27 @@ impl ::genesys_cloud_core::Operation for DeleteResponsemanagementResponseasset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteResponsemanagementResponseasset);
+impl DeleteResponsemanagementResponseasset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteResponsemanagementResponseasset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id }
@@ -268,7 +328,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibraries {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementLibraries);
+impl GetResponsemanagementLibraries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementLibraries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
@@ -354,7 +434,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrariesDivisionv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementLibrariesDivisionview);
+impl GetResponsemanagementLibrariesDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementLibrariesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
@@ -402,7 +502,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrariesDivisionv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementLibrariesDivisionviews);
+impl GetResponsemanagementLibrariesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementLibrariesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
@@ -488,7 +608,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrary {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementLibrary);
+impl GetResponsemanagementLibrary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementLibrary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
@@ -532,7 +672,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponse {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementResponse);
+impl GetResponsemanagementResponse {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None }
@@ -583,7 +743,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponseasset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementResponseasset);
+impl GetResponsemanagementResponseasset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementResponseasset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id }
@@ -626,7 +806,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponseassetsStat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementResponseassetsStatusStatusId);
+impl GetResponsemanagementResponseassetsStatusStatusId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementResponseassetsStatusStatusId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
@@ -674,7 +874,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementResponses);
+impl GetResponsemanagementResponses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementResponses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -761,7 +981,27 @@ impl ::genesys_cloud_core::Operation for GetResponsemanagementResponsesDivisionv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetResponsemanagementResponsesDivisionview);
+impl GetResponsemanagementResponsesDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetResponsemanagementResponsesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id }
@@ -804,7 +1044,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementLibraries {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementLibraries);
+impl PostResponsemanagementLibraries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementLibraries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Library) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -849,7 +1109,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementLibrariesBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementLibrariesBulk);
+impl PostResponsemanagementLibrariesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementLibrariesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LibraryBatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -908,7 +1188,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementLibrariesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementLibrariesQuery);
+impl PostResponsemanagementLibrariesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementLibrariesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryCriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -979,7 +1279,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsBul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementResponseassetsBulk);
+impl PostResponsemanagementResponseassetsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementResponseassetsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1023,7 +1343,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsSea
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementResponseassetsSearch);
+impl PostResponsemanagementResponseassetsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementResponseassetsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -1074,7 +1414,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsUpl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementResponseassetsUploads);
+impl PostResponsemanagementResponseassetsUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementResponseassetsUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateResponseAssetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1118,7 +1478,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementResponses);
+impl PostResponsemanagementResponses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementResponses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
@@ -1169,7 +1549,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponsesDivision
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementResponsesDivisionviewsQuery);
+impl PostResponsemanagementResponsesDivisionviewsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementResponsesDivisionviewsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1212,7 +1612,27 @@ impl ::genesys_cloud_core::Operation for PostResponsemanagementResponsesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostResponsemanagementResponsesQuery);
+impl PostResponsemanagementResponsesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostResponsemanagementResponsesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1256,7 +1676,27 @@ impl ::genesys_cloud_core::Operation for PutResponsemanagementLibrary {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutResponsemanagementLibrary);
+impl PutResponsemanagementLibrary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutResponsemanagementLibrary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String, body: ::models::Library) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id, body }
@@ -1302,7 +1742,27 @@ impl ::genesys_cloud_core::Operation for PutResponsemanagementResponse {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutResponsemanagementResponse);
+impl PutResponsemanagementResponse {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutResponsemanagementResponse {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None, body }
@@ -1355,7 +1815,27 @@ impl ::genesys_cloud_core::Operation for PutResponsemanagementResponseasset {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutResponsemanagementResponseasset);
+impl PutResponsemanagementResponseasset {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutResponsemanagementResponseasset {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String, body: ::models::ResponseAssetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id, body }

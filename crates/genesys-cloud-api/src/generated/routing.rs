@@ -743,7 +743,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingAssessment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingAssessment);
+impl DeleteRoutingAssessment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingAssessment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assessment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assessment_id }
@@ -785,7 +805,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingDirectroutingbackupSetting
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingDirectroutingbackupSettingsMe);
+impl DeleteRoutingDirectroutingbackupSettingsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -827,7 +867,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingEmailDomain);
+impl DeleteRoutingEmailDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -871,7 +931,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailDomainRoute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingEmailDomainRoute);
+impl DeleteRoutingEmailDomainRoute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id }
@@ -915,7 +995,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailOutboundDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingEmailOutboundDomain);
+impl DeleteRoutingEmailOutboundDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -958,7 +1058,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingEmailSettingEmailSettingId
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingEmailSettingEmailSettingId);
+impl DeleteRoutingEmailSettingEmailSettingId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingEmailSettingEmailSettingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id }
@@ -1001,7 +1121,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingLanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingLanguage);
+impl DeleteRoutingLanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
@@ -1044,7 +1184,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingPredictor {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingPredictor);
+impl DeleteRoutingPredictor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -1087,7 +1247,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingPredictorsKeyperformancein
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingPredictorsKeyperformanceindicator);
+impl DeleteRoutingPredictorsKeyperformanceindicator {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id }
@@ -1131,7 +1311,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingQueue);
+impl DeleteRoutingQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, force_delete: ::std::option::Option::None }
@@ -1183,7 +1383,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueueMember {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingQueueMember);
+impl DeleteRoutingQueueMember {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingQueueMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id }
@@ -1229,7 +1449,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueueUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingQueueUser);
+impl DeleteRoutingQueueUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingQueueUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id }
@@ -1274,7 +1514,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingQueueWrapupcode {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingQueueWrapupcode);
+impl DeleteRoutingQueueWrapupcode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingQueueWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, code_id }
@@ -1317,7 +1577,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSettings);
+impl DeleteRoutingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1359,7 +1639,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkill {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSkill);
+impl DeleteRoutingSkill {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSkill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id }
@@ -1402,7 +1702,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkillexpression {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSkillexpression);
+impl DeleteRoutingSkillexpression {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSkillexpression {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id }
@@ -1445,7 +1765,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkillexpressions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSkillexpressions);
+impl DeleteRoutingSkillexpressions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSkillexpressions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
@@ -1495,7 +1835,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSkillgroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSkillgroup);
+impl DeleteRoutingSkillgroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSkillgroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id }
@@ -1538,7 +1898,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSmsAddress {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSmsAddress);
+impl DeleteRoutingSmsAddress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSmsAddress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
@@ -1581,7 +1961,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingSmsPhonenumber {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingSmsPhonenumber);
+impl DeleteRoutingSmsPhonenumber {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id }
@@ -1624,7 +2024,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUserDirectroutingbackupSet
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingUserDirectroutingbackupSettings);
+impl DeleteRoutingUserDirectroutingbackupSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1667,7 +2087,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUserUtilization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingUserUtilization);
+impl DeleteRoutingUserUtilization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -1709,7 +2149,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUtilization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingUtilization);
+impl DeleteRoutingUtilization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1752,7 +2212,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingUtilizationLabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingUtilizationLabel);
+impl DeleteRoutingUtilizationLabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, force_delete: ::std::option::Option::None }
@@ -1803,7 +2283,27 @@ impl ::genesys_cloud_core::Operation for DeleteRoutingWrapupcode {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteRoutingWrapupcode);
+impl DeleteRoutingWrapupcode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteRoutingWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
@@ -1847,7 +2347,27 @@ impl ::genesys_cloud_core::Operation for DeleteUserRoutinglanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteUserRoutinglanguage);
+impl DeleteUserRoutinglanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteUserRoutinglanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id }
@@ -1892,7 +2412,27 @@ impl ::genesys_cloud_core::Operation for DeleteUserRoutingskill {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteUserRoutingskill);
+impl DeleteUserRoutingskill {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteUserRoutingskill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id }
@@ -1936,7 +2476,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingAssessment);
+impl GetRoutingAssessment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingAssessment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assessment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assessment_id }
@@ -1985,7 +2545,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingAssessments);
+impl GetRoutingAssessments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingAssessments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None }
@@ -2079,7 +2659,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessmentsJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingAssessmentsJob);
+impl GetRoutingAssessmentsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingAssessmentsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2122,7 +2722,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingAssessmentsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingAssessmentsJobs);
+impl GetRoutingAssessmentsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingAssessmentsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
@@ -2171,7 +2791,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingAvailablemediatypes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingAvailablemediatypes);
+impl GetRoutingAvailablemediatypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingAvailablemediatypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2212,7 +2852,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingDirectroutingbackupSettingsMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingDirectroutingbackupSettingsMe);
+impl GetRoutingDirectroutingbackupSettingsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2255,7 +2915,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomain);
+impl GetRoutingEmailDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
@@ -2306,7 +2986,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainDkim {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomainDkim);
+impl GetRoutingEmailDomainDkim {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomainDkim {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2349,7 +3049,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainMailfrom {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomainMailfrom);
+impl GetRoutingEmailDomainMailfrom {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomainMailfrom {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2394,7 +3114,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRoute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomainRoute);
+impl GetRoutingEmailDomainRoute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, expand: ::std::option::Option::None }
@@ -2447,7 +3187,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRouteIdentityresol
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomainRouteIdentityresolution);
+impl GetRoutingEmailDomainRouteIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomainRouteIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id }
@@ -2497,7 +3257,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRoutes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomainRoutes);
+impl GetRoutingEmailDomainRoutes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomainRoutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pattern: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2584,7 +3364,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainVerification {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomainVerification);
+impl GetRoutingEmailDomainVerification {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomainVerification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2633,7 +3433,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailDomains {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailDomains);
+impl GetRoutingEmailDomains {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, exclude_status: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2728,7 +3548,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailOutboundDomain);
+impl GetRoutingEmailOutboundDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
@@ -2779,7 +3619,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomainActivation
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailOutboundDomainActivation);
+impl GetRoutingEmailOutboundDomainActivation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailOutboundDomainActivation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -2827,7 +3687,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomains {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailOutboundDomains);
+impl GetRoutingEmailOutboundDomains {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailOutboundDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -2916,7 +3796,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailSetting);
+impl GetRoutingEmailSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -2986,7 +3886,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailSettingEmailSettingId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailSettingEmailSettingId);
+impl GetRoutingEmailSettingEmailSettingId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailSettingEmailSettingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id }
@@ -3028,7 +3948,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingEmailSetup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingEmailSetup);
+impl GetRoutingEmailSetup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingEmailSetup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3070,7 +4010,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingLanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingLanguage);
+impl GetRoutingLanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingLanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
@@ -3119,7 +4079,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingLanguages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingLanguages);
+impl GetRoutingLanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -3213,7 +4193,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingMessageRecipient {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingMessageRecipient);
+impl GetRoutingMessageRecipient {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingMessageRecipient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recipient_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recipient_id }
@@ -3261,7 +4261,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingMessageRecipients {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingMessageRecipients);
+impl GetRoutingMessageRecipients {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingMessageRecipients {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), messenger_type: ::std::option::Option::None, name: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -3347,7 +4367,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictor {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictor);
+impl GetRoutingPredictor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -3391,7 +4431,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorModelFeatures {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictorModelFeatures);
+impl GetRoutingPredictorModelFeatures {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictorModelFeatures {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String, model_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id, model_id }
@@ -3435,7 +4495,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorModels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictorModels);
+impl GetRoutingPredictorModels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictorModels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
@@ -3486,7 +4566,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictors {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictors);
+impl GetRoutingPredictors {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None, kpi_id: ::std::option::Option::None, state: ::std::option::Option::None }
@@ -3597,7 +4697,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictorsKeyperformanceindicator);
+impl GetRoutingPredictorsKeyperformanceindicator {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, expand: ::std::option::Option::None }
@@ -3649,7 +4769,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictorsKeyperformanceindicators);
+impl GetRoutingPredictorsKeyperformanceindicators {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictorsKeyperformanceindicators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_group: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3706,7 +4846,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindic
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingPredictorsKeyperformanceindicatortypes);
+impl GetRoutingPredictorsKeyperformanceindicatortypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingPredictorsKeyperformanceindicatortypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3749,7 +4909,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueue);
+impl GetRoutingQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None }
@@ -3803,7 +4983,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueAssistant {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueAssistant);
+impl GetRoutingQueueAssistant {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueAssistant {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
@@ -3871,7 +5071,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueComparisonperiod {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueComparisonperiod);
+impl GetRoutingQueueComparisonperiod {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueComparisonperiod {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, comparison_period_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, comparison_period_id }
@@ -3915,7 +5135,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueComparisonperiods {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueComparisonperiods);
+impl GetRoutingQueueComparisonperiods {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueComparisonperiods {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id }
@@ -3959,7 +5199,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueEstimatedwaittime {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueEstimatedwaittime);
+impl GetRoutingQueueEstimatedwaittime {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueEstimatedwaittime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, conversation_id: ::std::option::Option::None }
@@ -4010,7 +5270,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueIdentityresolution {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueIdentityresolution);
+impl GetRoutingQueueIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id }
@@ -4055,7 +5335,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueMediatypeEstimatedwaitti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueMediatypeEstimatedwaittime);
+impl GetRoutingQueueMediatypeEstimatedwaittime {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueMediatypeEstimatedwaittime {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, media_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, media_type, label_id: ::std::option::Option::None }
@@ -4121,7 +5421,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueMembers);
+impl GetRoutingQueueMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, profile_skills: ::std::option::Option::None, skills: ::std::option::Option::None, languages: ::std::option::Option::None, routing_status: ::std::option::Option::None, presence: ::std::option::Option::None, member_by: ::std::option::Option::None, joined: ::std::option::Option::None }
@@ -4286,7 +5606,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueUsers);
+impl GetRoutingQueueUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, joined: ::std::option::Option::None, name: ::std::option::Option::None, profile_skills: ::std::option::Option::None, skills: ::std::option::Option::None, languages: ::std::option::Option::None, routing_status: ::std::option::Option::None, presence: ::std::option::Option::None }
@@ -4434,7 +5774,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueueWrapupcodes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueueWrapupcodes);
+impl GetRoutingQueueWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueueWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -4524,7 +5884,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueues);
+impl GetRoutingQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, peer_id: ::std::option::Option::None, canned_response_library_id: ::std::option::Option::None, has_peer: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -4666,7 +6046,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueuesDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueuesDivisionviews);
+impl GetRoutingQueuesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueuesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -4780,7 +6180,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueuesDivisionviewsAll {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueuesDivisionviewsAll);
+impl GetRoutingQueuesDivisionviewsAll {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueuesDivisionviewsAll {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4863,7 +6283,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingQueuesMe {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingQueuesMe);
+impl GetRoutingQueuesMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingQueuesMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, joined: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -4948,7 +6388,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSettings);
+impl GetRoutingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -4989,7 +6449,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSettingsContactcenter {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSettingsContactcenter);
+impl GetRoutingSettingsContactcenter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSettingsContactcenter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5030,7 +6510,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSettingsTranscription {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSettingsTranscription);
+impl GetRoutingSettingsTranscription {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSettingsTranscription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -5072,7 +6572,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkill {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkill);
+impl GetRoutingSkill {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id }
@@ -5117,7 +6637,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillexpression {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillexpression);
+impl GetRoutingSkillexpression {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillexpression {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id, include_archived: ::std::option::Option::None, format: ::std::option::Option::None }
@@ -5180,7 +6720,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillexpressions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillexpressions);
+impl GetRoutingSkillexpressions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillexpressions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), format: ::std::option::Option::None, include_archived: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -5262,7 +6822,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillexpressionsQueueQueueId 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillexpressionsQueueQueueId);
+impl GetRoutingSkillexpressionsQueueQueueId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillexpressionsQueueQueueId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, format: ::std::option::Option::None, include_archived: ::std::option::Option::None }
@@ -5333,7 +6913,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillgroup);
+impl GetRoutingSkillgroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillgroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id }
@@ -5382,7 +6982,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroupMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillgroupMembers);
+impl GetRoutingSkillgroupMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillgroupMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5470,7 +7090,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroupMembersDivisions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillgroupMembersDivisions);
+impl GetRoutingSkillgroupMembersDivisions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillgroupMembersDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, expand: ::std::option::Option::None }
@@ -5526,7 +7166,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkillgroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkillgroups);
+impl GetRoutingSkillgroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, name: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
@@ -5617,7 +7277,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSkills {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSkills);
+impl GetRoutingSkills {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSkills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -5703,7 +7383,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsAddress {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSmsAddress);
+impl GetRoutingSmsAddress {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSmsAddress {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
@@ -5749,7 +7449,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsAddresses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSmsAddresses);
+impl GetRoutingSmsAddresses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSmsAddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -5825,7 +7545,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsAvailablephonenumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSmsAvailablephonenumbers);
+impl GetRoutingSmsAvailablephonenumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSmsAvailablephonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), country_code: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, region: ::std::option::Option::None, city: ::std::option::Option::None, area_code: ::std::option::Option::None, pattern: ::std::option::Option::None, address_requirement: ::std::option::Option::None }
@@ -5925,7 +7665,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsIdentityresolutionPhonenum
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSmsIdentityresolutionPhonenumber);
+impl GetRoutingSmsIdentityresolutionPhonenumber {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSmsIdentityresolutionPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
@@ -5969,7 +7729,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsPhonenumber {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSmsPhonenumber);
+impl GetRoutingSmsPhonenumber {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, expand: ::std::option::Option::None }
@@ -6033,7 +7813,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingSmsPhonenumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingSmsPhonenumbers);
+impl GetRoutingSmsPhonenumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingSmsPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, phone_number_status: ::std::option::Option::None, country_code: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, integration_id: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -6183,7 +7983,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingUserDirectroutingbackupSettin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingUserDirectroutingbackupSettings);
+impl GetRoutingUserDirectroutingbackupSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -6226,7 +8046,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingUserUtilization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingUserUtilization);
+impl GetRoutingUserUtilization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -6268,7 +8108,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingUtilization);
+impl GetRoutingUtilization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -6310,7 +8170,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingUtilizationLabel);
+impl GetRoutingUtilizationLabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id }
@@ -6353,7 +8233,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabelAgents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingUtilizationLabelAgents);
+impl GetRoutingUtilizationLabelAgents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingUtilizationLabelAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id }
@@ -6401,7 +8301,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingUtilizationLabels);
+impl GetRoutingUtilizationLabels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingUtilizationLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -6487,7 +8407,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcode {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingWrapupcode);
+impl GetRoutingWrapupcode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
@@ -6538,7 +8478,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingWrapupcodes);
+impl GetRoutingWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -6648,7 +8608,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodesDivisionview {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingWrapupcodesDivisionview);
+impl GetRoutingWrapupcodesDivisionview {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingWrapupcodesDivisionview {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
@@ -6698,7 +8678,27 @@ impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodesDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetRoutingWrapupcodesDivisionviews);
+impl GetRoutingWrapupcodesDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetRoutingWrapupcodesDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, include_state: ::std::option::Option::None }
@@ -6806,7 +8806,27 @@ impl ::genesys_cloud_core::Operation for GetUserQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUserQueues);
+impl GetUserQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -6898,7 +8918,27 @@ impl ::genesys_cloud_core::Operation for GetUserRoutinglanguages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUserRoutinglanguages);
+impl GetUserRoutinglanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -6982,7 +9022,27 @@ impl ::genesys_cloud_core::Operation for GetUserRoutingskills {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUserRoutingskills);
+impl GetUserRoutingskills {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -7066,7 +9126,27 @@ impl ::genesys_cloud_core::Operation for GetUserSkillgroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUserSkillgroups);
+impl GetUserSkillgroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUserSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
@@ -7146,7 +9226,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingConversation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingConversation);
+impl PatchRoutingConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::RoutingConversationAttributesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
@@ -7191,7 +9291,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingEmailDomain);
+impl PatchRoutingEmailDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingEmailDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::InboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -7236,7 +9356,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailDomainValidate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingEmailDomainValidate);
+impl PatchRoutingEmailDomainValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingEmailDomainValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::InboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -7281,7 +9421,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailOutboundDomain {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingEmailOutboundDomain);
+impl PatchRoutingEmailOutboundDomain {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingEmailOutboundDomain {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::OutboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -7326,7 +9486,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingEmailSettingEmailSettingId 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingEmailSettingEmailSettingId);
+impl PatchRoutingEmailSettingEmailSettingId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingEmailSettingEmailSettingId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String, body: ::models::EmailSetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id, body }
@@ -7371,7 +9551,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingPredictor {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingPredictor);
+impl PatchRoutingPredictor {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingPredictor {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id, body: ::std::option::Option::None }
@@ -7423,7 +9623,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingPredictorsKeyperformanceind
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingPredictorsKeyperformanceindicator);
+impl PatchRoutingPredictorsKeyperformanceindicator {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingPredictorsKeyperformanceindicator {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, body: ::std::option::Option::None }
@@ -7476,7 +9696,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueMember {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingQueueMember);
+impl PatchRoutingQueueMember {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingQueueMember {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String, body: ::models::QueueMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id, body }
@@ -7524,7 +9764,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingQueueMembers);
+impl PatchRoutingQueueMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::QueueMember>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -7583,7 +9843,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueUser {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingQueueUser);
+impl PatchRoutingQueueUser {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingQueueUser {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String, body: ::models::QueueMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id, body }
@@ -7632,7 +9912,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingQueueUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingQueueUsers);
+impl PatchRoutingQueueUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::QueueMember>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -7688,7 +9988,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSettingsContactcenter {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingSettingsContactcenter);
+impl PatchRoutingSettingsContactcenter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingSettingsContactcenter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactCenterSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7731,7 +10051,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSettingsTranscription {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingSettingsTranscription);
+impl PatchRoutingSettingsTranscription {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingSettingsTranscription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptionSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7775,7 +10115,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSkill {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingSkill);
+impl PatchRoutingSkill {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingSkill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String, body: ::models::UpdateSkillDivisionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id, body }
@@ -7820,7 +10180,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSkillgroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingSkillgroup);
+impl PatchRoutingSkillgroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingSkillgroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String, body: ::models::SkillGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, body }
@@ -7865,7 +10245,27 @@ impl ::genesys_cloud_core::Operation for PatchRoutingSmsPhonenumber {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchRoutingSmsPhonenumber);
+impl PatchRoutingSmsPhonenumber {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchRoutingSmsPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String, body: ::models::SmsPhoneNumberPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, body }
@@ -7911,7 +10311,27 @@ impl ::genesys_cloud_core::Operation for PatchUserQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUserQueue);
+impl PatchUserQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUserQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::UserQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, queue_id, body }
@@ -7960,7 +10380,27 @@ impl ::genesys_cloud_core::Operation for PatchUserQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUserQueues);
+impl PatchUserQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUserQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
@@ -8026,7 +10466,27 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUserRoutinglanguage);
+impl PatchUserRoutinglanguage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUserRoutinglanguage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String, body: ::models::UserRoutingLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id, body }
@@ -8074,7 +10534,27 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguagesBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUserRoutinglanguagesBulk);
+impl PatchUserRoutinglanguagesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUserRoutinglanguagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -8133,7 +10613,27 @@ impl ::genesys_cloud_core::Operation for PatchUserRoutingskillsBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUserRoutingskillsBulk);
+impl PatchUserRoutingskillsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUserRoutingskillsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -8189,7 +10689,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsQueuesObservationsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsQueuesObservationsQuery);
+impl PostAnalyticsQueuesObservationsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsQueuesObservationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueueObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8234,7 +10754,27 @@ impl ::genesys_cloud_core::Operation for PostAnalyticsRoutingActivityQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAnalyticsRoutingActivityQuery);
+impl PostAnalyticsRoutingActivityQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAnalyticsRoutingActivityQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
@@ -8293,7 +10833,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingAssessments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingAssessments);
+impl PostRoutingAssessments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingAssessments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -8343,7 +10903,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingAssessmentsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingAssessmentsJobs);
+impl PostRoutingAssessmentsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingAssessmentsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -8393,7 +10973,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainDkim {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailDomainDkim);
+impl PostRoutingEmailDomainDkim {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailDomainDkim {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -8437,7 +11037,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainMailfrom {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailDomainMailfrom);
+impl PostRoutingEmailDomainMailfrom {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailDomainMailfrom {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::MailFromResult) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
@@ -8482,7 +11102,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainRoutes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailDomainRoutes);
+impl PostRoutingEmailDomainRoutes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailDomainRoutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, body: ::models::InboundRoute) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, body }
@@ -8527,7 +11167,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainTestconnection {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailDomainTestconnection);
+impl PostRoutingEmailDomainTestconnection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailDomainTestconnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
@@ -8578,7 +11238,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainVerification {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailDomainVerification);
+impl PostRoutingEmailDomainVerification {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailDomainVerification {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -8621,7 +11301,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailDomains {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailDomains);
+impl PostRoutingEmailDomains {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::InboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8665,7 +11365,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomainTestconne
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailOutboundDomainTestconnection);
+impl PostRoutingEmailOutboundDomainTestconnection {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailOutboundDomainTestconnection {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
@@ -8716,7 +11436,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomains {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailOutboundDomains);
+impl PostRoutingEmailOutboundDomains {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailOutboundDomains {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8759,7 +11499,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomainsSimulate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailOutboundDomainsSimulated);
+impl PostRoutingEmailOutboundDomainsSimulated {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailOutboundDomainsSimulated {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8802,7 +11562,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingEmailSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingEmailSetting);
+impl PostRoutingEmailSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingEmailSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmailSetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8845,7 +11625,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingLanguages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingLanguages);
+impl PostRoutingLanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Language) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8888,7 +11688,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingPredictors {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingPredictors);
+impl PostRoutingPredictors {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingPredictors {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -8938,7 +11758,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingPredictorsKeyperformanceindi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingPredictorsKeyperformanceindicators);
+impl PostRoutingPredictorsKeyperformanceindicators {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingPredictorsKeyperformanceindicators {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateKpiRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -8983,7 +11823,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueueMembers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingQueueMembers);
+impl PostRoutingQueueMembers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingQueueMembers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
@@ -9038,7 +11898,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueueUsers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingQueueUsers);
+impl PostRoutingQueueUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingQueueUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
@@ -9091,7 +11971,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueueWrapupcodes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingQueueWrapupcodes);
+impl PostRoutingQueueWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingQueueWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WrapUpCodeReference>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -9135,7 +12035,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingQueues {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingQueues);
+impl PostRoutingQueues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingQueues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateQueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9178,7 +12098,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkillexpressionsValidate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSkillexpressionsValidate);
+impl PostRoutingSkillexpressionsValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSkillexpressionsValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SkillExpressionData) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9222,7 +12162,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkillgroupMembersDivisions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSkillgroupMembersDivisions);
+impl PostRoutingSkillgroupMembersDivisions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSkillgroupMembersDivisions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, body: ::std::option::Option::None }
@@ -9273,7 +12233,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkillgroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSkillgroups);
+impl PostRoutingSkillgroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSkillgroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SkillGroupWithMemberDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9316,7 +12296,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSkills {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSkills);
+impl PostRoutingSkills {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSkills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9359,7 +12359,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsAddresses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSmsAddresses);
+impl PostRoutingSmsAddresses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSmsAddresses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsAddressProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9402,7 +12422,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbers {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSmsPhonenumbers);
+impl PostRoutingSmsPhonenumbers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSmsPhonenumbers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsPhoneNumberProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9447,7 +12487,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbersAlphanumeric 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSmsPhonenumbersAlphanumeric);
+impl PostRoutingSmsPhonenumbersAlphanumeric {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSmsPhonenumbersAlphanumeric {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsAlphanumericProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9490,7 +12550,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbersImport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingSmsPhonenumbersImport);
+impl PostRoutingSmsPhonenumbersImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingSmsPhonenumbersImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsPhoneNumberImport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9533,7 +12613,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingUtilizationLabels {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingUtilizationLabels);
+impl PostRoutingUtilizationLabels {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingUtilizationLabels {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateUtilizationLabelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9576,7 +12676,27 @@ impl ::genesys_cloud_core::Operation for PostRoutingWrapupcodes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostRoutingWrapupcodes);
+impl PostRoutingWrapupcodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostRoutingWrapupcodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WrapupCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9620,7 +12740,27 @@ impl ::genesys_cloud_core::Operation for PostUserRoutinglanguages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUserRoutinglanguages);
+impl PostUserRoutinglanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUserRoutinglanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingLanguagePost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -9665,7 +12805,27 @@ impl ::genesys_cloud_core::Operation for PostUserRoutingskills {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUserRoutingskills);
+impl PostUserRoutingskills {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUserRoutingskills {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingSkillPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -9709,7 +12869,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingDirectroutingbackupSettingsMe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingDirectroutingbackupSettingsMe);
+impl PutRoutingDirectroutingbackupSettingsMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingDirectroutingbackupSettingsMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -9754,7 +12934,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingEmailDomainRoute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingEmailDomainRoute);
+impl PutRoutingEmailDomainRoute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingEmailDomainRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String, body: ::models::InboundRoute) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, body }
@@ -9801,7 +13001,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingEmailDomainRouteIdentityresol
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingEmailDomainRouteIdentityresolution);
+impl PutRoutingEmailDomainRouteIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingEmailDomainRouteIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String, body: ::models::RouteIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, body }
@@ -9846,7 +13066,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingEmailOutboundDomainActivation
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingEmailOutboundDomainActivation);
+impl PutRoutingEmailOutboundDomainActivation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingEmailOutboundDomainActivation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
@@ -9890,7 +13130,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingMessageRecipient {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingMessageRecipient);
+impl PutRoutingMessageRecipient {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingMessageRecipient {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recipient_id: ::std::string::String, body: ::models::RecipientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), recipient_id, body }
@@ -9935,7 +13195,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingQueue {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingQueue);
+impl PutRoutingQueue {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingQueue {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::models::QueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -9980,7 +13260,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingQueueIdentityresolution {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingQueueIdentityresolution);
+impl PutRoutingQueueIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingQueueIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::models::IdentityResolutionQueueConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
@@ -10024,7 +13324,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingSettings);
+impl PutRoutingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10067,7 +13387,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingSettingsTranscription {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingSettingsTranscription);
+impl PutRoutingSettingsTranscription {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingSettingsTranscription {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptionSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10111,7 +13451,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingSmsIdentityresolutionPhonenum
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingSmsIdentityresolutionPhonenumber);
+impl PutRoutingSmsIdentityresolutionPhonenumber {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingSmsIdentityresolutionPhonenumber {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String, body: ::models::SmsIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id, body }
@@ -10156,7 +13516,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingUserDirectroutingbackupSettin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingUserDirectroutingbackupSettings);
+impl PutRoutingUserDirectroutingbackupSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingUserDirectroutingbackupSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -10201,7 +13581,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingUserUtilization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingUserUtilization);
+impl PutRoutingUserUtilization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingUserUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -10245,7 +13645,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingUtilization {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingUtilization);
+impl PutRoutingUtilization {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingUtilization {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10289,7 +13709,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingUtilizationLabel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingUtilizationLabel);
+impl PutRoutingUtilizationLabel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingUtilizationLabel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String, body: ::models::UpdateUtilizationLabelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, body }
@@ -10334,7 +13774,27 @@ impl ::genesys_cloud_core::Operation for PutRoutingWrapupcode {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutRoutingWrapupcode);
+impl PutRoutingWrapupcode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutRoutingWrapupcode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String, body: ::models::WrapupCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id, body }
@@ -10380,7 +13840,27 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingskill {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutUserRoutingskill);
+impl PutUserRoutingskill {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutUserRoutingskill {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String, body: ::models::UserRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id, body }
@@ -10428,7 +13908,27 @@ impl ::genesys_cloud_core::Operation for PutUserRoutingskillsBulk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutUserRoutingskillsBulk);
+impl PutUserRoutingskillsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutUserRoutingskillsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }

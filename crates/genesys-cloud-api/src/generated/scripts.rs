@@ -98,7 +98,27 @@ impl ::genesys_cloud_core::Operation for GetScript {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScript);
+impl GetScript {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScript {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id }
@@ -143,7 +163,27 @@ impl ::genesys_cloud_core::Operation for GetScriptPage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptPage);
+impl GetScriptPage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptPage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
@@ -196,7 +236,27 @@ impl ::genesys_cloud_core::Operation for GetScriptPages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptPages);
+impl GetScriptPages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptPages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
@@ -258,7 +318,27 @@ impl ::genesys_cloud_core::Operation for GetScripts {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScripts);
+impl GetScripts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScripts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -403,7 +483,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsDivisionviews);
+impl GetScriptsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -546,7 +646,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublished {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublished);
+impl GetScriptsPublished {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -668,7 +788,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedDivisionviewVariable
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublishedDivisionviewVariables);
+impl GetScriptsPublishedDivisionviewVariables {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublishedDivisionviewVariables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
@@ -752,7 +892,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedDivisionviews {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublishedDivisionviews);
+impl GetScriptsPublishedDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublishedDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
@@ -871,7 +1031,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublishedScriptId);
+impl GetScriptsPublishedScriptId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublishedScriptId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
@@ -924,7 +1104,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdPage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublishedScriptIdPage);
+impl GetScriptsPublishedScriptIdPage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublishedScriptIdPage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
@@ -977,7 +1177,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdPages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublishedScriptIdPages);
+impl GetScriptsPublishedScriptIdPages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublishedScriptIdPages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
@@ -1032,7 +1252,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdVariables {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsPublishedScriptIdVariables);
+impl GetScriptsPublishedScriptIdVariables {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsPublishedScriptIdVariables {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
@@ -1108,7 +1348,27 @@ impl ::genesys_cloud_core::Operation for GetScriptsUploadStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetScriptsUploadStatus);
+impl GetScriptsUploadStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetScriptsUploadStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id, long_poll: ::std::option::Option::None }
@@ -1160,7 +1420,27 @@ impl ::genesys_cloud_core::Operation for PostScriptExport {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostScriptExport);
+impl PostScriptExport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostScriptExport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, body: ::std::option::Option::None }
@@ -1212,7 +1492,27 @@ impl ::genesys_cloud_core::Operation for PostScriptsPublished {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostScriptsPublished);
+impl PostScriptsPublished {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostScriptsPublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_data_version: ::std::option::Option::None, body: ::std::option::Option::None }

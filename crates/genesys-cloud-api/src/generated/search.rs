@@ -144,7 +144,27 @@ impl ::genesys_cloud_core::Operation for GetDocumentationGknSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDocumentationGknSearch);
+impl GetDocumentationGknSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDocumentationGknSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
@@ -197,7 +217,27 @@ impl ::genesys_cloud_core::Operation for GetDocumentationSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetDocumentationSearch);
+impl GetDocumentationSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetDocumentationSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
@@ -249,7 +289,27 @@ impl ::genesys_cloud_core::Operation for GetGroupsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetGroupsSearch);
+impl GetGroupsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -309,7 +369,27 @@ impl ::genesys_cloud_core::Operation for GetLocationsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetLocationsSearch);
+impl GetLocationsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -370,7 +450,27 @@ impl ::genesys_cloud_core::Operation for GetSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSearch);
+impl GetSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
@@ -439,7 +539,27 @@ impl ::genesys_cloud_core::Operation for GetSearchSuggest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSearchSuggest);
+impl GetSearchSuggest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
@@ -507,7 +627,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSitesSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSitesSearch);
+impl GetTelephonyProvidersEdgesSitesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -568,7 +708,27 @@ impl ::genesys_cloud_core::Operation for GetUsersSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersSearch);
+impl GetUsersSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
@@ -636,7 +796,27 @@ impl ::genesys_cloud_core::Operation for GetVoicemailSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetVoicemailSearch);
+impl GetVoicemailSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -695,7 +875,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSearch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsCustomattributesSearch);
+impl PostConversationsCustomattributesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsCustomattributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationCustomAttributesSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -738,7 +938,27 @@ impl ::genesys_cloud_core::Operation for PostConversationsParticipantsAttributes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostConversationsParticipantsAttributesSearch);
+impl PostConversationsParticipantsAttributesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostConversationsParticipantsAttributesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationParticipantSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -785,7 +1005,27 @@ impl ::genesys_cloud_core::Operation for PostDocumentationAllSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostDocumentationAllSearch);
+impl PostDocumentationAllSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostDocumentationAllSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentationV2SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -830,7 +1070,27 @@ impl ::genesys_cloud_core::Operation for PostDocumentationGknSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostDocumentationGknSearch);
+impl PostDocumentationGknSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostDocumentationGknSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GKNDocumentationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -875,7 +1135,27 @@ impl ::genesys_cloud_core::Operation for PostDocumentationSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostDocumentationSearch);
+impl PostDocumentationSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostDocumentationSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -918,7 +1198,27 @@ impl ::genesys_cloud_core::Operation for PostGroupsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGroupsSearch);
+impl PostGroupsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGroupsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GroupSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -961,7 +1261,27 @@ impl ::genesys_cloud_core::Operation for PostLocationsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLocationsSearch);
+impl PostLocationsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLocationsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1005,7 +1325,27 @@ impl ::genesys_cloud_core::Operation for PostSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSearch);
+impl PostSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
@@ -1057,7 +1397,27 @@ impl ::genesys_cloud_core::Operation for PostSearchSuggest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSearchSuggest);
+impl PostSearchSuggest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSearchSuggest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
@@ -1108,7 +1468,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTranscriptsSe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTranscriptsSearch);
+impl PostSpeechandtextanalyticsTranscriptsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsTranscriptsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1151,7 +1531,27 @@ impl ::genesys_cloud_core::Operation for PostTeamsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTeamsSearch);
+impl PostTeamsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTeamsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1194,7 +1594,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSitesSearch 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSitesSearch);
+impl PostTelephonyProvidersEdgesSitesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SiteSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1237,7 +1657,27 @@ impl ::genesys_cloud_core::Operation for PostUsersSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsersSearch);
+impl PostUsersSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsersSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1282,7 +1722,27 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchConversationTarget {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsersSearchConversationTarget);
+impl PostUsersSearchConversationTarget {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsersSearchConversationTarget {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1327,7 +1787,27 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchQueuemembersManage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsersSearchQueuemembersManage);
+impl PostUsersSearchQueuemembersManage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsersSearchQueuemembersManage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1370,7 +1850,27 @@ impl ::genesys_cloud_core::Operation for PostUsersSearchTeamsAssign {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsersSearchTeamsAssign);
+impl PostUsersSearchTeamsAssign {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsersSearchTeamsAssign {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1413,7 +1913,27 @@ impl ::genesys_cloud_core::Operation for PostVoicemailSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostVoicemailSearch);
+impl PostVoicemailSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostVoicemailSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -266,7 +266,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaEscalationrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaEscalationrule);
+impl DeleteSocialmediaEscalationrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id }
@@ -311,7 +331,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaMessage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaMessage);
+impl DeleteSocialmediaMessage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaMessage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
@@ -355,7 +395,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaTopic);
+impl DeleteSocialmediaTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, hard_delete: ::std::option::Option::None }
@@ -408,7 +468,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
+impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -464,7 +544,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
+impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -518,7 +618,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
+impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -572,7 +692,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesOpenOpenId);
+impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, hard_delete: ::std::option::Option::None }
@@ -626,7 +766,27 @@ impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrule
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
+impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, hard_delete: ::std::option::Option::None }
@@ -678,7 +838,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsAggregatesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsAggregatesJob);
+impl GetSocialmediaAnalyticsAggregatesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaAnalyticsAggregatesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -722,7 +902,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsAggregatesJobRes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsAggregatesJobResults);
+impl GetSocialmediaAnalyticsAggregatesJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaAnalyticsAggregatesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -773,7 +973,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsMessagesJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsMessagesJob);
+impl GetSocialmediaAnalyticsMessagesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaAnalyticsMessagesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -817,7 +1037,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsMessagesJobResul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaAnalyticsMessagesJobResults);
+impl GetSocialmediaAnalyticsMessagesJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaAnalyticsMessagesJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
@@ -869,7 +1109,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaEscalationrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaEscalationrule);
+impl GetSocialmediaEscalationrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, expand: ::std::option::Option::None }
@@ -924,7 +1184,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaEscalationrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaEscalationrules);
+impl GetSocialmediaEscalationrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaEscalationrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1004,7 +1284,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopic);
+impl GetSocialmediaTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, include_deleted: ::std::option::Option::None }
@@ -1060,7 +1360,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrules);
+impl GetSocialmediaTopicDataingestionrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1141,7 +1461,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
+impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1196,7 +1536,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion);
+impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1255,7 +1615,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions);
+impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1339,7 +1719,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
+impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1396,7 +1796,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion);
+impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1457,7 +1877,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions);
+impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1539,7 +1979,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
+impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1594,7 +2054,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion);
+impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1653,7 +2133,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions);
+impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1735,7 +2235,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesOpenOpenId);
+impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, include_deleted: ::std::option::Option::None }
@@ -1790,7 +2310,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion);
+impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -1849,7 +2389,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions);
+impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -1931,7 +2491,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
+impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, include_deleted: ::std::option::Option::None }
@@ -1986,7 +2566,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion);
+impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
@@ -2045,7 +2645,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions);
+impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
@@ -2132,7 +2752,27 @@ impl ::genesys_cloud_core::Operation for GetSocialmediaTopics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSocialmediaTopics);
+impl GetSocialmediaTopics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSocialmediaTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, include_deleted: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -2235,7 +2875,27 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSocialmediaTopic);
+impl PatchSocialmediaTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSocialmediaTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2288,7 +2948,27 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
+impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2344,7 +3024,27 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
+impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2398,7 +3098,27 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
+impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2452,7 +3172,27 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesOpenOpenId);
+impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, body: ::std::option::Option::None }
@@ -2506,7 +3246,27 @@ impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrules
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
+impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, body: ::std::option::Option::None }
@@ -2558,7 +3318,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaAnalyticsAggregatesJobs 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaAnalyticsAggregatesJobs);
+impl PostSocialmediaAnalyticsAggregatesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaAnalyticsAggregatesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SocialMediaAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2601,7 +3381,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaAnalyticsMessagesJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaAnalyticsMessagesJobs);
+impl PostSocialmediaAnalyticsMessagesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaAnalyticsMessagesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SocialMediaAsyncDetailQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2644,7 +3444,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaEscalationrules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaEscalationrules);
+impl PostSocialmediaEscalationrules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaEscalationrules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -2695,7 +3515,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaEscalationsMessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaEscalationsMessages);
+impl PostSocialmediaEscalationsMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaEscalationsMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -2755,7 +3595,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesF
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesFacebook);
+impl PostSocialmediaTopicDataingestionrulesFacebook {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesFacebook {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2809,7 +3669,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesG
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesGooglebusinessprofile);
+impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2861,7 +3741,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesInstagram);
+impl PostSocialmediaTopicDataingestionrulesInstagram {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesInstagram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2913,7 +3813,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesO
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesOpen);
+impl PostSocialmediaTopicDataingestionrulesOpen {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesOpen {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -2968,7 +3888,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesO
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk);
+impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, rule_id: ::std::string::String, body: ::std::vec::Vec<::models::OpenSocialMediaNormalizedMessage>) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, rule_id, body }
@@ -3029,7 +3969,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesO
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk);
+impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::OpenSocialMediaReactionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, rule_id, body }
@@ -3087,7 +4047,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopicDataingestionrulesTwitter);
+impl PostSocialmediaTopicDataingestionrulesTwitter {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopicDataingestionrulesTwitter {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
@@ -3138,7 +4118,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTopics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTopics);
+impl PostSocialmediaTopics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -3188,7 +4188,27 @@ impl ::genesys_cloud_core::Operation for PostSocialmediaTwitterHistoricalTweets 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSocialmediaTwitterHistoricalTweets);
+impl PostSocialmediaTwitterHistoricalTweets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSocialmediaTwitterHistoricalTweets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TwitterDataHistoricalTweetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3232,7 +4252,27 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaEscalationrule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSocialmediaEscalationrule);
+impl PutSocialmediaEscalationrule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSocialmediaEscalationrule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, body: ::std::option::Option::None }
@@ -3285,7 +4325,27 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesFa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId);
+impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, body: ::std::option::Option::None }
@@ -3341,7 +4401,27 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesGo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId);
+impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, body: ::std::option::Option::None }
@@ -3395,7 +4475,27 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesIn
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId);
+impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, body: ::std::option::Option::None }
@@ -3449,7 +4549,27 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesOp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesOpenOpenId);
+impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, body: ::std::option::Option::None }
@@ -3503,7 +4623,27 @@ impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesTw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId);
+impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, body: ::std::option::Option::None }

@@ -314,7 +314,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsCategory);
+impl DeleteSpeechandtextanalyticsCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -357,7 +377,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsDictionaryf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId);
+impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id }
@@ -401,7 +441,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsProgram {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsProgram);
+impl DeleteSpeechandtextanalyticsProgram {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, force_delete: ::std::option::Option::None }
@@ -454,7 +514,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsReprocessin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsReprocessingJob);
+impl DeleteSpeechandtextanalyticsReprocessingJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsReprocessingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -496,7 +576,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsSentimentfe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsSentimentfeedback);
+impl DeleteSpeechandtextanalyticsSentimentfeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -538,7 +638,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsSentimentfe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId);
+impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sentiment_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sentiment_feedback_id }
@@ -581,7 +701,27 @@ impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteSpeechandtextanalyticsTopic);
+impl DeleteSpeechandtextanalyticsTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteSpeechandtextanalyticsTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id }
@@ -631,7 +771,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsCategories);
+impl GetSpeechandtextanalyticsCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, ids: ::std::option::Option::None }
@@ -733,7 +893,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsCategory);
+impl GetSpeechandtextanalyticsCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
@@ -776,7 +956,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversation {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversation);
+impl GetSpeechandtextanalyticsConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -823,7 +1023,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationCategories);
+impl GetSpeechandtextanalyticsConversationCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsConversationCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -895,7 +1115,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationCommunicationTranscripturl);
+impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -940,7 +1180,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationCommunicationTranscripturls);
+impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -984,7 +1244,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationSe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationSentiments);
+impl GetSpeechandtextanalyticsConversationSentiments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsConversationSentiments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1027,7 +1307,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationSu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsConversationSummaries);
+impl GetSpeechandtextanalyticsConversationSummaries {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsConversationSummaries {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -1075,7 +1375,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsDictionaryfeed
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsDictionaryfeedback);
+impl GetSpeechandtextanalyticsDictionaryfeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsDictionaryfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None, transcription_engine: ::std::option::Option::None, next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1161,7 +1481,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsDictionaryfeed
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId);
+impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id }
@@ -1204,7 +1544,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgram {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgram);
+impl GetSpeechandtextanalyticsProgram {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1247,7 +1607,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramMapping
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramMappings);
+impl GetSpeechandtextanalyticsProgramMappings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1290,7 +1670,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramSetting
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramSettingsInsights);
+impl GetSpeechandtextanalyticsProgramSettingsInsights {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1333,7 +1733,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramSetting
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramSettingsProcessing);
+impl GetSpeechandtextanalyticsProgramSettingsProcessing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1376,7 +1796,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramTranscr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramTranscriptionengines);
+impl GetSpeechandtextanalyticsProgramTranscriptionengines {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramTranscriptionengines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
@@ -1427,7 +1867,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsPrograms {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsPrograms);
+impl GetSpeechandtextanalyticsPrograms {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsPrograms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1537,7 +1997,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsGenera
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsGeneralJob);
+impl GetSpeechandtextanalyticsProgramsGeneralJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsGeneralJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1583,7 +2063,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsMappin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsMappings);
+impl GetSpeechandtextanalyticsProgramsMappings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -1653,7 +2153,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsPublis
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsPublishjob);
+impl GetSpeechandtextanalyticsProgramsPublishjob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsPublishjob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1700,7 +2220,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsSettin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsSettingsInsights);
+impl GetSpeechandtextanalyticsProgramsSettingsInsights {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
@@ -1782,7 +2322,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsSettin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsSettingsProcessing);
+impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
@@ -1860,7 +2420,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsTopicl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsTopiclinksJob);
+impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1902,7 +2482,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsTransc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects);
+impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -1947,7 +2547,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsUnpubl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsProgramsUnpublished);
+impl GetSpeechandtextanalyticsProgramsUnpublished {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsProgramsUnpublished {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2019,7 +2639,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsReprocessingJob);
+impl GetSpeechandtextanalyticsReprocessingJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsReprocessingJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2064,7 +2704,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsReprocessingJobInteractions);
+impl GetSpeechandtextanalyticsReprocessingJobInteractions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsReprocessingJobInteractions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2114,7 +2774,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsReprocessingJobs);
+impl GetSpeechandtextanalyticsReprocessingJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsReprocessingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -2199,7 +2879,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSentimentDiale
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsSentimentDialects);
+impl GetSpeechandtextanalyticsSentimentDialects {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsSentimentDialects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2241,7 +2941,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSentimentfeedb
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsSentimentfeedback);
+impl GetSpeechandtextanalyticsSentimentfeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
@@ -2290,7 +3010,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsSettings);
+impl GetSpeechandtextanalyticsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2332,7 +3072,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopic);
+impl GetSpeechandtextanalyticsTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id }
@@ -2385,7 +3145,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopics);
+impl GetSpeechandtextanalyticsTopics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, dialects: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2510,7 +3290,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsDialects
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsDialects);
+impl GetSpeechandtextanalyticsTopicsDialects {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopicsDialects {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2552,7 +3352,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneral 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsGeneral);
+impl GetSpeechandtextanalyticsTopicsGeneral {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopicsGeneral {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
@@ -2602,7 +3422,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneralS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsGeneralStatus);
+impl GetSpeechandtextanalyticsTopicsGeneralStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopicsGeneralStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
@@ -2652,7 +3492,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGenerate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsGeneratedphrasesJob);
+impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2695,7 +3555,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsPublishj
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsPublishjob);
+impl GetSpeechandtextanalyticsTopicsPublishjob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopicsPublishjob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2738,7 +3618,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsTestphra
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTopicsTestphraseJob);
+impl GetSpeechandtextanalyticsTopicsTestphraseJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTopicsTestphraseJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2784,7 +3684,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTranslationsLa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTranslationsLanguageConversation);
+impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id, conversation_id, communication_id: ::std::option::Option::None, recording_id: ::std::option::Option::None }
@@ -2843,7 +3763,27 @@ impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTranslationsLa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetSpeechandtextanalyticsTranslationsLanguages);
+impl GetSpeechandtextanalyticsTranslationsLanguages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetSpeechandtextanalyticsTranslationsLanguages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2886,7 +3826,27 @@ impl ::genesys_cloud_core::Operation for PatchSpeechandtextanalyticsProgramSetti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSpeechandtextanalyticsProgramSettingsProcessing);
+impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProcessingSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -2930,7 +3890,27 @@ impl ::genesys_cloud_core::Operation for PatchSpeechandtextanalyticsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchSpeechandtextanalyticsSettings);
+impl PatchSpeechandtextanalyticsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchSpeechandtextanalyticsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SpeechTextAnalyticsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -2973,7 +3953,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsCategories {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsCategories);
+impl PostSpeechandtextanalyticsCategories {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsCategories {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CategoryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3016,7 +4016,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsDictionaryfee
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsDictionaryfeedback);
+impl PostSpeechandtextanalyticsDictionaryfeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsDictionaryfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DictionaryFeedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3059,7 +4079,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsPrograms {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsPrograms);
+impl PostSpeechandtextanalyticsPrograms {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsPrograms {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ProgramRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3102,7 +4142,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsProgramsGener
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsProgramsGeneralJobs);
+impl PostSpeechandtextanalyticsProgramsGeneralJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsProgramsGeneralJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GeneralProgramJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3145,7 +4205,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsProgramsPubli
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsProgramsPublishjobs);
+impl PostSpeechandtextanalyticsProgramsPublishjobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsProgramsPublishjobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ProgramJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3190,7 +4270,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsReprocessingJ
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsReprocessingJobs);
+impl PostSpeechandtextanalyticsReprocessingJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsReprocessingJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateReprocessJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3233,7 +4333,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsSentimentfeed
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsSentimentfeedback);
+impl PostSpeechandtextanalyticsSentimentfeedback {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsSentimentfeedback {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SentimentFeedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3276,7 +4396,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopics);
+impl PostSpeechandtextanalyticsTopics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsTopics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TopicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3319,7 +4459,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsGenerat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs);
+impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenAIPhrasesJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3362,7 +4522,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsPublish
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopicsPublishjobs);
+impl PostSpeechandtextanalyticsTopicsPublishjobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsTopicsPublishjobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TopicJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3405,7 +4585,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsTestphr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTopicsTestphraseJobs);
+impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TestTopicPhraseJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3448,7 +4648,27 @@ impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTranscriptsSe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostSpeechandtextanalyticsTranscriptsSearch);
+impl PostSpeechandtextanalyticsTranscriptsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostSpeechandtextanalyticsTranscriptsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3492,7 +4712,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsCategory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsCategory);
+impl PutSpeechandtextanalyticsCategory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsCategory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String, body: ::models::CategoryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id, body }
@@ -3537,7 +4777,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsDictionaryfeed
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId);
+impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id, body: ::std::option::Option::None }
@@ -3589,7 +4849,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgram {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgram);
+impl PutSpeechandtextanalyticsProgram {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsProgram {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProgramRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3634,7 +4914,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramMapping
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgramMappings);
+impl PutSpeechandtextanalyticsProgramMappings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsProgramMappings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProgramMappingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3679,7 +4979,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramSetting
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgramSettingsInsights);
+impl PutSpeechandtextanalyticsProgramSettingsInsights {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsProgramSettingsInsights {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::InsightsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3724,7 +5044,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramTranscr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsProgramTranscriptionengines);
+impl PutSpeechandtextanalyticsProgramTranscriptionengines {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsProgramTranscriptionengines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::TranscriptionEnginesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
@@ -3768,7 +5108,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsSettings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsSettings);
+impl PutSpeechandtextanalyticsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SpeechTextAnalyticsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3812,7 +5172,27 @@ impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsTopic {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutSpeechandtextanalyticsTopic);
+impl PutSpeechandtextanalyticsTopic {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutSpeechandtextanalyticsTopic {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, body: ::models::TopicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body }

@@ -342,7 +342,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkbin {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkbin);
+impl DeleteTaskmanagementWorkbin {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorkbin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id }
@@ -385,7 +405,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitem {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitem);
+impl DeleteTaskmanagementWorkitem {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
@@ -428,7 +468,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsBulkAddJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitemsBulkAddJob);
+impl DeleteTaskmanagementWorkitemsBulkAddJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorkitemsBulkAddJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -471,7 +531,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsBulkTermin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitemsBulkTerminateJob);
+impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -514,7 +594,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorkitemsSchema);
+impl DeleteTaskmanagementWorkitemsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorkitemsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -557,7 +657,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktype {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktype);
+impl DeleteTaskmanagementWorktype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id }
@@ -601,7 +721,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsDateba
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeFlowsDatebasedRule);
+impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -646,7 +786,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsOnattr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeFlowsOnattributechangeRule);
+impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -691,7 +851,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsOncrea
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeFlowsOncreateRule);
+impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -736,7 +916,27 @@ impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTaskmanagementWorktypeStatus);
+impl DeleteTaskmanagementWorktypeStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTaskmanagementWorktypeStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id }
@@ -780,7 +980,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbin {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkbin);
+impl GetTaskmanagementWorkbin {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkbin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id }
@@ -828,7 +1048,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkbinHistory);
+impl GetTaskmanagementWorkbinHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkbinHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -908,7 +1148,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkbinVersion);
+impl GetTaskmanagementWorkbinVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkbinVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, entity_version }
@@ -956,7 +1216,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkbinVersions);
+impl GetTaskmanagementWorkbinVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkbinVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1036,7 +1316,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitem {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitem);
+impl GetTaskmanagementWorkitem {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None }
@@ -1092,7 +1392,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemHistory);
+impl GetTaskmanagementWorkitemHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1178,7 +1498,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemUserWrapups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemUserWrapups);
+impl GetTaskmanagementWorkitemUserWrapups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemUserWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1267,7 +1607,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemVersion);
+impl GetTaskmanagementWorkitemVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, entity_version }
@@ -1315,7 +1675,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemVersions);
+impl GetTaskmanagementWorkitemVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1400,7 +1780,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemWrapups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemWrapups);
+impl GetTaskmanagementWorkitemWrapups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -1487,7 +1887,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkAddJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkAddJob);
+impl GetTaskmanagementWorkitemsBulkAddJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsBulkAddJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1530,7 +1950,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkAddJobRes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkAddJobResults);
+impl GetTaskmanagementWorkitemsBulkAddJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsBulkAddJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1578,7 +2018,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkJobsUsers
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkJobsUsersMe);
+impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, action: ::std::option::Option::None }
@@ -1664,7 +2124,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkTerminate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkTerminateJob);
+impl GetTaskmanagementWorkitemsBulkTerminateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsBulkTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1707,7 +2187,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkTerminate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsBulkTerminateJobResults);
+impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
@@ -1750,7 +2250,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsQueryJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsQueryJob);
+impl GetTaskmanagementWorkitemsQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1793,7 +2313,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsQueryJobResul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsQueryJobResults);
+impl GetTaskmanagementWorkitemsQueryJobResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsQueryJobResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -1836,7 +2376,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchema);
+impl GetTaskmanagementWorkitemsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1880,7 +2440,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemaVersion
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemaVersion);
+impl GetTaskmanagementWorkitemsSchemaVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchemaVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
@@ -1924,7 +2504,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemaVersion
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemaVersions);
+impl GetTaskmanagementWorkitemsSchemaVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchemaVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
@@ -1966,7 +2566,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemas);
+impl GetTaskmanagementWorkitemsSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2008,7 +2628,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasCorety
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemasCoretype);
+impl GetTaskmanagementWorkitemsSchemasCoretype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchemasCoretype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
@@ -2050,7 +2690,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasCorety
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemasCoretypes);
+impl GetTaskmanagementWorkitemsSchemasCoretypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchemasCoretypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2091,7 +2751,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasLimits
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorkitemsSchemasLimits);
+impl GetTaskmanagementWorkitemsSchemasLimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorkitemsSchemasLimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2134,7 +2814,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktype {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktype);
+impl GetTaskmanagementWorktype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, expands: ::std::option::Option::None }
@@ -2186,7 +2886,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsDatebased
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsDatebasedRule);
+impl GetTaskmanagementWorktypeFlowsDatebasedRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeFlowsDatebasedRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -2234,7 +2954,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsDatebased
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsDatebasedRules);
+impl GetTaskmanagementWorktypeFlowsDatebasedRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2306,7 +3046,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOnattribu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOnattributechangeRule);
+impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -2354,7 +3114,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOnattribu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOnattributechangeRules);
+impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2426,7 +3206,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOncreateR
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOncreateRule);
+impl GetTaskmanagementWorktypeFlowsOncreateRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeFlowsOncreateRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
@@ -2474,7 +3274,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOncreateR
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeFlowsOncreateRules);
+impl GetTaskmanagementWorktypeFlowsOncreateRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeFlowsOncreateRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -2551,7 +3371,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeHistory {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeHistory);
+impl GetTaskmanagementWorktypeHistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeHistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, fields: ::std::option::Option::None }
@@ -2639,7 +3479,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeStatus);
+impl GetTaskmanagementWorktypeStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id }
@@ -2683,7 +3543,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeStatuses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeStatuses);
+impl GetTaskmanagementWorktypeStatuses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id }
@@ -2727,7 +3607,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeVersion);
+impl GetTaskmanagementWorktypeVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, entity_version }
@@ -2775,7 +3675,27 @@ impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeVersions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTaskmanagementWorktypeVersions);
+impl GetTaskmanagementWorktypeVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTaskmanagementWorktypeVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2855,7 +3775,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkbin {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkbin);
+impl PatchTaskmanagementWorkbin {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkbin {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String, body: ::models::WorkbinUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, body }
@@ -2900,7 +3840,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitem {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitem);
+impl PatchTaskmanagementWorkitem {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkitem {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
@@ -2945,7 +3905,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemAssignment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemAssignment);
+impl PatchTaskmanagementWorkitemAssignment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkitemAssignment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemManualAssign) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
@@ -2991,7 +3971,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemUserWrapups 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemUserWrapups);
+impl PatchTaskmanagementWorkitemUserWrapups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkitemUserWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String, body: ::models::WorkitemWrapupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, body }
@@ -3037,7 +4037,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemUsersMeWrapu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemUsersMeWrapups);
+impl PatchTaskmanagementWorkitemUsersMeWrapups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkitemUsersMeWrapups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemWrapupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
@@ -3082,7 +4102,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemsBulkAddJob 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemsBulkAddJob);
+impl PatchTaskmanagementWorkitemsBulkAddJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkitemsBulkAddJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String, body: ::models::BulkJobUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id, body }
@@ -3127,7 +4167,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemsBulkTermina
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorkitemsBulkTerminateJob);
+impl PatchTaskmanagementWorkitemsBulkTerminateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorkitemsBulkTerminateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String, body: ::models::BulkJobUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id, body }
@@ -3172,7 +4232,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktype {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorktype);
+impl PatchTaskmanagementWorktype {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorktype {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorktypeUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -3218,7 +4298,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsDatebas
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeFlowsDatebasedRule);
+impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemDateBasedRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
@@ -3265,7 +4365,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsOnattri
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeFlowsOnattributechangeRule);
+impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemOnAttributeChangeRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
@@ -3312,7 +4432,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsOncreat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeFlowsOncreateRule);
+impl PatchTaskmanagementWorktypeFlowsOncreateRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorktypeFlowsOncreateRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemOnCreateRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
@@ -3359,7 +4499,27 @@ impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeStatus {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTaskmanagementWorktypeStatus);
+impl PatchTaskmanagementWorktypeStatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTaskmanagementWorktypeStatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String, body: ::models::WorkitemStatusUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id, body }
@@ -3404,7 +4564,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkbins {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkbins);
+impl PostTaskmanagementWorkbins {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkbins {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkbinCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3449,7 +4629,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkbinsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkbinsQuery);
+impl PostTaskmanagementWorkbinsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkbinsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkbinQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3504,7 +4704,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemAcdCancel {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemAcdCancel);
+impl PostTaskmanagementWorkitemAcdCancel {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemAcdCancel {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
@@ -3547,7 +4767,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemDisconnect {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemDisconnect);
+impl PostTaskmanagementWorkitemDisconnect {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemDisconnect {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
@@ -3591,7 +4831,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemTerminate {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemTerminate);
+impl PostTaskmanagementWorkitemTerminate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemTerminate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body: ::std::option::Option::None }
@@ -3642,7 +4902,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitems {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitems);
+impl PostTaskmanagementWorkitems {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitems {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3685,7 +4965,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsBulkAddJobs 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsBulkAddJobs);
+impl PostTaskmanagementWorkitemsBulkAddJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemsBulkAddJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkJobAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3728,7 +5028,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsBulkTerminat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsBulkTerminateJobs);
+impl PostTaskmanagementWorkitemsBulkTerminateJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemsBulkTerminateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkJobTerminateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3773,7 +5093,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsQuery);
+impl PostTaskmanagementWorkitemsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemQueryPostRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3828,7 +5168,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsQueryJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsQueryJobs);
+impl PostTaskmanagementWorkitemsQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemsQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemQueryJobCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3871,7 +5231,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsSchemas {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorkitemsSchemas);
+impl PostTaskmanagementWorkitemsSchemas {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorkitemsSchemas {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -3915,7 +5295,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsDatebase
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeFlowsDatebasedRules);
+impl PostTaskmanagementWorktypeFlowsDatebasedRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorktypeFlowsDatebasedRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemDateBasedRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -3960,7 +5360,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsOnattrib
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeFlowsOnattributechangeRules);
+impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemOnAttributeChangeRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -4005,7 +5425,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsOncreate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeFlowsOncreateRules);
+impl PostTaskmanagementWorktypeFlowsOncreateRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorktypeFlowsOncreateRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemOnCreateRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -4050,7 +5490,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeStatuses {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorktypeStatuses);
+impl PostTaskmanagementWorktypeStatuses {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorktypeStatuses {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemStatusCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
@@ -4094,7 +5554,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypes {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorktypes);
+impl PostTaskmanagementWorktypes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorktypes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorktypeCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4139,7 +5619,27 @@ impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTaskmanagementWorktypesQuery);
+impl PostTaskmanagementWorktypesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTaskmanagementWorktypesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorktypeQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -4195,7 +5695,27 @@ impl ::genesys_cloud_core::Operation for PutTaskmanagementWorkitemsSchema {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTaskmanagementWorkitemsSchema);
+impl PutTaskmanagementWorkitemsSchema {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTaskmanagementWorkitemsSchema {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }

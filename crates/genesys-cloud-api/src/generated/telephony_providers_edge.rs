@@ -554,7 +554,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdge {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdge);
+impl DeleteTelephonyProvidersEdge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -598,7 +618,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgeLogicalinte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgeLogicalinterface);
+impl DeleteTelephonyProvidersEdgeLogicalinterface {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id }
@@ -642,7 +682,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgeSoftwareupd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgeSoftwareupdate);
+impl DeleteTelephonyProvidersEdgeSoftwareupdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgeSoftwareupdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -684,7 +744,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesAlertablep
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesAlertablepresences);
+impl DeleteTelephonyProvidersEdgesAlertablepresences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesAlertablepresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -726,7 +806,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesCertificat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesCertificateauthority);
+impl DeleteTelephonyProvidersEdgesCertificateauthority {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesCertificateauthority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id }
@@ -769,7 +869,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesDidpool {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesDidpool);
+impl DeleteTelephonyProvidersEdgesDidpool {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesDidpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id }
@@ -812,7 +932,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesEdgegroup 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesEdgegroup);
+impl DeleteTelephonyProvidersEdgesEdgegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id }
@@ -855,7 +995,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesExtensionp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesExtensionpool);
+impl DeleteTelephonyProvidersEdgesExtensionpool {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesExtensionpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id }
@@ -898,7 +1058,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesPhone {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesPhone);
+impl DeleteTelephonyProvidersEdgesPhone {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesPhone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
@@ -941,7 +1121,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesPhonebases
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesPhonebasesetting);
+impl DeleteTelephonyProvidersEdgesPhonebasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesPhonebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id }
@@ -984,7 +1184,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesSite {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesSite);
+impl DeleteTelephonyProvidersEdgesSite {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesSite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -1028,7 +1248,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesSiteOutbou
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesSiteOutboundroute);
+impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id }
@@ -1072,7 +1312,27 @@ impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesTrunkbases
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteTelephonyProvidersEdgesTrunkbasesetting);
+impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id }
@@ -1116,7 +1376,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdge {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdge);
+impl GetTelephonyProvidersEdge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
@@ -1167,7 +1447,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticNslo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticNslookup);
+impl GetTelephonyProvidersEdgeDiagnosticNslookup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeDiagnosticNslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1210,7 +1510,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticPing
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticPing);
+impl GetTelephonyProvidersEdgeDiagnosticPing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeDiagnosticPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1253,7 +1573,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticRout
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticRoute);
+impl GetTelephonyProvidersEdgeDiagnosticRoute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeDiagnosticRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1296,7 +1636,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticTrac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeDiagnosticTracepath);
+impl GetTelephonyProvidersEdgeDiagnosticTracepath {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeDiagnosticTracepath {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1341,7 +1701,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogicalinterfa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeLogicalinterface);
+impl GetTelephonyProvidersEdgeLogicalinterface {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, expand: ::std::option::Option::None }
@@ -1396,7 +1776,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogicalinterfa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeLogicalinterfaces);
+impl GetTelephonyProvidersEdgeLogicalinterfaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
@@ -1460,7 +1860,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogsJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeLogsJob);
+impl GetTelephonyProvidersEdgeLogsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeLogsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, job_id }
@@ -1504,7 +1924,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeMetrics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeMetrics);
+impl GetTelephonyProvidersEdgeMetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1548,7 +1988,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgePhysicalinterf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgePhysicalinterface);
+impl GetTelephonyProvidersEdgePhysicalinterface {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgePhysicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id }
@@ -1594,7 +2054,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgePhysicalinterf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgePhysicalinterfaces);
+impl GetTelephonyProvidersEdgePhysicalinterfaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgePhysicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1649,7 +2129,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSetuppackage {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeSetuppackage);
+impl GetTelephonyProvidersEdgeSetuppackage {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeSetuppackage {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1692,7 +2192,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSoftwareupdate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeSoftwareupdate);
+impl GetTelephonyProvidersEdgeSoftwareupdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeSoftwareupdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1737,7 +2257,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSoftwareversio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeSoftwareversions);
+impl GetTelephonyProvidersEdgeSoftwareversions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeSoftwareversions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -1800,7 +2340,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeTrunks {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgeTrunks);
+impl GetTelephonyProvidersEdgeTrunks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgeTrunks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
@@ -1912,7 +2472,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdges {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdges);
+impl GetTelephonyProvidersEdges {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None, show_cloud_media: ::std::option::Option::None }
@@ -2030,7 +2610,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesAlertablepres
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesAlertablepresences);
+impl GetTelephonyProvidersEdgesAlertablepresences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesAlertablepresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
@@ -2081,7 +2681,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesCertificateau
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesCertificateauthorities);
+impl GetTelephonyProvidersEdgesCertificateauthorities {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesCertificateauthorities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2135,7 +2755,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesCertificateau
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesCertificateauthority);
+impl GetTelephonyProvidersEdgesCertificateauthority {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesCertificateauthority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id }
@@ -2178,7 +2818,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDid {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDid);
+impl GetTelephonyProvidersEdgesDid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesDid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_id }
@@ -2221,7 +2881,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpool {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDidpool);
+impl GetTelephonyProvidersEdgesDidpool {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesDidpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id }
@@ -2269,7 +2949,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpools {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDidpools);
+impl GetTelephonyProvidersEdgesDidpools {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesDidpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -2362,7 +3062,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpoolsDids 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDidpoolsDids);
+impl GetTelephonyProvidersEdgesDidpoolsDids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesDidpoolsDids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, id: ::std::option::Option::None, number_match: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -2474,7 +3194,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDids {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesDids);
+impl GetTelephonyProvidersEdgesDids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesDids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, phone_number: ::std::option::Option::None, owner_id: ::std::option::Option::None, did_pool_id: ::std::option::Option::None, id: ::std::option::Option::None }
@@ -2593,7 +3333,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgegroup);
+impl GetTelephonyProvidersEdgesEdgegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, expand: ::std::option::Option::None }
@@ -2645,7 +3405,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroupEdge
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase);
+impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edgegroup_id: ::std::string::String, edgetrunkbase_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edgegroup_id, edgetrunkbase_id }
@@ -2695,7 +3475,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgegroups);
+impl GetTelephonyProvidersEdgesEdgegroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesEdgegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None }
@@ -2788,7 +3588,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgeversionre
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesEdgeversionreport);
+impl GetTelephonyProvidersEdgesEdgeversionreport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesEdgeversionreport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2829,7 +3649,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExpired {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExpired);
+impl GetTelephonyProvidersEdgesExpired {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesExpired {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2871,7 +3711,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtension {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtension);
+impl GetTelephonyProvidersEdgesExtension {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesExtension {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_id }
@@ -2914,7 +3774,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensionpool);
+impl GetTelephonyProvidersEdgesExtensionpool {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesExtensionpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id }
@@ -2963,7 +3843,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensionpools);
+impl GetTelephonyProvidersEdgesExtensionpools {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesExtensionpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, number: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3065,7 +3965,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensionpoolsDivisionviews);
+impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -3181,7 +4101,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesExtensions);
+impl GetTelephonyProvidersEdgesExtensions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesExtensions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, number: ::std::option::Option::None }
@@ -3275,7 +4215,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLine {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLine);
+impl GetTelephonyProvidersEdgesLine {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesLine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, line_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_id }
@@ -3318,7 +4278,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinebasesetti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLinebasesetting);
+impl GetTelephonyProvidersEdgesLinebasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesLinebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, line_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_id }
@@ -3367,7 +4347,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinebasesetti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLinebasesettings);
+impl GetTelephonyProvidersEdgesLinebasesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesLinebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3467,7 +4467,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLines {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLines);
+impl GetTelephonyProvidersEdgesLines {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesLines {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3561,7 +4581,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinesTemplate
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLinesTemplate);
+impl GetTelephonyProvidersEdgesLinesTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesLinesTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_settings_id: ::std::option::Option::None }
@@ -3615,7 +4655,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLogicalinterf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesLogicalinterfaces);
+impl GetTelephonyProvidersEdgesLogicalinterfaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -3688,7 +4748,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMediastatisti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesMediastatisticsConversation);
+impl GetTelephonyProvidersEdgesMediastatisticsConversation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesMediastatisticsConversation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
@@ -3734,7 +4814,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMediastatisti
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesMediastatisticsConversationCommunication);
+impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
@@ -3778,7 +4878,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMetrics {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesMetrics);
+impl GetTelephonyProvidersEdgesMetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
@@ -3836,7 +4956,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesOutboundroute
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesOutboundroutes);
+impl GetTelephonyProvidersEdgesOutboundroutes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -3938,7 +5078,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhone {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhone);
+impl GetTelephonyProvidersEdgesPhone {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
@@ -3981,7 +5141,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesetting);
+impl GetTelephonyProvidersEdgesPhonebasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhonebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id }
@@ -4031,7 +5211,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesettings);
+impl GetTelephonyProvidersEdgesPhonebasesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhonebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -4136,7 +5336,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases);
+impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -4206,7 +5426,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonebasesettingsTemplate);
+impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_metabase_id: ::std::option::Option::None }
@@ -4275,7 +5515,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhones {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhones);
+impl GetTelephonyProvidersEdgesPhones {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, site_id: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, phone_base_settings_id: ::std::option::Option::None, lines_logged_in_user_id: ::std::option::Option::None, lines_default_for_user_id: ::std::option::Option::None, phone_hardware_id: ::std::option::Option::None, lines_id: ::std::option::Option::None, lines_name: ::std::option::Option::None, name: ::std::option::Option::None, status_operational_status: ::std::option::Option::None, secondary_status_operational_status: ::std::option::Option::None, expand: ::std::option::Option::None, fields: ::std::option::Option::None }
@@ -4465,7 +5725,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonesTemplat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhonesTemplate);
+impl GetTelephonyProvidersEdgesPhonesTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhonesTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_settings_id: ::std::option::Option::None }
@@ -4518,7 +5798,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhysicalinter
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesPhysicalinterfaces);
+impl GetTelephonyProvidersEdgesPhysicalinterfaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesPhysicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
@@ -4581,7 +5881,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSite {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSite);
+impl GetTelephonyProvidersEdgesSite {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -4625,7 +5945,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteNumberplan);
+impl GetTelephonyProvidersEdgesSiteNumberplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSiteNumberplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, number_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, number_plan_id }
@@ -4669,7 +6009,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteNumberplans);
+impl GetTelephonyProvidersEdgesSiteNumberplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSiteNumberplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -4713,7 +6073,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteNumberplansClassifications);
+impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, classification: ::std::option::Option::None }
@@ -4765,7 +6145,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteOutboundr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteOutboundroute);
+impl GetTelephonyProvidersEdgesSiteOutboundroute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSiteOutboundroute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id }
@@ -4816,7 +6216,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteOutboundr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteOutboundroutes);
+impl GetTelephonyProvidersEdgesSiteOutboundroutes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
@@ -4911,7 +6331,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteSiteconne
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSiteSiteconnections);
+impl GetTelephonyProvidersEdgesSiteSiteconnections {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSiteSiteconnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
@@ -4963,7 +6403,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSites {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSites);
+impl GetTelephonyProvidersEdgesSites {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, location_id: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5082,7 +6542,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSitesSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesSitesSearch);
+impl GetTelephonyProvidersEdgesSitesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5144,7 +6624,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTimezones {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTimezones);
+impl GetTelephonyProvidersEdgesTimezones {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTimezones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -5214,7 +6714,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunk {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunk);
+impl GetTelephonyProvidersEdgesTrunk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_id }
@@ -5257,7 +6777,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkMetrics 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkMetrics);
+impl GetTelephonyProvidersEdgesTrunkMetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_id }
@@ -5301,7 +6841,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesetting);
+impl GetTelephonyProvidersEdgesTrunkbasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, ignore_hidden: ::std::option::Option::None }
@@ -5362,7 +6922,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettings);
+impl GetTelephonyProvidersEdgesTrunkbasesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkbasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, recording_enabled: ::std::option::Option::None, ignore_hidden: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
@@ -5492,7 +7072,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases);
+impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -5576,7 +7176,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId);
+impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -5663,7 +7283,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkbasesettingsTemplate);
+impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_metabase_id: ::std::option::Option::None }
@@ -5722,7 +7362,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunks {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunks);
+impl GetTelephonyProvidersEdgesTrunks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, edge_id: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
@@ -5832,7 +7492,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunksMetrics
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunksMetrics);
+impl GetTelephonyProvidersEdgesTrunksMetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunksMetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_ids: ::std::option::Option::None }
@@ -5883,7 +7563,27 @@ impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkswithrec
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTelephonyProvidersEdgesTrunkswithrecording);
+impl GetTelephonyProvidersEdgesTrunkswithrecording {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTelephonyProvidersEdgesTrunkswithrecording {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_type: ::std::option::Option::None }
@@ -5934,7 +7634,27 @@ impl ::genesys_cloud_core::Operation for PatchTelephonyProvidersEdgesSiteSitecon
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchTelephonyProvidersEdgesSiteSiteconnections);
+impl PatchTelephonyProvidersEdgesSiteSiteconnections {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchTelephonyProvidersEdgesSiteSiteconnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::DisableSiteConnectionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -5979,7 +7699,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticNsl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticNslookup);
+impl PostTelephonyProvidersEdgeDiagnosticNslookup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeDiagnosticNslookup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6024,7 +7764,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticPin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticPing);
+impl PostTelephonyProvidersEdgeDiagnosticPing {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeDiagnosticPing {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6069,7 +7829,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticRou
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticRoute);
+impl PostTelephonyProvidersEdgeDiagnosticRoute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeDiagnosticRoute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6114,7 +7894,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticTra
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeDiagnosticTracepath);
+impl PostTelephonyProvidersEdgeDiagnosticTracepath {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeDiagnosticTracepath {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6159,7 +7959,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogicalinterf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeLogicalinterfaces);
+impl PostTelephonyProvidersEdgeLogicalinterfaces {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeLogicalinterfaces {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::DomainLogicalInterface) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6205,7 +8025,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogsJobUpload
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeLogsJobUpload);
+impl PostTelephonyProvidersEdgeLogsJobUpload {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeLogsJobUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, job_id: ::std::string::String, body: ::models::EdgeLogsJobUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, job_id, body }
@@ -6251,7 +8091,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogsJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeLogsJobs);
+impl PostTelephonyProvidersEdgeLogsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeLogsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeLogsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6296,7 +8156,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeOfflineconfig
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeOfflineconfiguration);
+impl PostTelephonyProvidersEdgeOfflineconfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeOfflineconfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeOfflineConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6341,7 +8221,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeReboot {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeReboot);
+impl PostTelephonyProvidersEdgeReboot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
@@ -6393,7 +8293,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeSoftwareupdat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeSoftwareupdate);
+impl PostTelephonyProvidersEdgeSoftwareupdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeSoftwareupdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::DomainEdgeSoftwareUpdateDto) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -6438,7 +8358,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeStatuscode {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeStatuscode);
+impl PostTelephonyProvidersEdgeStatuscode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeStatuscode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
@@ -6489,7 +8429,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeUnpair {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgeUnpair);
+impl PostTelephonyProvidersEdgeUnpair {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgeUnpair {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
@@ -6532,7 +8492,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdges {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdges);
+impl PostTelephonyProvidersEdges {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdges {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Edge) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6575,7 +8555,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesAddressvalid
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesAddressvalidation);
+impl PostTelephonyProvidersEdgesAddressvalidation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesAddressvalidation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidateAddressRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6618,7 +8618,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesCertificatea
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesCertificateauthorities);
+impl PostTelephonyProvidersEdgesCertificateauthorities {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesCertificateauthorities {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DomainCertificateAuthority) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6661,7 +8681,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesDidpools {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesDidpools);
+impl PostTelephonyProvidersEdgesDidpools {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesDidpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DIDPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6704,7 +8744,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesEdgegroups {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesEdgegroups);
+impl PostTelephonyProvidersEdgesEdgegroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesEdgegroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EdgeGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6747,7 +8807,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesExtensionpoo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesExtensionpools);
+impl PostTelephonyProvidersEdgesExtensionpools {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesExtensionpools {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExtensionPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6790,7 +8870,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhoneReboot 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhoneReboot);
+impl PostTelephonyProvidersEdgesPhoneReboot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesPhoneReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
@@ -6833,7 +8933,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhonebaseset
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhonebasesettings);
+impl PostTelephonyProvidersEdgesPhonebasesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesPhonebasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PhoneBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6876,7 +8996,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhones {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhones);
+impl PostTelephonyProvidersEdgesPhones {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesPhones {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Phone) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6919,7 +9059,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhonesReboot
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesPhonesReboot);
+impl PostTelephonyProvidersEdgesPhonesReboot {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesPhonesReboot {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PhonesReboot) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -6963,7 +9123,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSiteOutbound
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSiteOutboundroutes);
+impl PostTelephonyProvidersEdgesSiteOutboundroutes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesSiteOutboundroutes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::OutboundRouteBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7007,7 +9187,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSites {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSites);
+impl PostTelephonyProvidersEdgesSites {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesSites {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Site) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7050,7 +9250,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSitesSearch 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesSitesSearch);
+impl PostTelephonyProvidersEdgesSitesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesSitesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SiteSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7093,7 +9313,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunkbaseset
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesTrunkbasesettings);
+impl PostTelephonyProvidersEdgesTrunkbasesettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesTrunkbasesettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7136,7 +9376,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunkbaseset
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesTrunkbasesettingsSearch);
+impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7179,7 +9439,27 @@ impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunksSearch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTelephonyProvidersEdgesTrunksSearch);
+impl PostTelephonyProvidersEdgesTrunksSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTelephonyProvidersEdgesTrunksSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7223,7 +9503,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdge {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdge);
+impl PutTelephonyProvidersEdge {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdge {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::Edge) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
@@ -7269,7 +9569,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgeLogicalinterfa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgeLogicalinterface);
+impl PutTelephonyProvidersEdgeLogicalinterface {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgeLogicalinterface {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String, body: ::models::DomainLogicalInterface) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, body }
@@ -7314,7 +9634,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesAlertablepres
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesAlertablepresences);
+impl PutTelephonyProvidersEdgesAlertablepresences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesAlertablepresences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlertablePresences) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -7358,7 +9698,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesCertificateau
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesCertificateauthority);
+impl PutTelephonyProvidersEdgesCertificateauthority {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesCertificateauthority {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String, body: ::models::DomainCertificateAuthority) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id, body }
@@ -7403,7 +9763,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesDidpool {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesDidpool);
+impl PutTelephonyProvidersEdgesDidpool {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesDidpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String, body: ::models::DIDPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id, body }
@@ -7448,7 +9828,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesEdgegroup {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesEdgegroup);
+impl PutTelephonyProvidersEdgesEdgegroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesEdgegroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String, body: ::models::EdgeGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, body }
@@ -7494,7 +9894,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesEdgegroupEdge
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase);
+impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edgegroup_id: ::std::string::String, edgetrunkbase_id: ::std::string::String, body: ::models::EdgeTrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), edgegroup_id, edgetrunkbase_id, body }
@@ -7540,7 +9960,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesExtensionpool
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesExtensionpool);
+impl PutTelephonyProvidersEdgesExtensionpool {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesExtensionpool {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String, body: ::models::ExtensionPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id, body }
@@ -7585,7 +10025,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesPhone {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesPhone);
+impl PutTelephonyProvidersEdgesPhone {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesPhone {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String, body: ::models::Phone) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id, body }
@@ -7630,7 +10090,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesPhonebasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesPhonebasesetting);
+impl PutTelephonyProvidersEdgesPhonebasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesPhonebasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String, body: ::models::PhoneBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id, body }
@@ -7675,7 +10155,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSite {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSite);
+impl PutTelephonyProvidersEdgesSite {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesSite {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::Site) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7720,7 +10220,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteNumberpla
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSiteNumberplans);
+impl PutTelephonyProvidersEdgesSiteNumberplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesSiteNumberplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::std::vec::Vec<::models::NumberPlan>) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7766,7 +10286,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteOutboundr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSiteOutboundroute);
+impl PutTelephonyProvidersEdgesSiteOutboundroute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesSiteOutboundroute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String, body: ::models::OutboundRouteBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id, body }
@@ -7812,7 +10352,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteSiteconne
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesSiteSiteconnections);
+impl PutTelephonyProvidersEdgesSiteSiteconnections {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesSiteSiteconnections {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::SiteConnections) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
@@ -7857,7 +10417,27 @@ impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesTrunkbasesett
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutTelephonyProvidersEdgesTrunkbasesetting);
+impl PutTelephonyProvidersEdgesTrunkbasesetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutTelephonyProvidersEdgesTrunkbasesetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String, body: ::models::TrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, body }

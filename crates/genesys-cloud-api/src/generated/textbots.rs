@@ -58,7 +58,27 @@ impl ::genesys_cloud_core::Operation for GetTextbotsBotsSearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetTextbotsBotsSearch);
+impl GetTextbotsBotsSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetTextbotsBotsSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_type: ::std::option::Option::None, bot_name: ::std::option::Option::None, bot_id: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -141,7 +161,27 @@ impl ::genesys_cloud_core::Operation for PostTextbotsBotflowsSessionTurns {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTextbotsBotflowsSessionTurns);
+impl PostTextbotsBotflowsSessionTurns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTextbotsBotflowsSessionTurns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, body: ::models::TextBotFlowTurnRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body }
@@ -185,7 +225,27 @@ impl ::genesys_cloud_core::Operation for PostTextbotsBotflowsSessions {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTextbotsBotflowsSessions);
+impl PostTextbotsBotflowsSessions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTextbotsBotflowsSessions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TextBotFlowLaunchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -228,7 +288,27 @@ impl ::genesys_cloud_core::Operation for PostTextbotsBotsExecute {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostTextbotsBotsExecute);
+impl PostTextbotsBotsExecute {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostTextbotsBotsExecute {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostTextRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

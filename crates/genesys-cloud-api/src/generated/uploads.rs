@@ -83,7 +83,27 @@ impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUploadsUrlsJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetKnowledgeKnowledgebaseUploadsUrlsJob);
+impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, job_id }
@@ -127,7 +147,27 @@ impl ::genesys_cloud_core::Operation for PostGamificationContestsUploadsPrizeima
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGamificationContestsUploadsPrizeimages);
+impl PostGamificationContestsUploadsPrizeimages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGamificationContestsUploadsPrizeimages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -170,7 +210,27 @@ impl ::genesys_cloud_core::Operation for PostGuidesUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostGuidesUploads);
+impl PostGuidesUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostGuidesUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -214,7 +274,27 @@ impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftFunctionUplo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostIntegrationsActionDraftFunctionUpload);
+impl PostIntegrationsActionDraftFunctionUpload {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostIntegrationsActionDraftFunctionUpload {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::FunctionUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
@@ -258,7 +338,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeDocumentuploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeDocumentuploads);
+impl PostKnowledgeDocumentuploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeDocumentuploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -302,7 +402,27 @@ impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseUploadsUrlsJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostKnowledgeKnowledgebaseUploadsUrlsJobs);
+impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CreateUploadSourceUrlJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
@@ -347,7 +467,27 @@ impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerUploads {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostLanguageunderstandingMinerUploads);
+impl PostLanguageunderstandingMinerUploads {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostLanguageunderstandingMinerUploads {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, body: ::models::Empty) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body }
@@ -391,7 +531,27 @@ impl ::genesys_cloud_core::Operation for PostUploadsLearningCoverart {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUploadsLearningCoverart);
+impl PostUploadsLearningCoverart {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUploadsLearningCoverart {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningCoverArtUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -434,7 +594,27 @@ impl ::genesys_cloud_core::Operation for PostUploadsPublicassetsImages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUploadsPublicassetsImages);
+impl PostUploadsPublicassetsImages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUploadsPublicassetsImages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -477,7 +657,27 @@ impl ::genesys_cloud_core::Operation for PostUploadsRecordings {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUploadsRecordings);
+impl PostUploadsRecordings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUploadsRecordings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -520,7 +720,27 @@ impl ::genesys_cloud_core::Operation for PostUploadsWorkforcemanagementHistorica
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUploadsWorkforcemanagementHistoricaldataCsv);
+impl PostUploadsWorkforcemanagementHistoricaldataCsv {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUploadsWorkforcemanagementHistoricaldataCsv {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

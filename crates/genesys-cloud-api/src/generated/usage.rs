@@ -83,7 +83,27 @@ impl ::genesys_cloud_core::Operation for GetOauthClientUsageQueryResult {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOauthClientUsageQueryResult);
+impl GetOauthClientUsageQueryResult {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOauthClientUsageQueryResult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, execution_id }
@@ -128,7 +148,27 @@ impl ::genesys_cloud_core::Operation for GetOauthClientUsageSummary {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetOauthClientUsageSummary);
+impl GetOauthClientUsageSummary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetOauthClientUsageSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
@@ -183,7 +223,27 @@ impl ::genesys_cloud_core::Operation for GetUsageAggregatesQueryJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsageAggregatesQueryJob);
+impl GetUsageAggregatesQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsageAggregatesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -259,7 +319,27 @@ impl ::genesys_cloud_core::Operation for GetUsageClientClientIdAggregatesQueryJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsageClientClientIdAggregatesQueryJob);
+impl GetUsageClientClientIdAggregatesQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsageClientClientIdAggregatesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -331,7 +411,27 @@ impl ::genesys_cloud_core::Operation for GetUsageQueryExecutionIdResults {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsageQueryExecutionIdResults);
+impl GetUsageQueryExecutionIdResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsageQueryExecutionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id }
@@ -376,7 +476,27 @@ impl ::genesys_cloud_core::Operation for GetUsageSimplesearchExecutionIdResults 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsageSimplesearchExecutionIdResults);
+impl GetUsageSimplesearchExecutionIdResults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsageSimplesearchExecutionIdResults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -436,7 +556,27 @@ impl ::genesys_cloud_core::Operation for PostOauthClientUsageQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostOauthClientUsageQuery);
+impl PostOauthClientUsageQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostOauthClientUsageQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ApiUsageClientQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
@@ -480,7 +620,27 @@ impl ::genesys_cloud_core::Operation for PostUsageAggregatesQueryJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsageAggregatesQueryJobs);
+impl PostUsageAggregatesQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsageAggregatesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPublicApiUsageQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -524,7 +684,27 @@ impl ::genesys_cloud_core::Operation for PostUsageClientClientIdAggregatesQueryJ
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsageClientClientIdAggregatesQueryJobs);
+impl PostUsageClientClientIdAggregatesQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsageClientClientIdAggregatesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ClientPublicApiUsageQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
@@ -568,7 +748,27 @@ impl ::genesys_cloud_core::Operation for PostUsageQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsageQuery);
+impl PostUsageQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsageQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ApiUsageOrganizationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -611,7 +811,27 @@ impl ::genesys_cloud_core::Operation for PostUsageSimplesearch {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsageSimplesearch);
+impl PostUsageSimplesearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsageSimplesearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ApiUsageSimpleSearch) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -74,7 +74,27 @@ impl ::genesys_cloud_core::Operation for DeleteUsersRule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteUsersRule);
+impl DeleteUsersRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteUsersRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -117,7 +137,27 @@ impl ::genesys_cloud_core::Operation for GetUsersRule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersRule);
+impl GetUsersRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
@@ -162,7 +202,27 @@ impl ::genesys_cloud_core::Operation for GetUsersRuleDependentTypeId {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersRuleDependentTypeId);
+impl GetUsersRuleDependentTypeId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersRuleDependentTypeId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, rule_type: ::std::string::String, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, rule_type, type_id }
@@ -212,7 +272,27 @@ impl ::genesys_cloud_core::Operation for GetUsersRuleDependents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersRuleDependents);
+impl GetUsersRuleDependents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersRuleDependents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -299,7 +379,27 @@ impl ::genesys_cloud_core::Operation for GetUsersRules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersRules);
+impl GetUsersRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, enabled: ::std::option::Option::None, search_term: ::std::option::Option::None, sort_order: ::std::option::Option::None }
@@ -410,7 +510,27 @@ impl ::genesys_cloud_core::Operation for GetUsersRulesSetting {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetUsersRulesSetting);
+impl GetUsersRulesSetting {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetUsersRulesSetting {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_type }
@@ -454,7 +574,27 @@ impl ::genesys_cloud_core::Operation for PatchUsersRule {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchUsersRule);
+impl PatchUsersRule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchUsersRule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, body: ::models::UsersRulesUpdateRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body }
@@ -498,7 +638,27 @@ impl ::genesys_cloud_core::Operation for PostUsersRules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsersRules);
+impl PostUsersRules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsersRules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesCreateRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -545,7 +705,27 @@ impl ::genesys_cloud_core::Operation for PostUsersRulesQuery {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostUsersRulesQuery);
+impl PostUsersRulesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostUsersRulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesQueryRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }

@@ -66,7 +66,27 @@ impl ::genesys_cloud_core::Operation for DeleteAgenticVirtualagentJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteAgenticVirtualagentJobs);
+impl DeleteAgenticVirtualagentJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteAgenticVirtualagentJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -109,7 +129,27 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAgenticVirtualagent);
+impl GetAgenticVirtualagent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
@@ -153,7 +193,27 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagentJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAgenticVirtualagentJob);
+impl GetAgenticVirtualagentJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAgenticVirtualagentJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, job_id }
@@ -205,7 +265,27 @@ impl ::genesys_cloud_core::Operation for GetAgenticVirtualagents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetAgenticVirtualagents);
+impl GetAgenticVirtualagents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
@@ -316,7 +396,27 @@ impl ::genesys_cloud_core::Operation for PatchAgenticVirtualagent {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchAgenticVirtualagent);
+impl PatchAgenticVirtualagent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchAgenticVirtualagent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, body: ::models::UpdateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, body }
@@ -362,7 +462,27 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagentVersionJobs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAgenticVirtualagentVersionJobs);
+impl PostAgenticVirtualagentVersionJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAgenticVirtualagentVersionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, version_id: ::std::string::String, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, version_id, body }
@@ -407,7 +527,27 @@ impl ::genesys_cloud_core::Operation for PostAgenticVirtualagents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostAgenticVirtualagents);
+impl PostAgenticVirtualagents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostAgenticVirtualagents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }

@@ -122,7 +122,27 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsConfiguration {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWebdeploymentsConfiguration);
+impl DeleteWebdeploymentsConfiguration {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWebdeploymentsConfiguration {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
@@ -165,7 +185,27 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsDeployment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWebdeploymentsDeployment);
+impl DeleteWebdeploymentsDeployment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id }
@@ -211,7 +251,27 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsDeploymentCobrowseS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWebdeploymentsDeploymentCobrowseSessionId);
+impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, session_id }
@@ -258,7 +318,27 @@ impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsTokenRevoke {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWebdeploymentsTokenRevoke);
+impl DeleteWebdeploymentsTokenRevoke {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWebdeploymentsTokenRevoke {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), x_journey_session_id: ::std::option::Option::None, x_journey_session_type: ::std::option::Option::None }
@@ -317,7 +397,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersion {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurationVersion);
+impl GetWebdeploymentsConfigurationVersion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsConfigurationVersion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, version_id }
@@ -366,7 +466,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersions 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurationVersions);
+impl GetWebdeploymentsConfigurationVersions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsConfigurationVersions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None }
@@ -445,7 +565,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersionsD
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurationVersionsDraft);
+impl GetWebdeploymentsConfigurationVersionsDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsConfigurationVersionsDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
@@ -493,7 +633,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsConfigurations);
+impl GetWebdeploymentsConfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, show_only_published: ::std::option::Option::None }
@@ -580,7 +740,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeployment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsDeployment);
+impl GetWebdeploymentsDeployment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, expand: ::std::option::Option::None }
@@ -634,7 +814,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentCobrowseSess
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsDeploymentCobrowseSessionId);
+impl GetWebdeploymentsDeploymentCobrowseSessionId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsDeploymentCobrowseSessionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, session_id }
@@ -680,7 +880,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentConfiguratio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsDeploymentConfigurations);
+impl GetWebdeploymentsDeploymentConfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsDeploymentConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -739,7 +959,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentIdentityreso
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsDeploymentIdentityresolution);
+impl GetWebdeploymentsDeploymentIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsDeploymentIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id }
@@ -787,7 +1027,27 @@ impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeployments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebdeploymentsDeployments);
+impl GetWebdeploymentsDeployments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebdeploymentsDeployments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -873,7 +1133,27 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsConfigurationVersions
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWebdeploymentsConfigurationVersionsDraftPublish);
+impl PostWebdeploymentsConfigurationVersionsDraftPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWebdeploymentsConfigurationVersionsDraftPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
@@ -916,7 +1196,27 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsConfigurations {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWebdeploymentsConfigurations);
+impl PostWebdeploymentsConfigurations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWebdeploymentsConfigurations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeploymentConfigurationVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -959,7 +1259,27 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsDeployments {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWebdeploymentsDeployments);
+impl PostWebdeploymentsDeployments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWebdeploymentsDeployments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeployment) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1004,7 +1324,27 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsTokenOauthcodegrantjw
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWebdeploymentsTokenOauthcodegrantjwtexchange);
+impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeploymentsOAuthExchangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -1049,7 +1389,27 @@ impl ::genesys_cloud_core::Operation for PostWebdeploymentsTokenRefresh {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWebdeploymentsTokenRefresh);
+impl PostWebdeploymentsTokenRefresh {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWebdeploymentsTokenRefresh {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -1100,7 +1460,27 @@ impl ::genesys_cloud_core::Operation for PutWebdeploymentsConfigurationVersionsD
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWebdeploymentsConfigurationVersionsDraft);
+impl PutWebdeploymentsConfigurationVersionsDraft {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWebdeploymentsConfigurationVersionsDraft {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String, body: ::models::WebDeploymentConfigurationVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, body }
@@ -1145,7 +1525,27 @@ impl ::genesys_cloud_core::Operation for PutWebdeploymentsDeployment {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWebdeploymentsDeployment);
+impl PutWebdeploymentsDeployment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWebdeploymentsDeployment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::WebDeployment) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }
@@ -1190,7 +1590,27 @@ impl ::genesys_cloud_core::Operation for PutWebdeploymentsDeploymentIdentityreso
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWebdeploymentsDeploymentIdentityresolution);
+impl PutWebdeploymentsDeploymentIdentityresolution {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWebdeploymentsDeploymentIdentityresolution {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::DeploymentIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }

@@ -57,7 +57,27 @@ impl ::genesys_cloud_core::Operation for DeleteWebmessagingDeploymentPushdevice 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWebmessagingDeploymentPushdevice);
+impl DeleteWebmessagingDeploymentPushdevice {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWebmessagingDeploymentPushdevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id }
@@ -106,7 +126,27 @@ impl ::genesys_cloud_core::Operation for GetWebmessagingMessages {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWebmessagingMessages);
+impl GetWebmessagingMessages {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWebmessagingMessages {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
@@ -180,7 +220,27 @@ impl ::genesys_cloud_core::Operation for PatchWebmessagingDeploymentPushdevice {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWebmessagingDeploymentPushdevice);
+impl PatchWebmessagingDeploymentPushdevice {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWebmessagingDeploymentPushdevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String, body: ::models::PushDeviceUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id, body }
@@ -229,7 +289,27 @@ impl ::genesys_cloud_core::Operation for PostWebmessagingDeploymentPushdevice {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWebmessagingDeploymentPushdevice);
+impl PostWebmessagingDeploymentPushdevice {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWebmessagingDeploymentPushdevice {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String, body: ::models::PushDeviceInsertRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id, body }

@@ -1609,7 +1609,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementAdherenceAdjus
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementAdherenceAdjustment);
+impl DeleteWorkforcemanagementAdherenceAdjustment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, adjustment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), adjustment_id }
@@ -1652,7 +1672,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunit);
+impl DeleteWorkforcemanagementBusinessunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -1696,7 +1736,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitAc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitActivitycode);
+impl DeleteWorkforcemanagementBusinessunitActivitycode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitActivitycode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_code_id }
@@ -1741,7 +1801,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitAd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode);
+impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, reason_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, reason_code_id }
@@ -1786,7 +1866,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitAd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
+impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, ids: ::std::option::Option::None }
@@ -1840,7 +1940,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitCa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory);
+impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, before_date_id: ::std::option::Option::None }
@@ -1893,7 +2013,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitPl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitPlanninggroup);
+impl DeleteWorkforcemanagementBusinessunitPlanninggroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitPlanninggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, planning_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, planning_group_id }
@@ -1938,7 +2078,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitSchedulebid);
+impl DeleteWorkforcemanagementBusinessunitSchedulebid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitSchedulebid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -1984,7 +2144,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitSchedulebidGroup);
+impl DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -2030,7 +2210,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitSchedulingRun);
+impl DeleteWorkforcemanagementBusinessunitSchedulingRun {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitSchedulingRun {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id }
@@ -2075,7 +2275,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitServicegoaltemplate);
+impl DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id }
@@ -2120,7 +2340,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitSt
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitStaffinggroup);
+impl DeleteWorkforcemanagementBusinessunitStaffinggroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitStaffinggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, staffing_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, staffing_group_id }
@@ -2165,7 +2405,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitTimeofflimit);
+impl DeleteWorkforcemanagementBusinessunitTimeofflimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id }
@@ -2210,7 +2470,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitTimeoffplan);
+impl DeleteWorkforcemanagementBusinessunitTimeoffplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_plan_id }
@@ -2256,7 +2536,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWeekSchedule);
+impl DeleteWorkforcemanagementBusinessunitWeekSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id }
@@ -2302,7 +2602,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWeekShorttermforecast);
+impl DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -2347,7 +2667,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWorkplanbid);
+impl DeleteWorkforcemanagementBusinessunitWorkplanbid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitWorkplanbid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -2393,7 +2733,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementBusinessunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementBusinessunitWorkplanbidGroup);
+impl DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -2437,7 +2797,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementCalendarUrlIcs
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementCalendarUrlIcs);
+impl DeleteWorkforcemanagementCalendarUrlIcs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -2479,7 +2859,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunit);
+impl DeleteWorkforcemanagementManagementunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -2524,7 +2924,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitTimeofflimit);
+impl DeleteWorkforcemanagementManagementunitTimeofflimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementManagementunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id }
@@ -2570,7 +2990,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitTimeoffplan);
+impl DeleteWorkforcemanagementManagementunitTimeoffplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementManagementunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_plan_id }
@@ -2615,7 +3055,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitWorkplan);
+impl DeleteWorkforcemanagementManagementunitWorkplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id }
@@ -2660,7 +3120,27 @@ impl ::genesys_cloud_core::Operation for DeleteWorkforcemanagementManagementunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(DeleteWorkforcemanagementManagementunitWorkplanrotation);
+impl DeleteWorkforcemanagementManagementunitWorkplanrotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl DeleteWorkforcemanagementManagementunitWorkplanrotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id }
@@ -2704,7 +3184,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherence);
+impl GetWorkforcemanagementAdherence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id: ::std::option::Option::None }
@@ -2755,7 +3255,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceAdjustme
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceAdjustment);
+impl GetWorkforcemanagementAdherenceAdjustment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, adjustment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), adjustment_id }
@@ -2798,7 +3318,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceExplanat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceExplanation);
+impl GetWorkforcemanagementAdherenceExplanation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAdherenceExplanation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, explanation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), explanation_id }
@@ -2841,7 +3381,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceExplanat
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceExplanationsJob);
+impl GetWorkforcemanagementAdherenceExplanationsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAdherenceExplanationsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2884,7 +3444,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceHistoric
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceHistoricalBulkJob);
+impl GetWorkforcemanagementAdherenceHistoricalBulkJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAdherenceHistoricalBulkJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2927,7 +3507,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAdherenceHistoric
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAdherenceHistoricalJob);
+impl GetWorkforcemanagementAdherenceHistoricalJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAdherenceHistoricalJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -2971,7 +3571,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentAdherenceAdj
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentAdherenceAdjustment);
+impl GetWorkforcemanagementAgentAdherenceAdjustment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAgentAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, adjustment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, adjustment_id }
@@ -3016,7 +3636,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentAdherenceExp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentAdherenceExplanation);
+impl GetWorkforcemanagementAgentAdherenceExplanation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAgentAdherenceExplanation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, explanation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, explanation_id }
@@ -3060,7 +3700,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentManagementun
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentManagementunit);
+impl GetWorkforcemanagementAgentManagementunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAgentManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
@@ -3103,7 +3763,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentsMeAdherence
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentsMeAdherenceHistoricalJob);
+impl GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3145,7 +3825,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAgentsMeManagemen
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAgentsMeManagementunit);
+impl GetWorkforcemanagementAgentsMeManagementunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAgentsMeManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3187,7 +3887,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsOffersJob);
+impl GetWorkforcemanagementAlternativeshiftsOffersJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsOffersJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3230,7 +3950,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsOffersSearchJob);
+impl GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3272,7 +4012,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsSettings);
+impl GetWorkforcemanagementAlternativeshiftsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -3314,7 +4074,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTrade);
+impl GetWorkforcemanagementAlternativeshiftsTrade {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsTrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id }
@@ -3357,7 +4137,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTrades);
+impl GetWorkforcemanagementAlternativeshiftsTrades {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsTrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None }
@@ -3407,7 +4207,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTradesJob);
+impl GetWorkforcemanagementAlternativeshiftsTradesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsTradesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3450,7 +4270,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementAlternativeshifts
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementAlternativeshiftsTradesStateJob);
+impl GetWorkforcemanagementAlternativeshiftsTradesStateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementAlternativeshiftsTradesStateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -3495,7 +4335,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunit);
+impl GetWorkforcemanagementBusinessunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None, include_scheduling_default_message_severities: ::std::option::Option::None }
@@ -3555,7 +4415,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivitycode);
+impl GetWorkforcemanagementBusinessunitActivitycode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivitycode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_code_id }
@@ -3600,7 +4480,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivitycodes);
+impl GetWorkforcemanagementBusinessunitActivitycodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None }
@@ -3652,7 +4552,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplan);
+impl GetWorkforcemanagementBusinessunitActivityplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -3698,7 +4618,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanDeletionsJob);
+impl GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, job_id }
@@ -3744,7 +4684,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanJobs);
+impl GetWorkforcemanagementBusinessunitActivityplanJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplanJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -3792,7 +4752,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob);
+impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, session_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, session_id, job_id }
@@ -3842,7 +4822,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob);
+impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, job_id }
@@ -3890,7 +4890,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob);
+impl GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, job_id }
@@ -3937,7 +4957,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplanRunsJob);
+impl GetWorkforcemanagementBusinessunitActivityplanRunsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplanRunsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, job_id }
@@ -3983,7 +5023,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplans);
+impl GetWorkforcemanagementBusinessunitActivityplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, state: ::std::option::Option::None }
@@ -4034,7 +5094,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitActiv
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitActivityplansJobs);
+impl GetWorkforcemanagementBusinessunitActivityplansJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitActivityplansJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4078,7 +5158,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, adjustment_ids: ::std::option::Option::None }
@@ -4131,7 +5231,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4175,7 +5295,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4219,7 +5359,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, reason_code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, reason_code_id }
@@ -4263,7 +5423,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4307,7 +5487,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, ids: ::std::option::Option::None }
@@ -4359,7 +5559,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAdher
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings);
+impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4402,7 +5622,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAlter
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAlternativeshiftsSettings);
+impl GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4446,7 +5686,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAlter
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAlternativeshiftsTrade);
+impl GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, trade_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, trade_id }
@@ -4491,7 +5751,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitAlter
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob);
+impl GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4536,7 +5816,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplan);
+impl GetWorkforcemanagementBusinessunitCapacityplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitCapacityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id }
@@ -4582,7 +5882,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanForecast);
+impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, granularity: ::std::option::Option::None }
@@ -4636,7 +5956,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations);
+impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, granularity: ::std::option::Option::None }
@@ -4689,7 +6029,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements);
+impl GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id }
@@ -4736,7 +6096,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast);
+impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, granularity: ::std::option::Option::None }
@@ -4788,7 +6168,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitCapac
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitCapacityplans);
+impl GetWorkforcemanagementBusinessunitCapacityplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitCapacityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4832,7 +6232,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitDecis
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitDecisionmetricsJob);
+impl GetWorkforcemanagementBusinessunitDecisionmetricsJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitDecisionmetricsJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -4877,7 +6297,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitIntra
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitIntradayPlanninggroups);
+impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, date: ::std::option::Option::None }
@@ -4931,7 +6371,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession);
+impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -4975,7 +6435,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob);
+impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -5020,7 +6500,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob);
+impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -5065,7 +6565,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob);
+impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -5112,7 +6632,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId);
+impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, session_id }
@@ -5160,7 +6700,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMainf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId);
+impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, session_id: ::std::string::String, snapshot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, session_id, snapshot_id }
@@ -5209,7 +6769,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitManag
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitManagementunits);
+impl GetWorkforcemanagementBusinessunitManagementunits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -5280,7 +6860,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitMinim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitMinimumstaffingSettings);
+impl GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5325,7 +6925,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitOppor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitOpportunity);
+impl GetWorkforcemanagementBusinessunitOpportunity {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitOpportunity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, opportunity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, opportunity_id, expand: ::std::option::Option::None }
@@ -5378,7 +6998,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitPlann
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitPlanninggroup);
+impl GetWorkforcemanagementBusinessunitPlanninggroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitPlanninggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, planning_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, planning_group_id }
@@ -5422,7 +7062,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitPlann
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitPlanninggroups);
+impl GetWorkforcemanagementBusinessunitPlanninggroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5466,7 +7126,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebid);
+impl GetWorkforcemanagementBusinessunitSchedulebid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulebid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -5512,7 +7192,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebidGroup);
+impl GetWorkforcemanagementBusinessunitSchedulebidGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulebidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -5561,7 +7261,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences);
+impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, force_download_service: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5623,7 +7343,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary);
+impl GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -5667,7 +7407,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulebids);
+impl GetWorkforcemanagementBusinessunitSchedulebids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulebids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5710,7 +7470,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulerSettings);
+impl GetWorkforcemanagementBusinessunitSchedulerSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulerSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5754,7 +7534,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingRun);
+impl GetWorkforcemanagementBusinessunitSchedulingRun {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulingRun {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id }
@@ -5801,7 +7601,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingRunResult);
+impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id, management_unit_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -5863,7 +7683,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingRuns);
+impl GetWorkforcemanagementBusinessunitSchedulingRuns {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulingRuns {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5908,7 +7748,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitSched
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings);
+impl GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -5953,7 +7813,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitServi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitServicegoaltemplate);
+impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id, expand: ::std::option::Option::None }
@@ -6006,7 +7886,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitServi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitServicegoaltemplates);
+impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None }
@@ -6058,7 +7958,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob);
+impl GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6103,7 +8023,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob);
+impl GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6148,7 +8088,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob);
+impl GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6193,7 +8153,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob);
+impl GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6238,7 +8218,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitShift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob);
+impl GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, job_id }
@@ -6283,7 +8283,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitStaff
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitStaffinggroup);
+impl GetWorkforcemanagementBusinessunitStaffinggroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitStaffinggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, staffing_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, staffing_group_id }
@@ -6329,7 +8349,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitStaff
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitStaffinggroups);
+impl GetWorkforcemanagementBusinessunitStaffinggroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitStaffinggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -6389,7 +8429,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimit);
+impl GetWorkforcemanagementBusinessunitTimeofflimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id }
@@ -6435,7 +8495,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob);
+impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, job_id }
@@ -6482,7 +8562,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs);
+impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, statuses: ::std::option::Option::None }
@@ -6535,7 +8635,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeofflimits);
+impl GetWorkforcemanagementBusinessunitTimeofflimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None }
@@ -6587,7 +8707,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeoffplan);
+impl GetWorkforcemanagementBusinessunitTimeoffplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_plan_id }
@@ -6634,7 +8774,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitTimeoffplans);
+impl GetWorkforcemanagementBusinessunitTimeoffplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_id: ::std::option::Option::None, force_download_service: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -6702,7 +8862,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitUsers
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitUsers);
+impl GetWorkforcemanagementBusinessunitUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, management_unit_ids: ::std::option::Option::None }
@@ -6756,7 +8936,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedule);
+impl GetWorkforcemanagementBusinessunitWeekSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, expand: ::std::option::Option::None }
@@ -6810,7 +9010,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults);
+impl GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id }
@@ -6857,7 +9077,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast);
+impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, force_download: ::std::option::Option::None }
@@ -6912,7 +9152,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent);
+impl GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, agent_id }
@@ -6959,7 +9219,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions);
+impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id }
@@ -7007,7 +9287,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation);
+impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String, recalculation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, recalculation_id }
@@ -7058,7 +9358,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekSchedules);
+impl GetWorkforcemanagementBusinessunitWeekSchedules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, earliest_week_date: ::std::option::Option::None, latest_week_date: ::std::option::Option::None, include_only_published: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -7137,7 +9457,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecast);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, expand: ::std::option::Option::None }
@@ -7193,7 +9533,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastData);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, week_number: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -7255,7 +9615,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -7302,7 +9682,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, force_download_service: ::std::option::Option::None }
@@ -7356,7 +9756,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -7404,7 +9824,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, week_numbers: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -7465,7 +9905,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWeekS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWeekShorttermforecasts);
+impl GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id }
@@ -7510,7 +9970,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbid);
+impl GetWorkforcemanagementBusinessunitWorkplanbid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWorkplanbid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -7556,7 +10036,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbidGroup);
+impl GetWorkforcemanagementBusinessunitWorkplanbidGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWorkplanbidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -7603,7 +10103,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences);
+impl GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id }
@@ -7649,7 +10169,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary);
+impl GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id }
@@ -7693,7 +10233,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitWorkp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitWorkplanbids);
+impl GetWorkforcemanagementBusinessunitWorkplanbids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitWorkplanbids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id }
@@ -7737,7 +10297,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunits);
+impl GetWorkforcemanagementBusinessunits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -7795,7 +10375,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementBusinessunitsDivi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementBusinessunitsDivisionviews);
+impl GetWorkforcemanagementBusinessunitsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementBusinessunitsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
@@ -7847,7 +10447,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementCalendarDataIcs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementCalendarDataIcs);
+impl GetWorkforcemanagementCalendarDataIcs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementCalendarDataIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calendar_id: ::std::option::Option::None }
@@ -7897,7 +10517,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementCalendarUrlIcs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementCalendarUrlIcs);
+impl GetWorkforcemanagementCalendarUrlIcs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -7939,7 +10579,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataBul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataBulkRemoveJob);
+impl GetWorkforcemanagementHistoricaldataBulkRemoveJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementHistoricaldataBulkRemoveJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -7981,7 +10641,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataBul
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataBulkRemoveJobs);
+impl GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementHistoricaldataBulkRemoveJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -8022,7 +10702,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataImp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataImportstatus);
+impl GetWorkforcemanagementHistoricaldataImportstatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementHistoricaldataImportstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -8064,7 +10764,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementHistoricaldataImp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementHistoricaldataImportstatusJobId);
+impl GetWorkforcemanagementHistoricaldataImportstatusJobId {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementHistoricaldataImportstatusJobId {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -8106,7 +10826,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementIntegrationsHris 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementIntegrationsHris);
+impl GetWorkforcemanagementIntegrationsHris {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementIntegrationsHris {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -8148,7 +10888,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementIntegrationsHrisT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementIntegrationsHrisTimeofftypesJob);
+impl GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -8192,7 +10952,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunit);
+impl GetWorkforcemanagementManagementunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None }
@@ -8244,7 +11024,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAct
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitActivitycodes);
+impl GetWorkforcemanagementManagementunitActivitycodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8288,7 +11088,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAdh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitAdherence);
+impl GetWorkforcemanagementManagementunitAdherence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None }
@@ -8342,7 +11162,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAge
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitAgent);
+impl GetWorkforcemanagementManagementunitAgent {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitAgent {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, agent_id, exclude_capabilities: ::std::option::Option::None, expand: ::std::option::Option::None }
@@ -8404,7 +11244,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitAge
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitAgentShifttrades);
+impl GetWorkforcemanagementManagementunitAgentShifttrades {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitAgentShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, agent_id }
@@ -8448,7 +11308,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitDec
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitDecisionmetrics);
+impl GetWorkforcemanagementManagementunitDecisionmetrics {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitDecisionmetrics {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8492,7 +11372,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitShi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitShifttradesMatched);
+impl GetWorkforcemanagementManagementunitShifttradesMatched {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitShifttradesMatched {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8535,7 +11435,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitShi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitShifttradesUsers);
+impl GetWorkforcemanagementManagementunitShifttradesUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitShifttradesUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8580,7 +11500,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeofflimit);
+impl GetWorkforcemanagementManagementunitTimeofflimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id }
@@ -8625,7 +11565,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeofflimits);
+impl GetWorkforcemanagementManagementunitTimeofflimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8670,7 +11630,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeoffplan);
+impl GetWorkforcemanagementManagementunitTimeoffplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_plan_id }
@@ -8715,7 +11695,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitTimeoffplans);
+impl GetWorkforcemanagementManagementunitTimeoffplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8760,7 +11760,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUserTimeoffrequest);
+impl GetWorkforcemanagementManagementunitUserTimeoffrequest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitUserTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id }
@@ -8807,7 +11827,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits);
+impl GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id }
@@ -8853,7 +11893,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUserTimeoffrequests);
+impl GetWorkforcemanagementManagementunitUserTimeoffrequests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitUserTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id }
@@ -8897,7 +11957,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitUse
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitUsers);
+impl GetWorkforcemanagementManagementunitUsers {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitUsers {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id }
@@ -8945,7 +12025,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWee
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWeekSchedule);
+impl GetWorkforcemanagementManagementunitWeekSchedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWeekSchedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_id, schedule_id, expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -9011,7 +12111,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWee
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWeekSchedules);
+impl GetWorkforcemanagementManagementunitWeekSchedules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_id, include_only_published: ::std::option::Option::None, earliest_week_date: ::std::option::Option::None, latest_week_date: ::std::option::Option::None }
@@ -9084,7 +12204,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWee
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWeekShifttrades);
+impl GetWorkforcemanagementManagementunitWeekShifttrades {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWeekShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, evaluate_matches: ::std::option::Option::None, include_cross_week_shifts: ::std::option::Option::None, force_download_service: ::std::option::Option::None }
@@ -9153,7 +12293,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplan);
+impl GetWorkforcemanagementManagementunitWorkplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, include_only: ::std::option::Option::None }
@@ -9206,7 +12366,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplanrotation);
+impl GetWorkforcemanagementManagementunitWorkplanrotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWorkplanrotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id }
@@ -9251,7 +12431,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplanrotations);
+impl GetWorkforcemanagementManagementunitWorkplanrotations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWorkplanrotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None }
@@ -9304,7 +12504,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitWorkplans);
+impl GetWorkforcemanagementManagementunitWorkplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, expand: ::std::option::Option::None, exclude: ::std::option::Option::None }
@@ -9369,7 +12589,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunits);
+impl GetWorkforcemanagementManagementunits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, feature: ::std::option::Option::None, division_id: ::std::option::Option::None }
@@ -9465,7 +12705,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementManagementunitsDi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementManagementunitsDivisionviews);
+impl GetWorkforcemanagementManagementunitsDivisionviews {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementManagementunitsDivisionviews {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
@@ -9526,7 +12786,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementNotifications {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementNotifications);
+impl GetWorkforcemanagementNotifications {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementNotifications {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9568,7 +12848,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulebidPrefer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulebidPreference);
+impl GetWorkforcemanagementSchedulebidPreference {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementSchedulebidPreference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -9611,7 +12911,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulebidSchedu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulebidSchedulesets);
+impl GetWorkforcemanagementSchedulebidSchedulesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementSchedulebidSchedulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -9653,7 +12973,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulebids {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulebids);
+impl GetWorkforcemanagementSchedulebids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementSchedulebids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9695,7 +13035,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulingjob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulingjob);
+impl GetWorkforcemanagementSchedulingjob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementSchedulingjob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -9739,7 +13099,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementSchedulingprefere
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementSchedulingpreferencesSettings);
+impl GetWorkforcemanagementSchedulingpreferencesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementSchedulingpreferencesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9781,7 +13161,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttrades {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttrades);
+impl GetWorkforcemanagementShifttrades {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -9824,7 +13224,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradeJob);
+impl GetWorkforcemanagementShifttradingTradeJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShifttradingTradeJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, job_id }
@@ -9869,7 +13289,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradeMatchJob);
+impl GetWorkforcemanagementShifttradingTradeMatchJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShifttradingTradeMatchJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, job_id }
@@ -9914,7 +13354,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradeStateJob);
+impl GetWorkforcemanagementShifttradingTradeStateJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShifttradingTradeStateJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, job_id }
@@ -9958,7 +13418,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradesJob);
+impl GetWorkforcemanagementShifttradingTradesJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShifttradingTradesJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -10001,7 +13481,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShifttradingTrade
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShifttradingTradesMineQueryJob);
+impl GetWorkforcemanagementShifttradingTradesMineQueryJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShifttradingTradesMineQueryJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -10044,7 +13544,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementShrinkageJob {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementShrinkageJob);
+impl GetWorkforcemanagementShrinkageJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementShrinkageJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -10087,7 +13607,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTeamAdherence {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementTeamAdherence);
+impl GetWorkforcemanagementTeamAdherence {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementTeamAdherence {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id }
@@ -10130,7 +13670,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffbalanceJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffbalanceJob);
+impl GetWorkforcemanagementTimeoffbalanceJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementTimeoffbalanceJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -10173,7 +13733,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffrequest {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffrequest);
+impl GetWorkforcemanagementTimeoffrequest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), time_off_request_id }
@@ -10216,7 +13796,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffrequestWai
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffrequestWaitlistpositions);
+impl GetWorkforcemanagementTimeoffrequestWaitlistpositions {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementTimeoffrequestWaitlistpositions {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), time_off_request_id }
@@ -10258,7 +13858,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementTimeoffrequests {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementTimeoffrequests);
+impl GetWorkforcemanagementTimeoffrequests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -10299,7 +13919,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementUnavailabletimesS
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementUnavailabletimesSettings);
+impl GetWorkforcemanagementUnavailabletimesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementUnavailabletimesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -10341,7 +13981,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementUnavailabletimesV
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementUnavailabletimesValidationJob);
+impl GetWorkforcemanagementUnavailabletimesValidationJob {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementUnavailabletimesValidationJob {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
@@ -10384,7 +14044,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementUserWorkplanbidra
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementUserWorkplanbidranks);
+impl GetWorkforcemanagementUserWorkplanbidranks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementUserWorkplanbidranks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
@@ -10427,7 +14107,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementWorkplanbidPrefer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementWorkplanbidPreferences);
+impl GetWorkforcemanagementWorkplanbidPreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementWorkplanbidPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -10470,7 +14170,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementWorkplanbidWorkpl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementWorkplanbidWorkplans);
+impl GetWorkforcemanagementWorkplanbidWorkplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementWorkplanbidWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id }
@@ -10512,7 +14232,27 @@ impl ::genesys_cloud_core::Operation for GetWorkforcemanagementWorkplanbids {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(GetWorkforcemanagementWorkplanbids);
+impl GetWorkforcemanagementWorkplanbids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl GetWorkforcemanagementWorkplanbids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
@@ -10555,7 +14295,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAdherenceAdjust
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementAdherenceAdjustment);
+impl PatchWorkforcemanagementAdherenceAdjustment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, adjustment_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), adjustment_id, body }
@@ -10601,7 +14361,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAgentAdherenceA
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementAgentAdherenceAdjustment);
+impl PatchWorkforcemanagementAgentAdherenceAdjustment {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementAgentAdherenceAdjustment {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, adjustment_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentAdminRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, adjustment_id, body }
@@ -10648,7 +14428,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAgentAdherenceE
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementAgentAdherenceExplanation);
+impl PatchWorkforcemanagementAgentAdherenceExplanation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementAgentAdherenceExplanation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, explanation_id: ::std::string::String, body: ::models::UpdateAdherenceExplanationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, explanation_id, body }
@@ -10694,7 +14494,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAgentUnavailabl
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementAgentUnavailabletimes);
+impl PatchWorkforcemanagementAgentUnavailabletimes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementAgentUnavailabletimes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::UpdateUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -10739,7 +14559,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAlternativeshif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementAlternativeshiftsTrade);
+impl PatchWorkforcemanagementAlternativeshiftsTrade {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementAlternativeshiftsTrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::AgentUpdateAlternativeShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, body }
@@ -10783,7 +14623,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementAlternativeshif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementAlternativeshiftsTradesStateJobs);
+impl PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementAlternativeshiftsTradesStateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AdminBulkUpdateAlternativeShiftTradeStateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -10828,7 +14688,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunit {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunit);
+impl PatchWorkforcemanagementBusinessunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBusinessUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, include_scheduling_default_message_severities: ::std::option::Option::None, body }
@@ -10882,7 +14762,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAct
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitActivitycode);
+impl PatchWorkforcemanagementBusinessunitActivitycode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitActivitycode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_code_id: ::std::string::String, body: ::models::UpdateActivityCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_code_id, body }
@@ -10928,7 +14828,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAct
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitActivitycodesBulk);
+impl PatchWorkforcemanagementBusinessunitActivitycodesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitActivitycodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkUpdateActivityCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -10974,7 +14894,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAct
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitActivityplan);
+impl PatchWorkforcemanagementBusinessunitActivityplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitActivityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, body: ::models::UpdateActivityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, body }
@@ -11020,7 +14960,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk);
+impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentsBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11066,7 +15026,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode);
+impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, reason_code_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentsReasonCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, reason_code_id, body }
@@ -11112,7 +15092,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
+impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateAdherenceAdjustmentsReasonCodesBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11157,7 +15157,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAdh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings);
+impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBuAdherenceAdjustmentsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11202,7 +15222,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitAlt
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings);
+impl PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateAlternativeShiftBuSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11248,7 +15288,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitCap
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitCapacityplan);
+impl PatchWorkforcemanagementBusinessunitCapacityplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitCapacityplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::UpdateCapacityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -11294,7 +15354,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitMin
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitMinimumstaffingSettings);
+impl PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::MinimumStaffingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11340,7 +15420,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitOpp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitOpportunity);
+impl PatchWorkforcemanagementBusinessunitOpportunity {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitOpportunity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, opportunity_id: ::std::string::String, body: ::models::PatchOpportunityRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, opportunity_id, body }
@@ -11387,7 +15487,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitPla
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitPlanninggroup);
+impl PatchWorkforcemanagementBusinessunitPlanninggroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitPlanninggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, planning_group_id: ::std::string::String, body: ::models::UpdatePlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, planning_group_id, body }
@@ -11434,7 +15554,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulebid);
+impl PatchWorkforcemanagementBusinessunitSchedulebid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitSchedulebid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::UpdateScheduleBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -11482,7 +15622,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulebidGroup);
+impl PatchWorkforcemanagementBusinessunitSchedulebidGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitSchedulebidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::ScheduleBidGroupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11531,7 +15691,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences);
+impl PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::AgentsBidAssignedScheduleSetOverrideRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11578,7 +15758,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulerSettings);
+impl PatchWorkforcemanagementBusinessunitSchedulerSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitSchedulerSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuSchedulerSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11624,7 +15824,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulingRun);
+impl PatchWorkforcemanagementBusinessunitSchedulingRun {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitSchedulingRun {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, run_id: ::std::string::String, body: ::models::PatchBuScheduleRunRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, run_id, body }
@@ -11672,7 +15892,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSch
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings);
+impl PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UpdateBusinessUnitSchedulingPreferencesSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -11718,7 +15958,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitServicegoaltemplate);
+impl PatchWorkforcemanagementBusinessunitServicegoaltemplate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitServicegoaltemplate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, service_goal_template_id: ::std::string::String, body: ::models::UpdateServiceGoalTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, service_goal_template_id, body }
@@ -11765,7 +16025,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitSta
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitStaffinggroup);
+impl PatchWorkforcemanagementBusinessunitStaffinggroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitStaffinggroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, staffing_group_id: ::std::string::String, body: ::models::UpdateStaffingGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, staffing_group_id, body }
@@ -11812,7 +16092,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitTim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitTimeoffplan);
+impl PatchWorkforcemanagementBusinessunitTimeoffplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String, body: ::models::BuUpdateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_plan_id, body }
@@ -11859,7 +16159,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitWorkplanbid);
+impl PatchWorkforcemanagementBusinessunitWorkplanbid {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitWorkplanbid {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::UpdateWorkPlanBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -11907,7 +16227,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitWorkplanbidGroup);
+impl PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::WorkPlanBidGroupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -11956,7 +16296,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementBusinessunitWor
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences);
+impl PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, bid_group_id: ::std::string::String, body: ::models::AgentsBidAssignedWorkPlanOverrideRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, bid_group_id, body }
@@ -12003,7 +16363,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunit 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunit);
+impl PatchWorkforcemanagementManagementunit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateManagementUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -12048,7 +16428,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitA
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitAgents);
+impl PatchWorkforcemanagementManagementunitAgents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateMuAgentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -12093,7 +16493,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitA
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitAgentsWorkplansBulk);
+impl PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateMuAgentWorkPlansBatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -12140,7 +16560,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitTimeofflimit);
+impl PatchWorkforcemanagementManagementunitTimeofflimit {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitTimeofflimit {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::UpdateTimeOffLimitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id, body }
@@ -12188,7 +16628,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitTimeoffplan);
+impl PatchWorkforcemanagementManagementunitTimeoffplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitTimeoffplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_plan_id: ::std::string::String, body: ::models::UpdateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_plan_id, body }
@@ -12236,7 +16696,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus);
+impl PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_request_id: ::std::string::String, user_id: ::std::string::String, body: ::models::SetTimeOffIntegrationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_request_id, user_id, body }
@@ -12283,7 +16763,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitU
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitUnavailabletimesSettings);
+impl PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UpdateManagementUnitsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -12330,7 +16830,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitU
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitUserTimeoffrequest);
+impl PatchWorkforcemanagementManagementunitUserTimeoffrequest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitUserTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String, body: ::models::AdminTimeOffRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id, body }
@@ -12380,7 +16900,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitW
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitWeekShifttrade);
+impl PatchWorkforcemanagementManagementunitWeekShifttrade {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitWeekShifttrade {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, trade_id: ::std::string::String, body: ::models::PatchShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, trade_id, body }
@@ -12428,7 +16968,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitW
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitWorkplan);
+impl PatchWorkforcemanagementManagementunitWorkplan {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitWorkplan {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::WorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, validation_mode: ::std::option::Option::None, body }
@@ -12483,7 +17043,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementManagementunitW
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementManagementunitWorkplanrotation);
+impl PatchWorkforcemanagementManagementunitWorkplanrotation {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementManagementunitWorkplanrotation {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String, body: ::models::UpdateWorkPlanRotationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id, body }
@@ -12530,7 +17110,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementSchedulingprefe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementSchedulingpreferences);
+impl PatchWorkforcemanagementSchedulingpreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementSchedulingpreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateAgentSchedulingPreferencesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12574,7 +17174,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementTimeoffrequest 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementTimeoffrequest);
+impl PatchWorkforcemanagementTimeoffrequest {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementTimeoffrequest {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, time_off_request_id: ::std::string::String, body: ::models::AgentTimeOffRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), time_off_request_id, body }
@@ -12618,7 +17238,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementUnavailabletime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementUnavailabletimes);
+impl PatchWorkforcemanagementUnavailabletimes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementUnavailabletimes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12662,7 +17302,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementUserWorkplanbid
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementUserWorkplanbidranks);
+impl PatchWorkforcemanagementUserWorkplanbidranks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementUserWorkplanbidranks {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::WorkPlanBidRanks) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
@@ -12706,7 +17366,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementUsersWorkplanbi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementUsersWorkplanbidranksBulk);
+impl PatchWorkforcemanagementUsersWorkplanbidranksBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementUsersWorkplanbidranksBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::WorkPlanBidRanks>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12750,7 +17430,27 @@ impl ::genesys_cloud_core::Operation for PatchWorkforcemanagementWorkplanbidPref
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PatchWorkforcemanagementWorkplanbidPreferences);
+impl PatchWorkforcemanagementWorkplanbidPreferences {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PatchWorkforcemanagementWorkplanbidPreferences {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String, body: ::models::UpdateAgentWorkPlanBiddingPreference) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id, body }
@@ -12794,7 +17494,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceAdjustm
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceAdjustments);
+impl PostWorkforcemanagementAdherenceAdjustments {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAdherenceAdjustments {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddAdherenceAdjustmentAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12842,7 +17562,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceAdjustm
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceAdjustmentsQuery);
+impl PostWorkforcemanagementAdherenceAdjustmentsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -12921,7 +17661,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceExplana
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceExplanations);
+impl PostWorkforcemanagementAdherenceExplanations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAdherenceExplanations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddAdherenceExplanationAgentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -12966,7 +17726,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceExplana
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceExplanationsQuery);
+impl PostWorkforcemanagementAdherenceExplanationsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13025,7 +17805,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAdherenceHistori
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAdherenceHistoricalBulk);
+impl PostWorkforcemanagementAdherenceHistoricalBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAdherenceHistoricalBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WfmHistoricalAdherenceBulkQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13074,7 +17874,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentAdherenceAd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentAdherenceAdjustmentsQuery);
+impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -13155,7 +17975,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentAdherenceEx
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentAdherenceExplanations);
+impl PostWorkforcemanagementAgentAdherenceExplanations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentAdherenceExplanations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AddAdherenceExplanationAdminRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -13202,7 +18042,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentAdherenceEx
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentAdherenceExplanationsQuery);
+impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13265,7 +18125,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentSchedulingp
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentSchedulingpreferencesQuery);
+impl PostWorkforcemanagementAgentSchedulingpreferencesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentSchedulingpreferencesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::QueryAgentSchedulingPreferencesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -13310,7 +18190,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentUnavailable
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentUnavailabletimesQuery);
+impl PostWorkforcemanagementAgentUnavailabletimesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentUnavailabletimesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::QueryAgentUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -13354,7 +18254,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgents {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgents);
+impl PostWorkforcemanagementAgents {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgents {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MoveAgentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13397,7 +18317,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsIntegratio
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsIntegrationsHrisQuery);
+impl PostWorkforcemanagementAgentsIntegrationsHrisQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentsIntegrationsHrisQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentsIntegrationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13441,7 +18381,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsMeAdherenc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs);
+impl PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body: ::std::option::Option::None }
@@ -13499,7 +18459,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsMePossible
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsMePossibleworkshifts);
+impl PostWorkforcemanagementAgentsMePossibleworkshifts {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentsMePossibleworkshifts {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentPossibleWorkShiftsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13542,7 +18522,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsOpportunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd);
+impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentBulkAddOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13585,7 +18585,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsOpportunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate);
+impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentBulkStatusUpdateOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13630,7 +18650,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentsOpportunit
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentsOpportunitiesQuery);
+impl PostWorkforcemanagementAgentsOpportunitiesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentsOpportunitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13691,7 +18731,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentschedulesMa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentschedulesManagementunitsMine);
+impl PostWorkforcemanagementAgentschedulesManagementunitsMine {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentschedulesManagementunitsMine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentMuScheduleQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -13750,7 +18810,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAgentschedulesMi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAgentschedulesMine);
+impl PostWorkforcemanagementAgentschedulesMine {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAgentschedulesMine {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BuGetCurrentAgentScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13793,7 +18873,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAlternativeshift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAlternativeshiftsOffersJobs);
+impl PostWorkforcemanagementAlternativeshiftsOffersJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAlternativeshiftsOffersJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlternativeShiftOffersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13836,7 +18936,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAlternativeshift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAlternativeshiftsOffersSearchJobs);
+impl PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAlternativeshiftsOffersSearchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlternativeShiftSearchOffersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13879,7 +18999,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementAlternativeshift
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementAlternativeshiftsTrades);
+impl PostWorkforcemanagementAlternativeshiftsTrades {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementAlternativeshiftsTrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAlternativeShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -13923,7 +19063,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivitycodes);
+impl PostWorkforcemanagementBusinessunitActivitycodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivitycodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateActivityCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -13968,7 +19128,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs);
+impl PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -14016,7 +19196,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs);
+impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, session_id: ::std::string::String, body: ::models::ActivityPlanDeletionSessionUserIds) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, session_id, body }
@@ -14066,7 +19266,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs);
+impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, occurrence_id: ::std::string::String, body: ::models::ActivityPlanDeletionSessionIds) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, occurrence_id, body }
@@ -14114,7 +19334,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs);
+impl PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String, body: ::models::ActivityPlanDeletionOccurrenceIds) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id, body }
@@ -14160,7 +19400,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplanRunsJobs);
+impl PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, activity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, activity_plan_id }
@@ -14205,7 +19465,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitActi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitActivityplans);
+impl PostWorkforcemanagementBusinessunitActivityplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitActivityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateActivityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14255,7 +19535,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery);
+impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
@@ -14336,7 +19636,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs);
+impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceAdjustmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14381,7 +19701,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes);
+impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateAdherenceAdjustmentsReasonCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14426,7 +19766,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk);
+impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateAdherenceAdjustmentsReasonCodesBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14473,7 +19833,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAdhe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery);
+impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuQueryAdherenceExplanationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -14536,7 +19916,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAgen
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAgentschedulesSearch);
+impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuSearchAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -14598,7 +19998,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitAlte
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch);
+impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::SearchAlternativeShiftTradesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
@@ -14652,7 +20072,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanCopy);
+impl PostWorkforcemanagementBusinessunitCapacityplanCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplanCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::CopyCapacityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -14698,7 +20138,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate);
+impl PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id }
@@ -14744,7 +20204,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations);
+impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::CreateCapacityPlanStaffingGroupMetricChangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -14791,7 +20271,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery);
+impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, capacity_plan_id: ::std::string::String, body: ::models::QueryCapacityPlanStaffingGroupMetricChangeHistory) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, capacity_plan_id, body }
@@ -14838,7 +20338,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate);
+impl PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id }
@@ -14883,7 +20403,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplans);
+impl PostWorkforcemanagementBusinessunitCapacityplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CapacityPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14928,7 +20468,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitCapa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitCapacityplansBulkRemove);
+impl PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CapacityPlanDeleteRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -14973,7 +20533,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitDeci
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitDecisionmetricsUpdate);
+impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::DecisionMetricsUpdateJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15018,7 +20598,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitDeci
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl);
+impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15064,7 +20664,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitIntr
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitIntraday);
+impl PostWorkforcemanagementBusinessunitIntraday {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitIntraday {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::IntradayPlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
@@ -15117,7 +20737,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitMain
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs);
+impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::AggregatedExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15162,7 +20802,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitMain
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs);
+impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::AggregatedExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15207,7 +20867,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitMain
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs);
+impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::AggregatedExportSnapshotJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15252,7 +20932,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd);
+impl PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkAddOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15297,7 +20997,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish);
+impl PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15342,7 +21062,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove);
+impl PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15387,7 +21127,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate);
+impl PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15432,7 +21192,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate);
+impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunityEnrollmentsStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15479,7 +21259,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery);
+impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryOpportunityEnrollmentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, expand: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15540,7 +21340,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery);
+impl PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkOpportunitiesExternalActivitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15586,7 +21406,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitOppo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitOpportunitiesQuery);
+impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryOpportunitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -15639,7 +21479,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitPlan
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitPlanninggroups);
+impl PostWorkforcemanagementBusinessunitPlanninggroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitPlanninggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreatePlanningGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15685,7 +21545,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebidCopy);
+impl PostWorkforcemanagementBusinessunitSchedulebidCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitSchedulebidCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::CopyScheduleBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -15732,7 +21612,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebidGroups);
+impl PostWorkforcemanagementBusinessunitSchedulebidGroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitSchedulebidGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::ScheduleBidGroupCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -15778,7 +21678,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebids);
+impl PostWorkforcemanagementBusinessunitSchedulebids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitSchedulebids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateScheduleBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15823,7 +21743,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitSche
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets);
+impl PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryEffectiveScheduleSetsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15868,7 +21808,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitServ
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitServicegoaltemplates);
+impl PostWorkforcemanagementBusinessunitServicegoaltemplates {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitServicegoaltemplates {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateServiceGoalTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -15915,7 +21875,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs);
+impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::EvaluateShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -15978,7 +21958,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs);
+impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -16041,7 +22041,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs);
+impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BulkUpdateShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -16104,7 +22124,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs);
+impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::SearchUnmatchedShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -16166,7 +22206,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitShif
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs);
+impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryWeekSummaryListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_async: ::std::option::Option::None, body }
@@ -16219,7 +22279,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitStaf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitStaffinggroups);
+impl PostWorkforcemanagementBusinessunitStaffinggroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitStaffinggroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateStaffingGroupRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16264,7 +22344,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitStaf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery);
+impl PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryPlanningGroupToStaffingGroupsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16310,7 +22410,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitStaf
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitStaffinggroupsQuery);
+impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryUserStaffingGroupListRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -16364,7 +22484,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion);
+impl PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuConvertTimeOffLimitGranularityJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16411,7 +22551,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitValuesImport);
+impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuImportTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16458,7 +22618,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl);
+impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuTimeOffLimitValuesImportUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16505,7 +22685,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery);
+impl PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::QueryTimeOffLimitValuesForGranularityRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -16551,7 +22751,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimits);
+impl PostWorkforcemanagementBusinessunitTimeofflimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuCreateTimeOffLimitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16597,7 +22817,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery);
+impl PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16642,7 +22882,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitTime
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitTimeoffplans);
+impl PostWorkforcemanagementBusinessunitTimeoffplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::BuCreateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16687,7 +22947,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitUnav
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery);
+impl PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryAgentScheduleUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16732,7 +23012,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitUnav
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery);
+impl PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::QueryAvailabilityManagementUnitsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -16781,7 +23081,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery);
+impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuQueryAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -16845,7 +23165,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleCopy);
+impl PostWorkforcemanagementBusinessunitWeekScheduleCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekScheduleCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuCopyScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16893,7 +23233,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations);
+impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String, body: ::models::WfmProcessUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16942,7 +23302,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl);
+impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::std::string::String, schedule_id: ::std::string::String, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -16991,7 +23371,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleReschedule);
+impl PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::BuRescheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -17039,7 +23439,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleUpdate);
+impl PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::ProcessScheduleUpdateUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -17087,7 +23507,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl);
+impl PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, schedule_id: ::std::string::String, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, schedule_id, body }
@@ -17134,7 +23574,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedules);
+impl PostWorkforcemanagementBusinessunitWeekSchedules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::BuCreateBlankScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -17180,7 +23640,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulesGenerate);
+impl PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::BuGenerateScheduleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -17226,7 +23706,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulesImport);
+impl PostWorkforcemanagementBusinessunitWeekSchedulesImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekSchedulesImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::WfmProcessUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -17272,7 +23772,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl);
+impl PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_id: ::chrono::NaiveDate, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_id, body }
@@ -17320,7 +23840,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy);
+impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, forecast_id: ::std::string::String, body: ::models::CopyBuForecastRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, forecast_id, force_async: ::std::option::Option::None, body }
@@ -17376,7 +23916,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate);
+impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::GenerateBuForecastRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, force_async: ::std::option::Option::None, body }
@@ -17430,7 +23990,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport);
+impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::WfmProcessUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, body }
@@ -17476,7 +24056,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWeek
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl);
+impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::UploadUrlRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, week_date_id, body }
@@ -17522,7 +24122,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWork
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWorkplanbidCopy);
+impl PostWorkforcemanagementBusinessunitWorkplanbidCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWorkplanbidCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::CopyWorkPlanBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -17569,7 +24189,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWork
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWorkplanbidGroups);
+impl PostWorkforcemanagementBusinessunitWorkplanbidGroups {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWorkplanbidGroups {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, bid_id: ::std::string::String, body: ::models::WorkPlanBidGroupCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, bid_id, body }
@@ -17615,7 +24255,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunitWork
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunitWorkplanbids);
+impl PostWorkforcemanagementBusinessunitWorkplanbids {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunitWorkplanbids {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, body: ::models::CreateWorkPlanBid) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, body }
@@ -17660,7 +24320,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementBusinessunits {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementBusinessunits);
+impl PostWorkforcemanagementBusinessunits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementBusinessunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateBusinessUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_scheduling_default_message_severities: ::std::option::Option::None, body }
@@ -17711,7 +24391,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementCalendarUrlIcs {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementCalendarUrlIcs);
+impl PostWorkforcemanagementCalendarUrlIcs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementCalendarUrlIcs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
@@ -17761,7 +24461,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementHistoricaldataBu
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementHistoricaldataBulkRemoveJobs);
+impl PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementHistoricaldataBulkRemoveJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::HistoricalImportDeleteFilesJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -17804,7 +24524,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementHistoricaldataVa
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementHistoricaldataValidate);
+impl PostWorkforcemanagementHistoricaldataValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementHistoricaldataValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidationServiceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -17847,7 +24587,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementIntegrationsHriT
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementIntegrationsHriTimeofftypesJobs);
+impl PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, hris_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), hris_integration_id }
@@ -17892,7 +24652,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitAg
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitAgentsWorkplansQuery);
+impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::GetAgentsWorkPlansRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -17947,7 +24727,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitAg
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitAgentschedulesSearch);
+impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::BuSearchAgentSchedulesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -18008,7 +24808,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitHi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitHistoricaladherencequery);
+impl PostWorkforcemanagementManagementunitHistoricaladherencequery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitHistoricaladherencequery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::WfmHistoricalAdherenceQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18053,7 +24873,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitMo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitMove);
+impl PostWorkforcemanagementManagementunitMove {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitMove {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::MoveManagementUnitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18099,7 +24939,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitSc
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitSchedulesSearch);
+impl PostWorkforcemanagementManagementunitSchedulesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitSchedulesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::UserListScheduleRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18144,7 +25004,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitSh
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitShrinkageJobs);
+impl PostWorkforcemanagementManagementunitShrinkageJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitShrinkageJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::WfmHistoricalShrinkageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18190,7 +25070,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeofflimits);
+impl PostWorkforcemanagementManagementunitTimeofflimits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeofflimits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateTimeOffLimitRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18236,7 +25136,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery);
+impl PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::QueryTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18282,7 +25202,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffplans);
+impl PostWorkforcemanagementManagementunitTimeoffplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeoffplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateTimeOffPlanRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18327,7 +25267,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequests);
+impl PostWorkforcemanagementManagementunitTimeoffrequests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateAdminTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18372,7 +25332,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery);
+impl PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::QueryTimeOffIntegrationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18418,7 +25398,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequestsQuery);
+impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::TimeOffRequestQueryBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, force_download_service: ::std::option::Option::None, body }
@@ -18471,7 +25471,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitTi
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery);
+impl PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::QueryWaitlistPositionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -18517,7 +25537,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitUs
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs);
+impl PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, body: ::models::TimeOffBalanceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, body }
@@ -18564,7 +25604,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitUs
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs);
+impl PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, time_off_request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, time_off_request_id }
@@ -18612,7 +25672,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitUs
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate);
+impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, user_id: ::std::string::String, body: ::models::EstimateAvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, user_id, include_only: ::std::option::Option::None, body }
@@ -18669,7 +25749,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttradeMatch);
+impl PostWorkforcemanagementManagementunitWeekShifttradeMatch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWeekShifttradeMatch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, trade_id: ::std::string::String, body: ::models::MatchShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, trade_id, body }
@@ -18717,7 +25817,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttrades);
+impl PostWorkforcemanagementManagementunitWeekShifttrades {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWeekShifttrades {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::AddShiftTradeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, body }
@@ -18765,7 +25885,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttradesSearch);
+impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::SearchShiftTradesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, force_download_service: ::std::option::Option::None, body }
@@ -18821,7 +25961,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWe
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWeekShifttradesStateBulk);
+impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, week_date_id: ::chrono::NaiveDate, body: ::models::BulkShiftTradeStateUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, week_date_id, force_async: ::std::option::Option::None, body }
@@ -18875,7 +26035,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanCopy);
+impl PostWorkforcemanagementManagementunitWorkplanCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWorkplanCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::CopyWorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, body }
@@ -18923,7 +26103,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanValidate);
+impl PostWorkforcemanagementManagementunitWorkplanValidate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWorkplanValidate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_id: ::std::string::String, body: ::models::WorkPlanValidationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_id, expand: ::std::option::Option::None, body }
@@ -18978,7 +26178,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanrotationCopy);
+impl PostWorkforcemanagementManagementunitWorkplanrotationCopy {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWorkplanrotationCopy {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, work_plan_rotation_id: ::std::string::String, body: ::models::CopyWorkPlanRotationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, work_plan_rotation_id, body }
@@ -19024,7 +26244,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplanrotations);
+impl PostWorkforcemanagementManagementunitWorkplanrotations {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWorkplanrotations {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::AddWorkPlanRotationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, body }
@@ -19070,7 +26310,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunitWo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunitWorkplans);
+impl PostWorkforcemanagementManagementunitWorkplans {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunitWorkplans {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, body: ::models::CreateWorkPlan) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, validation_mode: ::std::option::Option::None, body }
@@ -19122,7 +26382,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementManagementunits 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementManagementunits);
+impl PostWorkforcemanagementManagementunits {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementManagementunits {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateManagementUnitApiRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19165,7 +26445,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementNotificationsUpd
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementNotificationsUpdate);
+impl PostWorkforcemanagementNotificationsUpdate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementNotificationsUpdate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateNotificationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19209,7 +26509,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementSchedules {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementSchedules);
+impl PostWorkforcemanagementSchedules {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementSchedules {
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
@@ -19261,7 +26581,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementSchedulingprefer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementSchedulingpreferencesQuery);
+impl PostWorkforcemanagementSchedulingpreferencesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementSchedulingpreferencesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentSchedulingPreferencesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19306,7 +26646,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradeJobs);
+impl PostWorkforcemanagementShifttradingTradeJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementShifttradingTradeJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::UpdateShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
@@ -19360,7 +26720,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradeMatchJobs);
+impl PostWorkforcemanagementShifttradingTradeMatchJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementShifttradingTradeMatchJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::MatchShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
@@ -19414,7 +26794,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradeStateJobs);
+impl PostWorkforcemanagementShifttradingTradeStateJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementShifttradingTradeStateJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trade_id: ::std::string::String, body: ::models::UpdateShiftTradeStateJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trade_id, force_async: ::std::option::Option::None, body }
@@ -19467,7 +26867,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradesJobs);
+impl PostWorkforcemanagementShifttradingTradesJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementShifttradingTradesJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AddShiftTradeJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, body }
@@ -19520,7 +26940,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementShifttradingTrad
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementShifttradingTradesMineQueryJobs);
+impl PostWorkforcemanagementShifttradingTradesMineQueryJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementShifttradingTradesMineQueryJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentShiftTradeListJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), force_async: ::std::option::Option::None, force_download_service: ::std::option::Option::None, body }
@@ -19580,7 +27020,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTeamAdherenceHis
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTeamAdherenceHistorical);
+impl PostWorkforcemanagementTeamAdherenceHistorical {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTeamAdherenceHistorical {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String, body: ::models::WfmHistoricalAdherenceQueryForTeams) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, body }
@@ -19625,7 +27085,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTeamShrinkageJob
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTeamShrinkageJobs);
+impl PostWorkforcemanagementTeamShrinkageJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTeamShrinkageJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, team_id: ::std::string::String, body: ::models::WfmHistoricalShrinkageTeamsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), team_id, body }
@@ -19669,7 +27149,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffbalanceJo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffbalanceJobs);
+impl PostWorkforcemanagementTimeoffbalanceJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTimeoffbalanceJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TimeOffBalanceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19712,7 +27212,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeofflimitsAva
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeofflimitsAvailableQuery);
+impl PostWorkforcemanagementTimeofflimitsAvailableQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTimeofflimitsAvailableQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19755,7 +27275,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffrequests 
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffrequests);
+impl PostWorkforcemanagementTimeoffrequests {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTimeoffrequests {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgentTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19799,7 +27339,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffrequestsE
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffrequestsEstimate);
+impl PostWorkforcemanagementTimeoffrequestsEstimate {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTimeoffrequestsEstimate {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EstimateAvailableTimeOffRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_only: ::std::option::Option::None, body }
@@ -19850,7 +27410,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementTimeoffrequestsI
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery);
+impl PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CurrentUserTimeOffIntegrationStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19893,7 +27473,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementUnavailabletimes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementUnavailabletimesQuery);
+impl PostWorkforcemanagementUnavailabletimesQuery {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementUnavailabletimesQuery {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryAgentUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19936,7 +27536,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementUnavailabletimes
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementUnavailabletimesValidationJobs);
+impl PostWorkforcemanagementUnavailabletimesValidationJobs {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementUnavailabletimesValidationJobs {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidateAgentUnavailableTimesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -19979,7 +27599,27 @@ impl ::genesys_cloud_core::Operation for PostWorkforcemanagementUsersActivity {
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PostWorkforcemanagementUsersActivity);
+impl PostWorkforcemanagementUsersActivity {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PostWorkforcemanagementUsersActivity {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersActivityRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
@@ -20023,7 +27663,27 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementAgentIntegrations
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWorkforcemanagementAgentIntegrationsHris);
+impl PutWorkforcemanagementAgentIntegrationsHris {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWorkforcemanagementAgentIntegrationsHris {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentIntegrationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
@@ -20069,7 +27729,27 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementBusinessunitTimeo
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWorkforcemanagementBusinessunitTimeofflimitValues);
+impl PutWorkforcemanagementBusinessunitTimeofflimitValues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWorkforcemanagementBusinessunitTimeofflimitValues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, business_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::BuSetTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), business_unit_id, time_off_limit_id, body }
@@ -20117,7 +27797,27 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementManagementunitTim
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWorkforcemanagementManagementunitTimeofflimitValues);
+impl PutWorkforcemanagementManagementunitTimeofflimitValues {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWorkforcemanagementManagementunitTimeofflimitValues {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, management_unit_id: ::std::string::String, time_off_limit_id: ::std::string::String, body: ::models::SetTimeOffLimitValuesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), management_unit_id, time_off_limit_id, body }
@@ -20163,7 +27863,27 @@ impl ::genesys_cloud_core::Operation for PutWorkforcemanagementSchedulebidPrefer
         &mut self.options
     }
 }
-::genesys_cloud_core::call_options!(PutWorkforcemanagementSchedulebidPreference);
+impl PutWorkforcemanagementSchedulebidPreference {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
 impl PutWorkforcemanagementSchedulebidPreference {
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bid_id: ::std::string::String, body: ::models::UpdateAgentScheduleBiddingPreference) -> Self {
         Self { executor, options: ::std::default::Default::default(), bid_id, body }
