@@ -114,44 +114,21 @@ where
         return Ok(own.take().unwrap_or_default());
     }
     let Some(body) = slot else { return Ok(Body::empty()) };
-    let collected = http_body_util::BodyExt::collect(body).await.map_err(|e| {
-        let e: BoxError = e.into();
-        from_boxed(e).or_kind(ErrorKind::Transport, "the response body broke off")
-    })?;
+    let collected =
+        http_body_util::BodyExt::collect(body).await.map_err(|e| sdk_error(e.into(), "the response body broke off"))?;
     Ok(Body(collected.to_bytes()))
 }
 
-/// What a layer's error becomes: the SDK's own error as it was (it passed through the layer),
-/// tower's timeout as [`ErrorKind::Timeout`], anything else as an error of the given kind
-/// (see [`MaybeSdk::or_kind`]) with the layer's error as its source.
-pub(crate) fn from_boxed(e: BoxError) -> MaybeSdk {
+/// A layer's error as the SDK's: the SDK's own as it was (it passed through the layer), tower's
+/// timeout as [`ErrorKind::Timeout`], anything else as [`ErrorKind::Transport`] saying `what`,
+/// with the layer's error as its source.
+fn sdk_error(e: BoxError, what: &str) -> Error {
     match e.downcast::<Error>() {
-        Ok(sdk) => MaybeSdk::Sdk(*sdk),
-        Err(e) => {
-            if e.is::<tower::timeout::error::Elapsed>() {
-                MaybeSdk::Sdk(
-                    Error::new(ErrorKind::Timeout, format!("a layer's timeout expired: {e}")).with_boxed_source(e),
-                )
-            } else {
-                MaybeSdk::Other(e)
-            }
+        Ok(sdk) => *sdk,
+        Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
+            Error::new(ErrorKind::Timeout, format!("a layer's timeout expired: {e}")).with_boxed_source(e)
         }
-    }
-}
-
-/// A layer's error, either the SDK's own or another.
-pub(crate) enum MaybeSdk {
-    Sdk(Error),
-    Other(BoxError),
-}
-
-impl MaybeSdk {
-    /// The SDK's error, or `kind` with `what` and the other error as source.
-    pub(crate) fn or_kind(self, kind: ErrorKind, what: &str) -> Error {
-        match self {
-            MaybeSdk::Sdk(e) => e,
-            MaybeSdk::Other(e) => Error::new(kind, format!("{what}: {e}")).with_boxed_source(e),
-        }
+        Err(e) => Error::new(ErrorKind::Transport, format!("{what}: {e}")).with_boxed_source(e),
     }
 }
 
@@ -159,5 +136,5 @@ impl MaybeSdk {
 /// anything else (a limiter that refused, a layer of the application's) is a
 /// [`ErrorKind::Transport`] error naming it.
 pub fn error_from_layer(e: impl Into<BoxError>) -> Error {
-    from_boxed(e.into()).or_kind(ErrorKind::Transport, "a layer failed the call")
+    sdk_error(e.into(), "a layer failed the call")
 }

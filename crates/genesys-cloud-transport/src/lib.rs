@@ -160,16 +160,34 @@ impl std::fmt::Debug for TransportBuilder {
     }
 }
 
-/// A layer's service as the stack's [`HttpService`]: its errors become the SDK's
-/// ([`error_from_layer`]) and its response body is read whole into a [`Body`] (at once when
-/// it is one already).
-struct Adapted<T>(T);
+/// A service the stack can take at an extension point, as it is: requests of [`Body`], any
+/// response body that is an [`http_body::Body`], any error convertible to [`BoxError`].
+/// Implemented for every such service (the services of tower's and tower-http's layers, a
+/// `service_fn` double); [`into_http_service`](Self::into_http_service) erases it.
+pub trait StackService: Clone + Send + Sync + 'static {
+    /// The service as the stack's [`HttpService`]: its errors become the SDK's
+    /// ([`error_from_layer`]) and its response body is read whole into a [`Body`] (at once
+    /// when it is one already).
+    fn into_http_service(self) -> HttpService;
+}
 
-impl<T: Clone> Clone for Adapted<T> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
+impl<T, B> StackService for T
+where
+    T: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    T::Error: Into<BoxError>,
+    T::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    fn into_http_service(self) -> HttpService {
+        BoxCloneSyncService::new(Adapted(self))
     }
 }
+
+/// The adapter behind [`StackService::into_http_service`].
+#[derive(Clone)]
+struct Adapted<T>(T);
 
 impl<T, B> Service<Request<Body>> for Adapted<T>
 where
@@ -195,18 +213,6 @@ where
             Ok(Response::from_parts(parts, body::collect(body).await?))
         })
     }
-}
-
-fn adapt<T, B>(service: T) -> HttpService
-where
-    T: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    T::Error: Into<BoxError>,
-    T::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    BoxCloneSyncService::new(Adapted(service))
 }
 
 /// The innermost service: hyper, or the one the application put there.
@@ -333,17 +339,12 @@ impl TransportBuilder {
     /// service answers with an [`http_body::Body`] and fails with an error convertible to
     /// [`BoxError`] (tower-http's `TraceLayer`, tower's `ConcurrencyLimitLayer`, …); its errors
     /// become the SDK's with [`error_from_layer`].
-    pub fn with_layer<L, B>(mut self, layer: L) -> Self
+    pub fn with_layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<HttpService> + Send + Sync + 'static,
-        L::Service: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
-        <L::Service as Service<Request<Body>>>::Error: Into<BoxError>,
-        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        L::Service: StackService,
     {
-        self.call_layers.push(Box::new(move |inner| adapt(layer.layer(inner))));
+        self.call_layers.push(Box::new(move |inner| layer.layer(inner).into_http_service()));
         self
     }
 
@@ -351,33 +352,20 @@ impl TransportBuilder {
     /// inside the retry layer and sees every attempt, before the attempt timeout and the
     /// token (metrics, rate limiting, per-attempt tracing). The same layers fit as for
     /// [`with_layer`](Self::with_layer).
-    pub fn with_attempt_layer<L, B>(mut self, layer: L) -> Self
+    pub fn with_attempt_layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<HttpService> + Send + Sync + 'static,
-        L::Service: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
-        <L::Service as Service<Request<Body>>>::Error: Into<BoxError>,
-        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        L::Service: StackService,
     {
-        self.attempt_layers.push(Box::new(move |inner| adapt(layer.layer(inner))));
+        self.attempt_layers.push(Box::new(move |inner| layer.layer(inner).into_http_service()));
         self
     }
 
     /// Replaces the innermost HTTP service (hyper) with `service`: a test double, or another
     /// client. Every layer of the SDK and of the application still runs around it; requests
     /// reach it with absolute URIs.
-    pub fn http_service<S, B>(mut self, service: S) -> Self
-    where
-        S: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
-        S::Error: Into<BoxError>,
-        S::Future: Send + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.http = Some(adapt(service));
+    pub fn http_service(mut self, service: impl StackService) -> Self {
+        self.http = Some(service.into_http_service());
         self
     }
 

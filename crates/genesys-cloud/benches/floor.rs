@@ -439,6 +439,42 @@ async fn bare_get(bare: &BareClient, uri: hyper::Uri) -> Bytes {
     resp.into_body().collect().await.unwrap().to_bytes()
 }
 
+/// 32 tasks of `per_task` sequential GETs of `uri` with the bare client, decoded.
+async fn concurrent_floor(bare: BareClient, uri: hyper::Uri, per_task: usize) {
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (bare, uri) = (bare.clone(), uri.clone());
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    let u: shape::UserMe = serde_json::from_slice(&bare_get(&bare, uri.clone()).await).unwrap();
+                    std::hint::black_box(u);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// 32 tasks of `per_task` sequential `users/me` calls through the SDK.
+async fn concurrent_sdk(client: Client, per_task: usize) {
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    let u = client.users().get_users_me().send().await.unwrap();
+                    std::hint::black_box(u);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
 /// The token endpoint's answer in the benchmark.
 const TOKEN: &str = r#"{"access_token":"bench-token","token_type":"bearer","expires_in":86400}"#;
 
@@ -740,42 +776,11 @@ fn main() {
                 1,
                 || {
                     let (bare, uri) = (bare.clone(), me_uri.clone());
-                    async move {
-                        let tasks: Vec<_> = (0..32)
-                            .map(|_| {
-                                let (bare, uri) = (bare.clone(), uri.clone());
-                                tokio::spawn(async move {
-                                    for _ in 0..per_task {
-                                        let u: shape::UserMe =
-                                            serde_json::from_slice(&bare_get(&bare, uri.clone()).await).unwrap();
-                                        std::hint::black_box(u);
-                                    }
-                                })
-                            })
-                            .collect();
-                        for t in tasks {
-                            t.await.unwrap();
-                        }
-                    }
+                    concurrent_floor(bare, uri, per_task)
                 },
                 || {
                     let client = client.clone();
-                    async move {
-                        let tasks: Vec<_> = (0..32)
-                            .map(|_| {
-                                let client = client.clone();
-                                tokio::spawn(async move {
-                                    for _ in 0..per_task {
-                                        let u = client.users().get_users_me().send().await.unwrap();
-                                        std::hint::black_box(u);
-                                    }
-                                })
-                            })
-                            .collect();
-                        for t in tasks {
-                            t.await.unwrap();
-                        }
-                    }
+                    concurrent_sdk(client, per_task)
                 },
             )
             .await;
@@ -862,42 +867,11 @@ fn main() {
             1,
             || {
                 let (bare, uri) = (bare.clone(), me_uri.clone());
-                async move {
-                    let tasks: Vec<_> = (0..32)
-                        .map(|_| {
-                            let (bare, uri) = (bare.clone(), uri.clone());
-                            tokio::spawn(async move {
-                                for _ in 0..per_task {
-                                    let u: shape::UserMe =
-                                        serde_json::from_slice(&bare_get(&bare, uri.clone()).await).unwrap();
-                                    std::hint::black_box(u);
-                                }
-                            })
-                        })
-                        .collect();
-                    for t in tasks {
-                        t.await.unwrap();
-                    }
-                }
+                concurrent_floor(bare, uri, per_task)
             },
             || {
                 let client = client.clone();
-                async move {
-                    let tasks: Vec<_> = (0..32)
-                        .map(|_| {
-                            let client = client.clone();
-                            tokio::spawn(async move {
-                                for _ in 0..per_task {
-                                    let u = client.users().get_users_me().send().await.unwrap();
-                                    std::hint::black_box(u);
-                                }
-                            })
-                        })
-                        .collect();
-                    for t in tasks {
-                        t.await.unwrap();
-                    }
-                }
+                concurrent_sdk(client, per_task)
             },
         )
         .await;

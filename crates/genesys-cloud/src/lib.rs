@@ -25,7 +25,6 @@
 //! [`ClientBuilder::http_service`] replaces the HTTP client underneath (a test double).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-use genesys_cloud_core::http::{self, Request};
 use std::fmt;
 use std::sync::Arc;
 
@@ -382,19 +381,10 @@ impl ClientBuilder {
     /// sees one request per call. Standard layers fit as they are: tower-http's
     /// `TraceLayer`, tower's `ConcurrencyLimitLayer`, any whose service answers with an
     /// `http_body::Body` and fails with an error convertible to [`transport::BoxError`].
-    pub fn with_layer<L, B>(mut self, layer: L) -> Self
+    pub fn with_layer<L>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Request<transport::Body>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<Request<transport::Body>>>::Error: Into<transport::BoxError>,
-        <L::Service as tower_service::Service<Request<transport::Body>>>::Future: Send + 'static,
-        B: transport::http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<transport::BoxError>,
+        L::Service: transport::StackService,
     {
         self.transport = self.transport.with_layer(layer);
         self
@@ -403,19 +393,10 @@ impl ClientBuilder {
     /// Adds a tower layer around each attempt (the first added is the outermost): inside the
     /// retry layer, it sees every attempt (metrics, rate limiting, per-attempt tracing). The
     /// same layers fit as for [`with_layer`](Self::with_layer).
-    pub fn with_attempt_layer<L, B>(mut self, layer: L) -> Self
+    pub fn with_attempt_layer<L>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Request<transport::Body>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<Request<transport::Body>>>::Error: Into<transport::BoxError>,
-        <L::Service as tower_service::Service<Request<transport::Body>>>::Future: Send + 'static,
-        B: transport::http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<transport::BoxError>,
+        L::Service: transport::StackService,
     {
         self.transport = self.transport.with_attempt_layer(layer);
         self
@@ -424,19 +405,7 @@ impl ClientBuilder {
     /// Replaces the HTTP client underneath the SDK's layers with `service` (a test double,
     /// another client): retries, timeouts, tokens, headers and logging still apply, and it
     /// receives requests with absolute URIs. The one way to replace the transport.
-    pub fn http_service<S, B>(mut self, service: S) -> Self
-    where
-        S: tower_service::Service<Request<transport::Body>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Error: Into<transport::BoxError>,
-        S::Future: Send + 'static,
-        B: transport::http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<transport::BoxError>,
-    {
+    pub fn http_service(mut self, service: impl transport::StackService) -> Self {
         self.transport = self.transport.http_service(service);
         self
     }

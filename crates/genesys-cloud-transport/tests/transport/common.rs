@@ -103,3 +103,13 @@ pub async fn serve(handler: Handler) -> Server {
     });
     Server { addr, hits }
 }
+
+/// A request of `method` to `path`, as the generated code builds it (its operation in the
+/// extensions).
+pub fn request(method: http::Method, path: &str) -> Request<genesys_cloud_transport::Body> {
+    let mut r = Request::new(genesys_cloud_transport::Body::empty());
+    *r.method_mut() = method.clone();
+    *r.uri_mut() = path.parse().unwrap();
+    r.extensions_mut().insert(genesys_cloud_core::OperationMeta::raw(&method).unwrap());
+    r
+}

@@ -21,11 +21,7 @@ fn mocked() -> (HttpService, Handle) {
 }
 
 fn request(method: Method) -> Request<Body> {
-    let mut r = Request::new(Body::empty());
-    *r.method_mut() = method.clone();
-    *r.uri_mut() = "/api/v2/x".parse().unwrap();
-    r.extensions_mut().insert(OperationMeta::raw(&method).unwrap());
-    r
+    crate::common::request(method, "/api/v2/x")
 }
 
 fn status(code: u16) -> Response<Body> {

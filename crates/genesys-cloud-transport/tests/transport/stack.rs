@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 use crate::common;
-use common::{serve, Reply, Server};
+use common::{request, serve, Reply, Server};
 
 fn transport(server: &Server, retry: Retry, timeouts: Timeouts) -> Transport {
     Transport::builder()
@@ -245,15 +245,6 @@ async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
     }
     assert_eq!(server.hits("/oauth/token"), 2, "one refresh for a thousand calls");
     assert_eq!(server.hits("/api/v2/ping"), 1000);
-}
-
-/// A request of `method` to `path`, as the generated code builds it.
-fn request(method: Method, path: &str) -> Request<Body> {
-    let mut r = Request::new(Body::empty());
-    *r.method_mut() = method.clone();
-    *r.uri_mut() = path.parse().unwrap();
-    r.extensions_mut().insert(OperationMeta::raw(&method).unwrap());
-    r
 }
 
 /// tower-http's `TraceLayer` around each call and around each attempt, as they are: the call
