@@ -4,7 +4,7 @@
 //!
 //! `cargo run --example proxy`
 
-use genesys_cloud::transport::ProxyConfig;
+use genesys_cloud::config::Proxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -45,7 +45,7 @@ async fn proxy() -> std::io::Result<String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var("GENESYS_CLOUD_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
         let (builder, _) = genesys_cloud_examples::connect().await?;
-        let client = builder.proxy(ProxyConfig::FromEnv).build()?;
+        let client = builder.proxy(Proxy::from_env()).build()?;
         println!(
             "through the environment's proxy: hello {}",
             client.users().get_users_me().send().await?.name.unwrap_or_default()
@@ -57,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = genesys_cloud_examples::builder()?
         .base_url(&mock.base_url())
         .client_credentials("proxy-example-client", "proxy-example-secret")
-        .proxy(ProxyConfig::url(&proxy_url).with_credentials("agent", "proxy-pass"))
+        .proxy(Proxy::url(&proxy_url).with_credentials("agent", "proxy-pass"))
         .build()?;
     let me = client.users().get_users_me().send().await?;
     println!("through the proxy at {proxy_url}: hello {}", me.name.unwrap_or_default());

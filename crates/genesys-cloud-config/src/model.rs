@@ -262,7 +262,16 @@ impl Timeouts {
     }
 }
 
-/// `[proxy]`.
+/// `[proxy]`: where requests go through an HTTP CONNECT proxy. The one proxy type of the SDK:
+/// the file's section, the builders' setting (`ClientBuilder::proxy`,
+/// `TransportBuilder::proxy`) and the notification socket's all take it.
+///
+/// ```
+/// use genesys_cloud_config::Proxy;
+/// let p = Proxy::url("http://proxy.corp.example:3128").with_credentials("agent", "pw").with_no_proxy("localhost");
+/// assert_eq!(p.to_url(), "http://proxy.corp.example:3128");
+/// assert!(!format!("{p:?}").contains("pw"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Proxy {
@@ -272,16 +281,22 @@ pub struct Proxy {
     pub port: Option<u16>,
     /// `protocol`: default `http`.
     pub protocol: String,
-    /// `username`.
+    /// `username`, sent with `Proxy-Authorization: Basic`.
     pub username: Option<String>,
     /// `password` (never shown by `Debug`).
     pub password: Option<String>,
-    /// `no_proxy`: hosts reached directly, comma-separated.
+    /// `no_proxy`: hosts reached directly, comma-separated as in `NO_PROXY`.
     pub no_proxy: Option<String>,
+    /// `from_env`: take `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the
+    /// environment, as curl reads them, instead of the fields above.
+    pub from_env: bool,
 }
 
 impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from_env {
+            return f.write_str("Proxy::from_env");
+        }
         f.debug_struct("Proxy")
             .field("host", &self.host)
             .field("port", &self.port)
@@ -294,8 +309,55 @@ impl fmt::Debug for Proxy {
 }
 
 impl Proxy {
-    /// The proxy URL (`http://host:port`).
-    pub fn url(&self) -> String {
+    /// A proxy at `host` (default port and `http`), no credentials.
+    pub fn new(host: impl Into<String>) -> Self {
+        Proxy {
+            host: host.into(),
+            port: None,
+            protocol: "http".into(),
+            username: None,
+            password: None,
+            no_proxy: None,
+            from_env: false,
+        }
+    }
+
+    /// A proxy from its URL, `http://host:port`. A URL that is not of that shape is kept as it
+    /// is and rejected, with the reason, when the client is built.
+    pub fn url(url: impl AsRef<str>) -> Self {
+        let url = url.as_ref();
+        let (protocol, rest) = match url.split_once("://") {
+            Some((scheme, rest)) => (scheme.to_string(), rest),
+            None => ("http".to_string(), url),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>())) {
+            Some((h, Ok(port))) if !h.is_empty() => (h.to_string(), Some(port)),
+            _ => (rest.to_string(), None),
+        };
+        Proxy { protocol, port, ..Proxy::new(host) }
+    }
+
+    /// The proxies the environment names: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`.
+    pub fn from_env() -> Self {
+        Proxy { from_env: true, ..Proxy::new(String::new()) }
+    }
+
+    /// Adds credentials, sent with `Proxy-Authorization: Basic`.
+    pub fn with_credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Hosts to reach directly, comma-separated as in `NO_PROXY`.
+    pub fn with_no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.no_proxy = Some(hosts.into());
+        self
+    }
+
+    /// The proxy URL (`http://host:port`), without credentials.
+    pub fn to_url(&self) -> String {
         match self.port {
             Some(p) => format!("{}://{}:{p}", self.protocol, self.host),
             None => format!("{}://{}", self.protocol, self.host),

@@ -138,14 +138,7 @@ fn gateway(c: &mut Config) -> &mut Gateway {
 }
 
 fn proxy(c: &mut Config) -> &mut Proxy {
-    c.proxy.get_or_insert_with(|| Proxy {
-        host: String::new(),
-        port: None,
-        protocol: "http".into(),
-        username: None,
-        password: None,
-        no_proxy: None,
-    })
+    c.proxy.get_or_insert_with(|| Proxy::new(String::new()))
 }
 
 /// Applies one `(section, key) = value` to `config`. Unknown keys are reported to `unknown`.
@@ -210,6 +203,7 @@ fn apply(
         ("proxy", "username" | "auth-username") => proxy(config).username = Some(raw.string()?),
         ("proxy", "password" | "auth-password") => proxy(config).password = Some(raw.string()?),
         ("proxy", "no_proxy") => proxy(config).no_proxy = Some(raw.string()?),
+        ("proxy", "from_env") => proxy(config).from_env = raw.bool()?,
         _ => unknown.push(format!("[{section}] {key}")),
     }
     Ok(())

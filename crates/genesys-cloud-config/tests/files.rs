@@ -104,7 +104,7 @@ fn assert_full(c: &Config) {
         (Duration::from_secs(3), Duration::from_secs(20), Duration::from_secs(120))
     );
     let p = c.proxy.as_ref().unwrap();
-    assert_eq!(p.url(), "http://proxy.corp.example:3128");
+    assert_eq!(p.to_url(), "http://proxy.corp.example:3128");
     assert_eq!(p.username.as_deref(), Some("agent"));
     assert_eq!(p.password.as_deref(), Some("pr0xy-pass"));
     assert_eq!(p.no_proxy.as_deref(), Some("localhost,127.0.0.1"));
@@ -318,4 +318,24 @@ fn two_handles_watch_two_files_and_the_watcher_stops_with_the_last_handle() {
     write(&b, "[logging]\nlog_level = error\n");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(*seen.lock().unwrap(), before, "no reload after the last handle is gone");
+}
+
+#[test]
+fn the_proxy_section_and_the_code_give_the_same_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    write(&path, "[proxy]\nhost = proxy.corp.example\nport = 3128\nusername = agent\npassword = pw\n");
+    let from_file = build(&path).load().proxy.clone().unwrap();
+    let in_code = Proxy::url("http://proxy.corp.example:3128").with_credentials("agent", "pw");
+    assert_eq!(from_file, in_code);
+
+    write(&path, "[proxy]\nfrom_env = true\n");
+    assert_eq!(build(&path).load().proxy.clone(), Some(Proxy::from_env()));
+    assert_eq!(format!("{:?}", Proxy::from_env()), "Proxy::from_env");
+
+    // URL forms: no port, IPv6 with a port, a trailing slash, no scheme.
+    assert_eq!(Proxy::url("http://proxy.example").port, None);
+    let v6 = Proxy::url("http://[::1]:8080/");
+    assert_eq!((v6.host.as_str(), v6.port), ("[::1]", Some(8080)));
+    assert_eq!(Proxy::url("proxy.example:3128").to_url(), "http://proxy.example:3128");
 }

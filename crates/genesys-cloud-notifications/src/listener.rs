@@ -106,7 +106,7 @@ pub struct Options {
     pub tls: genesys_cloud_transport::TlsConfig,
     /// The proxy the socket goes through (a CONNECT tunnel, as the client's requests do;
     /// `NO_PROXY` applies). Default none.
-    pub proxy: Option<genesys_cloud_transport::ProxyConfig>,
+    pub proxy: Option<genesys_cloud_transport::Proxy>,
     /// How long opening the TCP connection (or the tunnel) may take. Default 10 s.
     pub connect_timeout: Duration,
     /// After a gap, fetch the state of every topic with a REST counterpart and yield it as
@@ -168,7 +168,7 @@ impl Options {
         self
     }
     /// Sets [`proxy`](Self::proxy).
-    pub fn proxy(mut self, proxy: Option<genesys_cloud_transport::ProxyConfig>) -> Self {
+    pub fn proxy(mut self, proxy: Option<genesys_cloud_transport::Proxy>) -> Self {
         self.proxy = proxy;
         self
     }

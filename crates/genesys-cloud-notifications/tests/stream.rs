@@ -472,7 +472,7 @@ async fn the_socket_goes_through_the_proxy_and_comes_back_through_it_after_a_dro
         .unwrap();
     let options = Options::default()
         .backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .proxy(Some(genesys_cloud_transport::ProxyConfig::url(proxy)));
+        .proxy(Some(genesys_cloud_transport::Proxy::url(proxy)));
     let notifications = Notifications::with_options(Arc::new(transport), options);
     let mut sub = notifications.subscribe([topics::users_presence(ME).unwrap()]).await.unwrap();
     let mock_host = mock.addr().to_string();

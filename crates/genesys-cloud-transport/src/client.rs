@@ -2,7 +2,8 @@
 //! decompression, read whole into a [`Body`].
 
 use crate::body::{Body, BoxError};
-use crate::proxy::{ProxyConfig, ProxyConnector};
+use crate::proxy::ProxyConnector;
+use genesys_cloud_config::Proxy;
 use crate::tls::TlsConfig;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
@@ -107,7 +108,7 @@ impl HyperClient {
     /// A client with the given connect timeout, through `proxy` if given, with `tls`. The
     /// TLS settings are checked here (a client certificate that does not fit its key is an
     /// error now); the system's root certificates are read at the first `https` connection.
-    pub fn new(connect_timeout: Duration, proxy: Option<&ProxyConfig>, tls: &TlsConfig) -> Result<Self, Error> {
+    pub fn new(connect_timeout: Duration, proxy: Option<&Proxy>, tls: &TlsConfig) -> Result<Self, Error> {
         // Everything but the platform's roots, which are what is slow to read.
         tls.clone().only_added_roots().client_config()?;
         let http = crate::proxy::tcp_connector(connect_timeout);

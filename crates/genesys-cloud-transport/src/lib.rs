@@ -21,7 +21,7 @@
 //! 9. [`BaseUrlLayer`]: the absolute URL on the API host of the [`Endpoint`];
 //! 10. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;
 //! 11. the HTTP service: [`HyperClient`] (gzip by tower-http's `Decompression`), through a
-//!     [`ProxyConfig`] if set, or the one [`TransportBuilder::http_service`] puts there.
+//!     [`Proxy`] if set, or the one [`TransportBuilder::http_service`] puts there.
 //!
 //! Requests and responses carry a whole [`Body`], an [`http_body::Body`], so tower's and
 //! tower-http's layers fit at both extension points as they are. Retry and timeouts are
@@ -46,7 +46,8 @@ pub use layers::{
 };
 pub use live::Live;
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};
-pub use proxy::{connect_tcp, ProxyConfig};
+pub use genesys_cloud_config::Proxy;
+pub use proxy::connect_tcp;
 pub use region::{Base, Endpoint, Region};
 pub use tls::TlsConfig;
 
@@ -123,7 +124,7 @@ pub struct TransportBuilder {
     call_layers: Vec<WrapFn>,
     attempt_layers: Vec<WrapFn>,
     http: Option<HttpService>,
-    proxy: Option<ProxyConfig>,
+    proxy: Option<Proxy>,
     logging: LogHandle,
     tls: TlsConfig,
 }
@@ -256,15 +257,15 @@ impl TransportBuilder {
     }
 
     /// Sends every request through a proxy (HTTP CONNECT), or the one the environment names
-    /// with [`ProxyConfig::FromEnv`].
-    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+    /// with [`Proxy::from_env`].
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
         self.proxy = Some(proxy);
         self
     }
 
     /// The proxy set so far (for other sockets of the same client, such as the notification
     /// WebSocket, with [`connect_tcp`]).
-    pub fn proxy_settings(&self) -> Option<&ProxyConfig> {
+    pub fn proxy_settings(&self) -> Option<&Proxy> {
         self.proxy.as_ref()
     }
 

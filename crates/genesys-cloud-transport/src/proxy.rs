@@ -1,7 +1,7 @@
 //! Proxies: HTTP CONNECT tunnels (hyper-util's `Tunnel`) chosen per destination by
 //! hyper-util's proxy `Matcher`, which also reads `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
 
-use genesys_cloud_auth::Secret;
+use genesys_cloud_config::Proxy;
 use genesys_cloud_core::http::Uri;
 use genesys_cloud_core::Error;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
@@ -9,7 +9,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,89 +16,32 @@ use std::task::{Context, Poll};
 use tokio::net::TcpStream;
 use tower::{Service, ServiceExt};
 
-/// Where requests go through a proxy.
-#[derive(Clone)]
-pub enum ProxyConfig {
-    /// One proxy for every destination except those in `no_proxy`.
-    Url {
-        /// The proxy, `http://host:port`.
-        url: String,
-        /// Proxy user, sent with `Proxy-Authorization: Basic`.
-        username: Option<String>,
-        /// Proxy password.
-        password: Option<Secret>,
-        /// Hosts to reach directly, comma-separated as in `NO_PROXY`.
-        no_proxy: Option<String>,
-    },
-    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment, as
-    /// curl reads them.
-    FromEnv,
-}
-
-impl ProxyConfig {
-    /// A proxy without credentials.
-    pub fn url(url: impl Into<String>) -> Self {
-        ProxyConfig::Url { url: url.into(), username: None, password: None, no_proxy: None }
+/// The proxy matcher for a configured proxy: hyper-util's, from the environment or from the
+/// one URL (credentials percent-encoded into it, `no_proxy` as its exceptions).
+pub(crate) fn matcher(proxy: &Proxy) -> Result<Matcher, Error> {
+    if proxy.from_env {
+        return Ok(Matcher::from_env());
     }
-
-    /// Adds credentials (only for [`ProxyConfig::Url`]).
-    pub fn with_credentials(self, user: impl Into<String>, password: impl Into<Secret>) -> Self {
-        match self {
-            ProxyConfig::Url { url, no_proxy, .. } => {
-                ProxyConfig::Url { url, username: Some(user.into()), password: Some(password.into()), no_proxy }
-            }
-            other => other,
+    let url = proxy.to_url();
+    let uri: Uri = url.parse().map_err(|e| Error::build(format!("invalid proxy URL {url:?}: {e}")))?;
+    let authority = uri.authority().ok_or_else(|| Error::build(format!("the proxy URL {url:?} needs a host")))?;
+    if authority.host().is_empty() {
+        return Err(Error::build(format!("the proxy URL {url:?} needs a host")));
+    }
+    let userinfo = match (&proxy.username, &proxy.password) {
+        (Some(u), p) => {
+            let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+            let pass = p.as_ref().map(|p| format!(":{}", enc(p))).unwrap_or_default();
+            format!("{}{pass}@", enc(u))
         }
+        (None, _) => String::new(),
+    };
+    let full = format!("{}://{userinfo}{authority}", uri.scheme_str().unwrap_or("http"));
+    let mut b = Matcher::builder().all(full);
+    if let Some(no) = &proxy.no_proxy {
+        b = b.no(no.clone());
     }
-
-    /// Hosts to reach directly (only for [`ProxyConfig::Url`]).
-    pub fn with_no_proxy(self, hosts: impl Into<String>) -> Self {
-        match self {
-            ProxyConfig::Url { url, username, password, .. } => {
-                ProxyConfig::Url { url, username, password, no_proxy: Some(hosts.into()) }
-            }
-            other => other,
-        }
-    }
-
-    pub(crate) fn matcher(&self) -> Result<Matcher, Error> {
-        match self {
-            ProxyConfig::FromEnv => Ok(Matcher::from_env()),
-            ProxyConfig::Url { url, username, password, no_proxy } => {
-                let uri: Uri = url.parse().map_err(|e| Error::build(format!("invalid proxy URL: {e}")))?;
-                let authority = uri.authority().ok_or_else(|| Error::build("the proxy URL needs a host"))?;
-                let userinfo = match (username, password) {
-                    (Some(u), p) => {
-                        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
-                        let pass = p.as_ref().map(|p| format!(":{}", enc(p.expose()))).unwrap_or_default();
-                        format!("{}{pass}@", enc(u))
-                    }
-                    (None, _) => String::new(),
-                };
-                let full = format!("{}://{userinfo}{authority}", uri.scheme_str().unwrap_or("http"));
-                let mut b = Matcher::builder().all(full);
-                if let Some(no) = no_proxy {
-                    b = b.no(no.clone());
-                }
-                Ok(b.build())
-            }
-        }
-    }
-}
-
-impl fmt::Debug for ProxyConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProxyConfig::FromEnv => f.write_str("ProxyConfig::FromEnv"),
-            ProxyConfig::Url { url, username, password, no_proxy } => f
-                .debug_struct("ProxyConfig::Url")
-                .field("url", url)
-                .field("username", username)
-                .field("password", password)
-                .field("no_proxy", no_proxy)
-                .finish(),
-        }
-    }
+    Ok(b.build())
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -112,8 +54,8 @@ pub(crate) struct ProxyConnector {
 }
 
 impl ProxyConnector {
-    pub(crate) fn new(direct: HttpConnector, proxy: Option<&ProxyConfig>) -> Result<Self, Error> {
-        let matcher = proxy.map(ProxyConfig::matcher).transpose()?.map(Arc::new);
+    pub(crate) fn new(direct: HttpConnector, proxy: Option<&Proxy>) -> Result<Self, Error> {
+        let matcher = proxy.map(matcher).transpose()?.map(Arc::new);
         Ok(Self { direct, matcher })
     }
 }
@@ -157,7 +99,7 @@ pub(crate) fn tcp_connector(connect_timeout: std::time::Duration) -> HttpConnect
 /// the CONNECT tunnel `proxy` chooses for that destination (`secure` applies the rules for
 /// `https`, such as `HTTPS_PROXY`). TLS, when wanted, goes over the stream returned.
 pub async fn connect_tcp(
-    proxy: Option<&ProxyConfig>,
+    proxy: Option<&Proxy>,
     host: &str,
     port: u16,
     secure: bool,

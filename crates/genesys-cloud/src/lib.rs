@@ -87,7 +87,7 @@ struct Inner {
     tls: transport::TlsConfig,
     /// The proxy of the transport, for the notification socket.
     #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
-    proxy: Option<transport::ProxyConfig>,
+    proxy: Option<config::Proxy>,
     /// Kept so the configuration watcher lives exactly as long as the client.
     config: Option<config::ConfigHandle>,
     /// The HTTP log, for [`Client::flush_logs`].
@@ -217,7 +217,7 @@ pub struct ClientBuilder {
     retry: Option<transport::Retry>,
     timeouts: Option<transport::Timeouts>,
     logging: Option<LoggingChoice>,
-    proxy: Option<transport::ProxyConfig>,
+    proxy: Option<config::Proxy>,
     tls: Option<transport::TlsConfig>,
     /// The layers and the HTTP service; the rest is set on it in `build`.
     transport: transport::TransportBuilder,
@@ -250,18 +250,6 @@ fn endpoint_of(c: &config::Config) -> Result<Option<transport::Endpoint>> {
         Some(region) => Ok(Some(region.parse::<Region>()?.endpoint())),
         None => Ok(None),
     }
-}
-
-/// The proxy a configuration names.
-fn proxy_of(p: &config::Proxy) -> transport::ProxyConfig {
-    let mut proxy = transport::ProxyConfig::url(p.url());
-    if let Some(user) = &p.username {
-        proxy = proxy.with_credentials(user.clone(), p.password.clone().unwrap_or_default());
-    }
-    if let Some(no) = &p.no_proxy {
-        proxy = proxy.with_no_proxy(no.clone());
-    }
-    proxy
 }
 
 /// The token cache options a configuration names.
@@ -358,8 +346,8 @@ impl ClientBuilder {
     }
 
     /// A proxy for every request (HTTP CONNECT, optional credentials, `NO_PROXY`), or the
-    /// environment's with [`transport::ProxyConfig::FromEnv`].
-    pub fn proxy(mut self, proxy: transport::ProxyConfig) -> Self {
+    /// environment's with [`config::Proxy::from_env`].
+    pub fn proxy(mut self, proxy: config::Proxy) -> Self {
         self.proxy = Some(proxy);
         self
     }
@@ -447,7 +435,7 @@ impl ClientBuilder {
             Some(endpoint) => endpoint?,
             None => from_file.map(endpoint_of).transpose()?.flatten().unwrap_or_else(|| Region::default().endpoint()),
         };
-        let proxy = self.proxy.or_else(|| from_file.and_then(|c| c.proxy.as_ref()).map(proxy_of));
+        let proxy = self.proxy.or_else(|| from_file.and_then(|c| c.proxy.as_ref()).cloned());
         let tls = self.tls.unwrap_or_default();
         let retry =
             transport::Live::new(self.retry.clone().or_else(|| from_file.map(|c| c.retry.clone())).unwrap_or_default());

@@ -2,7 +2,7 @@
 
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
-use genesys_cloud_transport::{Endpoint, ProxyConfig, Retry, Transport};
+use genesys_cloud_transport::{Endpoint, Proxy, Retry, Transport};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -88,7 +88,7 @@ async fn tunnels_through_an_authenticating_proxy() {
     let (proxy_url, heads) = proxy(AUTH).await;
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&target).unwrap())
-        .proxy(ProxyConfig::url(proxy_url).with_credentials("agent", "pa ss:w0rd"))
+        .proxy(Proxy::url(proxy_url).with_credentials("agent", "pa ss:w0rd"))
         .build()
         .unwrap();
     assert_eq!(get(&t).await.unwrap(), r#"{"via":"proxy-test"}"#);
@@ -105,7 +105,7 @@ async fn tunnels_through_an_authenticating_proxy() {
 async fn a_refused_proxy_login_is_a_connect_error_without_the_password() {
     let target = origin().await;
     let (proxy_url, _) = proxy(AUTH).await;
-    let config = ProxyConfig::url(proxy_url).with_credentials("agent", "wrong-secret-pw");
+    let config = Proxy::url(proxy_url).with_credentials("agent", "wrong-secret-pw");
     assert!(!format!("{config:?}").contains("wrong-secret-pw"));
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&target).unwrap())
@@ -126,9 +126,23 @@ async fn no_proxy_hosts_are_reached_directly() {
     let (proxy_url, heads) = proxy(AUTH).await;
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&target).unwrap())
-        .proxy(ProxyConfig::url(proxy_url).with_no_proxy("127.0.0.1"))
+        .proxy(Proxy::url(proxy_url).with_no_proxy("127.0.0.1"))
         .build()
         .unwrap();
     assert_eq!(get(&t).await.unwrap(), r#"{"via":"proxy-test"}"#);
     assert!(heads.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_proxy_url_that_cannot_be_used_is_a_build_error_naming_it() {
+    for bad in ["http://", "http://proxy example:3128"] {
+        let e = Transport::builder()
+            .endpoint(Endpoint::custom("http://127.0.0.1:9").unwrap())
+            .proxy(Proxy::url(bad))
+            .build()
+            .err()
+            .unwrap_or_else(|| panic!("{bad} was taken"));
+        assert_eq!(e.kind(), ErrorKind::Build, "{bad}");
+        assert!(e.to_string().contains("proxy URL"), "{e}");
+    }
 }

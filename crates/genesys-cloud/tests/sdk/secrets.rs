@@ -3,7 +3,8 @@
 
 use genesys_cloud::auth::{CacheOptions, ClientCredentials, Grant, Secret, StaticToken, TokenInfo};
 use genesys_cloud::config::{ConfigHandle, ReloadEvent};
-use genesys_cloud::transport::{ProxyConfig, Transport};
+use genesys_cloud::config::Proxy;
+use genesys_cloud::transport::Transport;
 use genesys_cloud::Client;
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ async fn the_token_cache_transport_builder_and_client_hide_their_secrets() {
     let client = Client::builder()
         .base_url(&mock.base_url())
         .client_credentials("client-id", SECRETS[0])
-        .proxy(ProxyConfig::url("http://proxy.example:3128").with_credentials("agent", SECRETS[6]))
+        .proxy(Proxy::url("http://proxy.example:3128").with_credentials("agent", SECRETS[6]))
         .build()
         .unwrap();
     assert_clean("a client", format!("{client:?}"));
@@ -91,7 +92,7 @@ async fn the_token_cache_transport_builder_and_client_hide_their_secrets() {
         });
         assert_clean("a token cache", format!("{cache:?}"));
     }
-    let proxy = ProxyConfig::url("http://proxy.example:3128").with_credentials("agent", SECRETS[6]);
+    let proxy = Proxy::url("http://proxy.example:3128").with_credentials("agent", SECRETS[6]);
     assert_clean("a proxy config", format!("{proxy:?}"));
 }
 
