@@ -3,8 +3,8 @@
 
 use crate::body::{Body, BoxError};
 use crate::proxy::ProxyConnector;
-use genesys_cloud_config::Proxy;
 use crate::tls::TlsConfig;
+use genesys_cloud_config::Proxy;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
 use http_body_util::{BodyExt, Limited};

@@ -39,6 +39,7 @@ mod tls;
 
 pub use body::{error_from_layer, Body, BoxError};
 pub use client::{HyperClient, MAX_INFLATED_BODY};
+pub use genesys_cloud_config::Proxy;
 pub use genesys_cloud_config::{Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, BaseUrl, BaseUrlLayer,
@@ -46,7 +47,6 @@ pub use layers::{
 };
 pub use live::Live;
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};
-pub use genesys_cloud_config::Proxy;
 pub use proxy::connect_tcp;
 pub use region::{Base, Endpoint, Region};
 pub use tls::TlsConfig;

@@ -2,8 +2,8 @@
 //! them, shows no secret.
 
 use genesys_cloud::auth::{CacheOptions, ClientCredentials, Grant, Secret, StaticToken, TokenInfo};
-use genesys_cloud::config::{ConfigHandle, ReloadEvent};
 use genesys_cloud::config::Proxy;
+use genesys_cloud::config::{ConfigHandle, ReloadEvent};
 use genesys_cloud::transport::Transport;
 use genesys_cloud::Client;
 use std::time::Duration;
