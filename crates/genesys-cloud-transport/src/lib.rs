@@ -39,8 +39,7 @@ mod tls;
 
 pub use body::{error_from_layer, Body, BoxError};
 pub use client::{HyperClient, MAX_INFLATED_BODY};
-pub use genesys_cloud_config::Proxy;
-pub use genesys_cloud_config::{Retry, Timeouts};
+pub use genesys_cloud_config::{Proxy, Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, BaseUrl, BaseUrlLayer,
     CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner, RetryLayer, RetryService,

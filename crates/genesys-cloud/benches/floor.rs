@@ -423,6 +423,18 @@ where
     (median(fs), median(ss), median(rs))
 }
 
+/// The SDK with one call layer and one attempt layer of the application's: tower-http's
+/// `TraceLayer` per call, tower's `ConcurrencyLimitLayer` per attempt.
+fn layered_client(base: &str) -> Client {
+    Client::builder()
+        .base_url(base)
+        .access_token("bench-token")
+        .with_layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(1024))
+        .build()
+        .unwrap()
+}
+
 type BareClient = Bare<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
 /// The floor sends what the SDK puts on the wire for a GET (checked in `main`).
@@ -620,38 +632,9 @@ fn main() {
                 let which = args.get(i + 1).map_or("floor", String::as_str);
                 let executor = client.executor();
                 let raw_get = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
-                let layered = Client::builder()
-                    .base_url(&base)
-                    .access_token("bench-token")
-                    .with_layer(tower_http::trace::TraceLayer::new_for_http())
-                    .with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(1024))
-                    .build()
-                    .unwrap();
-                if which == "ab" {
-                    // sdk, layered and floor blocks in turn: their medians per call, one process.
-                    let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
-                    for _ in 0..41 {
-                        let t = Instant::now();
-                        for _ in 0..n {
-                            std::hint::black_box(client.users().get_users_me().send().await.unwrap());
-                        }
-                        a.push(t.elapsed().as_secs_f64() * 1e6 / n as f64);
-                        let t = Instant::now();
-                        for _ in 0..n {
-                            std::hint::black_box(layered.users().get_users_me().send().await.unwrap());
-                        }
-                        b.push(t.elapsed().as_secs_f64() * 1e6 / n as f64);
-                        let t = Instant::now();
-                        for _ in 0..n {
-                            let body = bare_get(&bare, me_uri.clone()).await;
-                            std::hint::black_box(serde_json::from_slice::<shape::UserMe>(&body).unwrap());
-                        }
-                        c.push(t.elapsed().as_secs_f64() * 1e6 / n as f64);
-                    }
-                    println!("sdk {:.1} layered {:.1} floor {:.1}", median(a), median(b), median(c));
-                    std::process::exit(0);
-                }
-                for _ in 0..n {
+                let layered = layered_client(&base);
+                // One call of the side `which` names.
+                let one = async |which: &str| {
                     if which == "decode-sdk" {
                         let headers = hyper::HeaderMap::new();
                         let u = <genesys_cloud::api::JsonModel as genesys_cloud::core::executor::DecodeAs<
@@ -682,6 +665,26 @@ fn main() {
                         let body = bare_get(&bare, me_uri.clone()).await;
                         std::hint::black_box(serde_json::from_slice::<shape::UserMe>(&body).unwrap());
                     }
+                };
+                if which == "ab" {
+                    // sdk, layered and floor blocks in turn: their medians per call, one process.
+                    let sides = ["sdk", "layered", "floor"];
+                    let mut times = [vec![], vec![], vec![]];
+                    for _ in 0..41 {
+                        for (side, times) in sides.iter().zip(&mut times) {
+                            let t = Instant::now();
+                            for _ in 0..n {
+                                one(side).await;
+                            }
+                            times.push(t.elapsed().as_secs_f64() * 1e6 / n as f64);
+                        }
+                    }
+                    let [a, b, c] = times;
+                    println!("sdk {:.1} layered {:.1} floor {:.1}", median(a), median(b), median(c));
+                    std::process::exit(0);
+                }
+                for _ in 0..n {
+                    one(which).await;
                 }
                 std::process::exit(0);
             }
@@ -769,13 +772,7 @@ fn main() {
             });
 
             // 1b. The same with a call layer and an attempt layer of the application's.
-            let layered = Client::builder()
-                .base_url(&base)
-                .access_token("bench-token")
-                .with_layer(tower_http::trace::TraceLayer::new_for_http())
-                .with_attempt_layer(tower::limit::ConcurrencyLimitLayer::new(1024))
-                .build()
-                .unwrap();
+            let layered = layered_client(&base);
             let (f, s, ratio) = alternate(
                 pairs,
                 n,
