@@ -24,10 +24,10 @@ pub(crate) fn matcher(proxy: &Proxy) -> Result<Matcher, Error> {
     }
     let url = proxy.to_url();
     let uri: Uri = url.parse().map_err(|e| Error::build(format!("invalid proxy URL {url:?}: {e}")))?;
-    let authority = uri.authority().ok_or_else(|| Error::build(format!("the proxy URL {url:?} needs a host")))?;
-    if authority.host().is_empty() {
-        return Err(Error::build(format!("the proxy URL {url:?} needs a host")));
-    }
+    let authority = uri
+        .authority()
+        .filter(|a| !a.host().is_empty())
+        .ok_or_else(|| Error::build(format!("the proxy URL {url:?} needs a host")))?;
     let userinfo = match (&proxy.username, &proxy.password) {
         (Some(u), p) => {
             let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
