@@ -379,3 +379,67 @@ impl TokenProvider for TokenCache {
         }
     }
 }
+
+/// Several tokens of one grant, handed out in turn: Genesys Cloud limits each token on its own
+/// (300 requests a minute for client credentials by default), so `n` tokens let bulk work go
+/// `n` times as fast, each token paced on its own by the transport. Each token has its own
+/// [`TokenCache`] (single-flight, refreshed before expiry); a 401 drops only the token it hit,
+/// so only that one is minted again.
+pub struct TokenPool {
+    caches: Vec<Arc<TokenCache>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Debug for TokenPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPool").field("size", &self.caches.len()).finish_non_exhaustive()
+    }
+}
+
+impl TokenPool {
+    /// `size` tokens (at least one) obtained with `grant` through `login`.
+    pub fn new(login: SharedExecutor, grant: Grant, options: CacheOptions, size: usize) -> Self {
+        let caches = (0..size.max(1))
+            .map(|_| Arc::new(TokenCache::new(login.clone(), grant.clone(), options.clone())))
+            .collect();
+        Self { caches, next: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    /// The caches, one per token.
+    pub fn caches(&self) -> &[Arc<TokenCache>] {
+        &self.caches
+    }
+
+    /// The cache whose turn it is.
+    fn turn(&self) -> &TokenCache {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.caches[i % self.caches.len()]
+    }
+}
+
+impl TokenProvider for TokenPool {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, Error>> {
+        self.turn().token()
+    }
+
+    /// The next token when it is ready; when it is not, the turn stays with it, so the
+    /// [`token`](TokenProvider::token) that follows mints that one. Each ready token is
+    /// handed out on a turn of its own, so calls are spread evenly however many race.
+    fn ready(&self) -> Option<Secret> {
+        use std::sync::atomic::Ordering;
+        let mut turn = self.next.load(Ordering::Relaxed);
+        loop {
+            let token = self.caches[turn % self.caches.len()].ready()?;
+            match self.next.compare_exchange_weak(turn, turn.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(token),
+                Err(now) => turn = now,
+            }
+        }
+    }
+
+    fn invalidate(&self, token: &Secret) {
+        for cache in &self.caches {
+            cache.invalidate(token);
+        }
+    }
+}

@@ -17,6 +17,6 @@ mod grant;
 pub mod pkce;
 mod secret;
 
-pub use cache::{CacheOptions, StaticToken, TokenCache, TokenProvider};
+pub use cache::{CacheOptions, StaticToken, TokenCache, TokenPool, TokenProvider};
 pub use grant::{request_token, ClientCredentials, Grant, TokenInfo, TOKEN_OPERATION, TOKEN_PATH};
 pub use secret::Secret;

@@ -1,6 +1,6 @@
 //! Configuration for genesys-cloud-rs: the official SDKs' INI and JSON files (sections
 //! `[logging]`, `[general]`, `[reauthentication]`, `[gateway]`, `[retry]`, `[proxy]`, plus
-//! `[timeouts]`), environment variables, and code, held as `arc-swap` snapshots and reloaded
+//! `[timeouts]` and `[rate_limits]`), environment variables, and code, held as `arc-swap` snapshots and reloaded
 //! live when the file changes.
 //!
 //! - [`Config`]: every setting, with the official SDKs' defaults.
@@ -17,5 +17,7 @@ mod model;
 mod parse;
 
 pub use handle::{default_path, ConfigBuilder, ConfigHandle, ReloadEvent};
-pub use model::{Config, Credentials, Gateway, LogFormat, LogLevel, Logging, Proxy, Reauthentication, Retry, Timeouts};
+pub use model::{
+    Config, Credentials, Gateway, LogFormat, LogLevel, Logging, Proxy, RateLimits, Reauthentication, Retry, Timeouts,
+};
 pub use parse::{apply_env, apply_file, detect, ConfigError, Format, ENV_VARS};

@@ -222,6 +222,49 @@ impl Retry {
     }
 }
 
+/// How the client keeps under the API's rate limits: the `[rate_limits]` section, and the
+/// transport's pacing settings (one type for both).
+///
+/// Genesys Cloud limits each token (300 requests a minute for a client-credentials token by
+/// default) and says where it stands in every response (`inin-ratelimit-allowed`, `-count`,
+/// `-reset`). With pacing on, the client learns each token's limit from those headers and
+/// holds calls back before the limit is reached instead of bouncing off 429s; a server that
+/// sends no such headers is not paced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// `pacing`: hold calls back to stay under each token's limit; default on. Hot.
+    pub pacing: bool,
+    /// `token_pool`: how many client-credentials tokens the client mints and spreads its calls
+    /// over, each paced on its own (a 401 re-mints only the token it hit); default 1. Cold.
+    pub token_pool: usize,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { pacing: true, token_pool: 1 }
+    }
+}
+
+impl RateLimits {
+    /// No pacing: calls go out at once, and 429s are waited out by the retry policy.
+    pub fn unpaced() -> Self {
+        Self { pacing: false, ..Self::default() }
+    }
+
+    /// Sets [`pacing`](Self::pacing).
+    pub fn pacing(mut self, on: bool) -> Self {
+        self.pacing = on;
+        self
+    }
+
+    /// Sets [`token_pool`](Self::token_pool) (at least 1).
+    pub fn token_pool(mut self, tokens: usize) -> Self {
+        self.token_pool = tokens.max(1);
+        self
+    }
+}
+
 /// Time limits, the `[timeouts]` section (seconds). The official Python SDK has none and can
 /// hang forever; these always apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,7 +433,8 @@ impl fmt::Debug for Credentials {
 /// |---|---|
 /// | `logging` | on the next call after a reload (hot) |
 /// | `region`, `base_url`, `gateway`, `proxy`, `timeouts.connect` | when a client is built (cold: TLS, proxy and the connection pool belong to the client) |
-/// | `retry`, `timeouts.attempt`, `timeouts.call`, `reauthentication`, `credentials` | when a client is built |
+/// | `retry`, `timeouts.attempt`, `timeouts.call`, `rate_limits.pacing`, `reauthentication` | on the next call after a reload (hot), unless the code set them |
+/// | `credentials`, `rate_limits.token_pool` | when a client is built |
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -412,6 +456,8 @@ pub struct Config {
     pub retry: Retry,
     /// `[timeouts]`.
     pub timeouts: Timeouts,
+    /// `[rate_limits]`.
+    pub rate_limits: RateLimits,
     /// Client credentials (environment or code only; never read from the file).
     pub credentials: Credentials,
 }
@@ -440,6 +486,9 @@ impl Config {
         if self.timeouts.connect != other.timeouts.connect {
             changed.push("timeouts.connect");
         }
+        if self.rate_limits.token_pool != other.rate_limits.token_pool {
+            changed.push("rate_limits.token_pool");
+        }
         changed
     }
 }
@@ -458,6 +507,7 @@ impl Default for Config {
             reauthentication: Reauthentication::default(),
             retry: Retry::default(),
             timeouts: Timeouts::default(),
+            rate_limits: RateLimits::default(),
             credentials: Credentials::default(),
         }
     }

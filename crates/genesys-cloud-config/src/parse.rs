@@ -194,6 +194,14 @@ fn apply(
         ("retry", "retry_after_max" | "max_retry_after") => config.retry.max_retry_after = raw.seconds()?,
         ("retry", "backoff_base_ms") => config.retry.base_delay = raw.millis()?,
         ("retry", "backoff_max_ms") => config.retry.max_delay = raw.millis()?,
+        ("rate_limits", "pacing") => config.rate_limits.pacing = raw.bool()?,
+        ("rate_limits", "token_pool") => {
+            let n = raw.int()?;
+            config.rate_limits.token_pool = usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or(format!("expected a pool of 1 to 64 tokens, found {n}"))?;
+        }
         ("timeouts", "connect") => config.timeouts.connect = raw.seconds()?,
         ("timeouts", "attempt") => config.timeouts.attempt = raw.seconds()?,
         ("timeouts", "call") => config.timeouts.call = raw.seconds()?,

@@ -40,6 +40,10 @@ connect = 3
 attempt = 20
 call = 120
 
+[rate_limits]
+pacing = off
+token_pool = 4
+
 [proxy]
 host = proxy.corp.example
 port = 3128
@@ -56,6 +60,7 @@ const FULL_JSON: &str = r#"{
   "gateway": {"host": "gw.corp.example", "protocol": "http", "port": 8443, "path_params_login": "login/", "path_params_api": "api"},
   "retry": {"retry_max": 6, "retry_wait_max": 90, "retry_after_max": 30},
   "timeouts": {"connect": 3, "attempt": 20, "call": 120},
+  "rate_limits": {"pacing": false, "token_pool": 4},
   "proxy": {"host": "proxy.corp.example", "port": 3128, "username": "agent", "password": "pr0xy-pass", "no_proxy": "localhost,127.0.0.1"}
 }"#;
 
@@ -103,6 +108,7 @@ fn assert_full(c: &Config) {
         (c.timeouts.connect, c.timeouts.attempt, c.timeouts.call),
         (Duration::from_secs(3), Duration::from_secs(20), Duration::from_secs(120))
     );
+    assert_eq!(c.rate_limits, RateLimits::unpaced().token_pool(4));
     let p = c.proxy.as_ref().unwrap();
     assert_eq!(p.to_url(), "http://proxy.corp.example:3128");
     assert_eq!(p.username.as_deref(), Some("agent"));
@@ -132,6 +138,7 @@ fn defaults_without_a_file() {
     assert!(c.logging.to_console && c.live_reload && c.reauthentication.refresh_access_token);
     assert_eq!(c.reauthentication.refresh_token_wait_max, Duration::from_secs(10));
     assert_eq!(c.retry.max_retry_after, Duration::from_secs(180));
+    assert!(c.rate_limits.pacing && c.rate_limits.token_pool == 1, "paced, one token");
 }
 
 #[test]
@@ -146,6 +153,8 @@ fn type_errors_name_file_section_and_key() {
         ("[logging]\nlog_to_console = maybe\n", "logging", "log_to_console", "expected a boolean"),
         ("[retry]\nretry_max = 0\n", "retry", "retry_max", "at least 1"),
         ("[gateway]\nprotocol = ftp\n", "gateway", "protocol", "http or https"),
+        ("[rate_limits]\ntoken_pool = 0\n", "rate_limits", "token_pool", "1 to 64 tokens"),
+        ("[rate_limits]\npacing = sometimes\n", "rate_limits", "pacing", "expected a boolean"),
     ];
     for (text, section, key, message) in cases {
         write(&path, text);

@@ -20,17 +20,24 @@
 //!   `Retry-After` in seconds or as a date, latency, a connection reset mid-body, truncated or
 //!   malformed JSON, and expiring every token now; idle kept-alive connections can be closed
 //!   after a timeout ([`MockOptions::idle_timeout`]).
-//! - Every response carries `ININ-Correlation-Id` and rate-limit headers.
+//! - Every response carries `ININ-Correlation-Id`. With a rate limit
+//!   ([`MockOptions::rate_limit`]), each token is counted in a window of its own: every answer
+//!   to a request with a token carries `inin-ratelimit-allowed`, `-count` and `-reset`
+//!   (seconds), and a request past the allowance gets a 429 with `Retry-After` and the code
+//!   `too.many.requests.retry.after`. Without one (the default) nothing is limited and no
+//!   rate-limit headers are sent.
 //!
 //! Run it alone with `cargo run -p genesys-cloud-mock -- --port 8080`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod idle;
+mod limits;
 mod live;
 mod notify;
 mod router;
 mod state;
 
+pub use limits::RateLimit;
 pub use router::{Route, Router};
 pub use state::{Fault, FaultKind};
 
@@ -100,6 +107,8 @@ pub struct MockOptions {
     pub heartbeat_interval: Duration,
     /// How long a notification channel lives. Default 24 h (Genesys Cloud's).
     pub channel_lifetime: Duration,
+    /// Each token's allowance, when requests are limited. Default: not limited.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for MockOptions {
@@ -112,6 +121,7 @@ impl Default for MockOptions {
             idle_timeout: None,
             heartbeat_interval: Duration::from_secs(30),
             channel_lifetime: Duration::from_secs(86_400),
+            rate_limit: None,
         }
     }
 }
@@ -145,6 +155,11 @@ impl MockOptions {
     /// Sets [`MockOptions::channel_lifetime`].
     pub fn channel_lifetime(mut self, lifetime: Duration) -> Self {
         self.channel_lifetime = lifetime;
+        self
+    }
+    /// Limits each token to `allowed` requests per `window` (see [`MockOptions::rate_limit`]).
+    pub fn rate_limit(mut self, allowed: u32, window: Duration) -> Self {
+        self.rate_limit = Some(RateLimit::new(allowed, window));
         self
     }
 }
@@ -296,6 +311,26 @@ impl MockServer {
         self.state.token_requests()
     }
 
+    /// The access tokens issued so far, oldest first.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued()
+    }
+
+    /// Expires one issued token now (calls with it get 401); whether it was issued.
+    pub fn expire_token(&self, token: &str) -> bool {
+        self.state.expire_token(token)
+    }
+
+    /// How many requests the rate limit refused with a 429.
+    pub fn rate_limited(&self) -> usize {
+        self.state.limits.refused()
+    }
+
+    /// How many requests the rate limit counted (answered, not refused).
+    pub fn rate_counted(&self) -> usize {
+        self.state.limits.counted()
+    }
+
     /// How many requests the mock received for a path (exact match, query ignored).
     pub fn hits(&self, path: &str) -> usize {
         self.state.hits(path)
@@ -399,20 +434,35 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<MockBody> {
         Ok(b) => b.to_bytes(),
         Err(_) => return error(StatusCode::BAD_REQUEST, "bad.request", "could not read the request body"),
     };
-    // A fault for this request only, ordered with the `x-mock-fault` header.
-    let requested = headers.get("x-mock-fault").and_then(|v| v.to_str().ok()).and_then(FaultKind::parse);
-    let mut response = match requested.or_else(|| state.take_fault(&method, &path)) {
-        Some(fault) => match fault_response(state, fault).await {
-            Some(r) => r,
-            None => route(state, &method, &path, &query, &headers, &body).await,
-        },
-        None => route(state, &method, &path, &query, &headers, &body).await,
+    // The token's allowance first: a refused request goes no further.
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let verdict = state.options.rate_limit.zip(bearer).map(|(limit, token)| state.limits.admit(limit, token));
+    let mut response = match &verdict {
+        Some(v) if v.refused => {
+            let message = format!("Rate limit exceeded the maximum. Retry the request in [{}] seconds", v.reset_secs);
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too.many.requests.retry.after", &message);
+            r.headers_mut().insert("retry-after", v.reset_secs.into());
+            r
+        }
+        _ => {
+            // A fault for this request only, ordered with the `x-mock-fault` header.
+            let requested = headers.get("x-mock-fault").and_then(|v| v.to_str().ok()).and_then(FaultKind::parse);
+            match requested.or_else(|| state.take_fault(&method, &path)) {
+                Some(fault) => match fault_response(state, fault).await {
+                    Some(r) => r,
+                    None => route(state, &method, &path, &query, &headers, &body).await,
+                },
+                None => route(state, &method, &path, &query, &headers, &body).await,
+            }
+        }
     };
     let h = response.headers_mut();
     h.insert("inin-correlation-id", correlation.parse().expect("ascii id"));
-    h.insert("inin-ratelimit-count", "1".parse().expect("static header"));
-    h.insert("inin-ratelimit-allowed", "300".parse().expect("static header"));
-    h.insert("inin-ratelimit-reset", "60".parse().expect("static header"));
+    if let Some(v) = verdict {
+        h.insert("inin-ratelimit-allowed", v.allowed.into());
+        h.insert("inin-ratelimit-count", v.count.into());
+        h.insert("inin-ratelimit-reset", v.reset_secs.into());
+    }
     response
 }
 

@@ -131,6 +131,7 @@ pub(crate) struct State {
     token_requests: AtomicUsize,
     pub(crate) connections: AtomicUsize,
     pub(crate) notifications: crate::notify::Hub,
+    pub(crate) limits: crate::limits::Limits,
     live: crate::live::Live,
 }
 
@@ -160,6 +161,7 @@ impl State {
             token_requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             notifications,
+            limits: crate::limits::Limits::default(),
             live: crate::live::Live::default(),
         }
     }
@@ -210,6 +212,24 @@ impl State {
     pub(crate) fn expire_tokens(&self) {
         for t in self.tokens.lock().unwrap_or_else(|e| e.into_inner()).values_mut() {
             t.expires = Instant::now();
+        }
+    }
+
+    /// The access tokens issued so far, oldest first.
+    pub(crate) fn issued(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.tokens.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        all.sort();
+        all
+    }
+
+    /// Expires one token now; whether it was issued.
+    pub(crate) fn expire_token(&self, token: &str) -> bool {
+        match self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get_mut(token) {
+            Some(t) => {
+                t.expires = Instant::now();
+                true
+            }
+            None => false,
         }
     }
 

@@ -23,7 +23,7 @@ async fn answers_every_operation_and_checks_the_token() {
     let me = client(&mock).users().get_users_me().send_with_response().await.unwrap();
     assert_eq!(me.value.name.as_deref(), Some("Mock User"));
     assert!(me.correlation_id().unwrap().starts_with("mock-"));
-    assert_eq!(me.headers["inin-ratelimit-allowed"], "300");
+    assert!(me.headers.get("inin-ratelimit-allowed").is_none(), "not limited, so no rate-limit headers");
     // Without a token: 401 with a Genesys error body.
     let anonymous = Client::builder().base_url(&mock.base_url()).build().unwrap();
     let e = anonymous.users().get_users_me().send().await.unwrap_err();
@@ -237,4 +237,38 @@ async fn a_channel_takes_1000_topics_and_refuses_more_with_a_400() {
     let one_more = vec![ChannelTopic::default().with(|t| t.id = Some("v2.users.extra.presence".into()))];
     let e = c.notifications().post_notifications_channel_subscriptions(&channel, one_more).send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
+}
+
+/// With a rate limit, each token is counted in its own window: the headers count down
+/// truthfully, and past the allowance comes a 429 with `Retry-After` and Genesys's code.
+#[tokio::test]
+async fn a_rate_limit_counts_each_token_and_refuses_past_it_with_retry_after() {
+    let mock = MockServer::start_with(MockOptions::default().rate_limit(3, Duration::from_secs(30))).await.unwrap();
+    let unpaced = |mock: &MockServer| {
+        Client::builder()
+            .base_url(&mock.base_url())
+            .client_credentials("mock-id", "mock-secret")
+            .retry(Retry::disabled())
+            .rate_limits(genesys_cloud::transport::RateLimits::unpaced())
+            .build()
+            .unwrap()
+    };
+    let c = unpaced(&mock);
+    for n in 1..=3 {
+        let me = c.users().get_users_me().send_with_response().await.unwrap();
+        assert_eq!(me.headers["inin-ratelimit-allowed"], "3");
+        assert_eq!(me.headers["inin-ratelimit-count"], n.to_string().as_str());
+        let reset: u64 = me.headers["inin-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert!((1..=30).contains(&reset), "reset {reset}");
+    }
+    let e = c.users().get_users_me().send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(e.api_error().unwrap().code.as_deref(), Some("too.many.requests.retry.after"));
+    let wait = e.retry_after().expect("Retry-After on the 429");
+    assert!(wait > Duration::ZERO && wait <= Duration::from_secs(30), "{wait:?}");
+    assert_eq!((mock.rate_counted(), mock.rate_limited()), (3, 1));
+    // Another token has an allowance of its own.
+    let other = unpaced(&mock);
+    other.users().get_users_me().send().await.unwrap();
+    assert_eq!(mock.rate_counted(), 4);
 }

@@ -13,14 +13,17 @@
 //!    waiting past the deadline;
 //! 5. the application's attempt layers ([`TransportBuilder::with_attempt_layer`]): each sees
 //!    every attempt (metrics, rate limiting, per-attempt tracing);
-//! 6. [`AttemptTimeoutLayer`]: each attempt (or the deadline, when it comes first);
-//! 7. [`AuthLayer`]: the bearer token from a [`TokenProvider`], one replay after a 401 with
-//!    a fresh token;
-//! 8. [`HeadersLayer`]: `User-Agent: genesys-cloud-rs/<version>` and `purecloud-sdk`
+//! 6. [`AuthLayer`]: the bearer token from a [`TokenProvider`] (one token, or a
+//!    [`TokenPool`]'s in turn), one replay after a 401 with a fresh token;
+//! 7. [`PaceLayer`]: each token kept under its rate limit, learned from the
+//!    `inin-ratelimit-*` headers ([`RateLimits`]);
+//! 8. [`AttemptTimeoutLayer`]: each attempt as it goes out (or the deadline, when it comes
+//!    first), so waiting for a token or for the pacer is not a slow attempt;
+//! 9. [`HeadersLayer`]: `User-Agent: genesys-cloud-rs/<version>` and `purecloud-sdk`
 //!    (tower-http's `SetRequestHeader`);
-//! 9. [`BaseUrlLayer`]: the absolute URL on the API host of the [`Endpoint`];
-//! 10. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;
-//! 11. the HTTP service: [`HyperClient`] (gzip by tower-http's `Decompression`), through a
+//! 10. [`BaseUrlLayer`]: the absolute URL on the API host of the [`Endpoint`];
+//! 11. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;
+//! 12. the HTTP service: [`HyperClient`] (gzip by tower-http's `Decompression`), through a
 //!     [`Proxy`] if set, or the one [`TransportBuilder::http_service`] puts there.
 //!
 //! Requests and responses carry a whole [`Body`], an [`http_body::Body`], so tower's and
@@ -33,19 +36,21 @@ mod client;
 mod layers;
 mod live;
 mod logging;
+mod pace;
 mod proxy;
 mod region;
 mod tls;
 
 pub use body::{error_from_layer, Body, BoxError};
 pub use client::{HyperClient, MAX_INFLATED_BODY};
-pub use genesys_cloud_config::{Proxy, Retry, Timeouts};
+pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, BaseUrl, BaseUrlLayer,
     CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner, RetryLayer, RetryService,
 };
 pub use live::Live;
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer};
+pub use pace::{PaceLayer, PaceStats, Paced, Pacer, RateLimitStatus};
 pub use proxy::connect_tcp;
 pub use region::{Base, Endpoint, Region};
 pub use tls::TlsConfig;
@@ -53,7 +58,7 @@ pub use tls::TlsConfig;
 /// The `http-body` crate the stack's bodies implement.
 pub use http_body;
 
-use genesys_cloud_auth::{CacheOptions, Grant, StaticToken, TokenCache, TokenProvider};
+use genesys_cloud_auth::{CacheOptions, Grant, StaticToken, TokenCache, TokenPool, TokenProvider};
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, Error, Executor, SharedExecutor};
@@ -68,6 +73,8 @@ pub struct Transport {
     service: HttpService,
     api_host: String,
     token_cache: Option<Arc<TokenCache>>,
+    token_pool: Option<Arc<TokenPool>>,
+    pacer: Option<Arc<Pacer>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -98,9 +105,21 @@ impl Transport {
         self.service.clone()
     }
 
-    /// The token cache, when the transport was built with a grant.
+    /// The token cache, when the transport was built with a grant (the first token's, with a
+    /// pool).
     pub fn token_cache(&self) -> Option<Arc<TokenCache>> {
         self.token_cache.clone()
+    }
+
+    /// The token pool, when the transport was built with a grant and a pool of more than one.
+    pub fn token_pool(&self) -> Option<Arc<TokenPool>> {
+        self.token_pool.clone()
+    }
+
+    /// The pacer (and through it, what pacing has done so far: requests, 429s, waits), when
+    /// the transport has tokens.
+    pub fn pacer(&self) -> Option<Arc<Pacer>> {
+        self.pacer.clone()
     }
 }
 
@@ -119,6 +138,7 @@ pub struct TransportBuilder {
     endpoint: Endpoint,
     timeouts: Live<Timeouts>,
     retry: Live<Retry>,
+    rate_limits: Live<RateLimits>,
     auth: AuthSource,
     call_layers: Vec<WrapFn>,
     attempt_layers: Vec<WrapFn>,
@@ -134,6 +154,7 @@ impl Default for TransportBuilder {
             endpoint: Region::default().endpoint(),
             timeouts: Live::default(),
             retry: Live::default(),
+            rate_limits: Live::default(),
             auth: AuthSource::None,
             call_layers: Vec::new(),
             attempt_layers: Vec::new(),
@@ -151,6 +172,7 @@ impl std::fmt::Debug for TransportBuilder {
             .field("endpoint", &self.endpoint)
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
+            .field("rate_limits", &self.rate_limits)
             .field("call_layers", &self.call_layers.len())
             .field("attempt_layers", &self.attempt_layers.len())
             .field("http_service", &self.http.is_some())
@@ -317,7 +339,23 @@ impl TransportBuilder {
         self
     }
 
-    /// Tokens from a grant, through a [`TokenCache`] on the login host.
+    /// Rate-limit settings: pacing on or off, the token pool's size, the limit assumed until
+    /// the headers say. Default: pacing on, one token.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Live::new(limits);
+        self
+    }
+
+    /// Rate-limit settings through a shared setting: pacing on or off applies to the next
+    /// call (the pool's size when the transport is built).
+    pub fn live_rate_limits(mut self, limits: Live<RateLimits>) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Tokens from a grant, through a [`TokenCache`] on the login host (a [`TokenPool`] of
+    /// them when [`RateLimits::token_pool`] is more than one and the grant is client
+    /// credentials).
     pub fn grant(mut self, grant: Grant, options: CacheOptions) -> Self {
         self.auth = AuthSource::Grant(grant, options);
         self
@@ -369,16 +407,22 @@ impl TransportBuilder {
         self
     }
 
-    /// The SDK's layers of one attempt over `wire`, to `base`, with `auth` if given; the
-    /// application's attempt layers around them when `with_app_layers`.
-    fn attempts(&self, wire: &Wire, base: &Base, auth: Option<AuthLayer>, with_app_layers: bool) -> HttpService {
+    /// The SDK's layers of one attempt over `wire`, to `base`, with `auth` and pacing if given;
+    /// the application's attempt layers around them when `with_app_layers`.
+    fn attempts(
+        &self,
+        wire: &Wire,
+        base: &Base,
+        auth: Option<(AuthLayer, PaceLayer)>,
+        with_app_layers: bool,
+    ) -> HttpService {
         let inner = LoggingLayer::new(self.logging.clone()).layer(wire.clone());
         let inner = BaseUrlLayer::new(base.clone()).layer(inner);
         let inner = HeadersLayer::default().layer(inner);
-        let timeout = AttemptTimeoutLayer::live(self.timeouts.clone());
+        let inner = AttemptTimeoutLayer::live(self.timeouts.clone()).layer(inner);
         let mut service = match auth {
-            Some(auth) => BoxCloneSyncService::new(timeout.layer(auth.layer(inner))),
-            None => BoxCloneSyncService::new(timeout.layer(inner)),
+            Some((auth, pace)) => BoxCloneSyncService::new(auth.layer(pace.layer(inner))),
+            None => BoxCloneSyncService::new(inner),
         };
         if with_app_layers {
             for wrap in self.attempt_layers.iter().rev() {
@@ -397,6 +441,7 @@ impl TransportBuilder {
             None => Wire::Hyper(HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &self.tls)?),
         };
         let mut token_cache = None;
+        let mut token_pool = None;
         let provider: Option<Arc<dyn TokenProvider>> = match std::mem::replace(&mut self.auth, AuthSource::None) {
             AuthSource::None => None,
             AuthSource::Provider(p) => Some(p),
@@ -408,13 +453,25 @@ impl TransportBuilder {
                     service: BoxCloneSyncService::new(RetryLayer::live(self.retry.clone()).layer(attempts)),
                     api_host: self.endpoint.login.host().to_owned(),
                     token_cache: None,
+                    token_pool: None,
+                    pacer: None,
                 });
-                let cache = Arc::new(TokenCache::new(login, grant, options));
-                token_cache = Some(cache.clone());
-                Some(cache)
+                let size = self.rate_limits.load().token_pool;
+                if size > 1 && matches!(grant, Grant::ClientCredentials(_)) {
+                    let pool = Arc::new(TokenPool::new(login, grant, options, size));
+                    token_cache = pool.caches().first().cloned();
+                    token_pool = Some(pool.clone());
+                    Some(pool)
+                } else {
+                    let cache = Arc::new(TokenCache::new(login, grant, options));
+                    token_cache = Some(cache.clone());
+                    Some(cache)
+                }
             }
         };
-        let attempts = self.attempts(&wire, &self.endpoint.api, provider.map(AuthLayer::new), true);
+        let pacer = provider.as_ref().map(|_| Arc::new(Pacer::new(self.rate_limits.clone())));
+        let auth = provider.zip(pacer.clone()).map(|(p, pacer)| (AuthLayer::new(p), PaceLayer::shared(pacer)));
+        let attempts = self.attempts(&wire, &self.endpoint.api, auth, true);
         let calls = SpanLayer.layer(
             CallTimeoutLayer::live(self.timeouts.clone()).layer(RetryLayer::live(self.retry.clone()).layer(attempts)),
         );
@@ -422,6 +479,6 @@ impl TransportBuilder {
         for wrap in self.call_layers.iter().rev() {
             service = wrap(service);
         }
-        Ok(Transport { service, api_host, token_cache })
+        Ok(Transport { service, api_host, token_cache, token_pool, pacer })
     }
 }

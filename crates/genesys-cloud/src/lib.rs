@@ -82,6 +82,8 @@ struct Inner {
     executor: core::SharedExecutor,
     /// The token cache, when tokens come from a grant.
     tokens: Option<Arc<auth::TokenCache>>,
+    /// The pacer of the client's tokens, when it has any.
+    pacer: Option<Arc<transport::Pacer>>,
     /// The TLS settings of the transport, for the notification socket.
     #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
     tls: transport::TlsConfig,
@@ -138,6 +140,12 @@ impl Client {
                 "the client has no grant to log in with (it was given a token or a token provider)",
             )),
         }
+    }
+
+    /// What pacing has done so far over the client's tokens: attempts sent, 429s answered,
+    /// attempts held back and for how long (zero when the client has no tokens).
+    pub fn pace_stats(&self) -> transport::PaceStats {
+        self.inner.pacer.as_ref().map(|p| p.stats()).unwrap_or_default()
     }
 
     /// Waits until every HTTP log line of this client so far is written (lines are written
@@ -216,6 +224,7 @@ pub struct ClientBuilder {
     cache_options: Option<auth::CacheOptions>,
     retry: Option<transport::Retry>,
     timeouts: Option<transport::Timeouts>,
+    rate_limits: Option<transport::RateLimits>,
     logging: Option<LoggingChoice>,
     proxy: Option<config::Proxy>,
     tls: Option<transport::TlsConfig>,
@@ -230,6 +239,7 @@ impl fmt::Debug for ClientBuilder {
             .field("endpoint", &self.endpoint.as_ref().map(|e| e.as_ref().ok()))
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
+            .field("rate_limits", &self.rate_limits)
             .field("proxy", &self.proxy)
             .field("tls", &self.tls)
             .field("transport", &self.transport)
@@ -261,7 +271,7 @@ fn cache_of(c: &config::Config) -> auth::CacheOptions {
 
 impl ClientBuilder {
     /// Takes settings from a configuration (file and environment, see [`config`]) where the
-    /// code sets none. Its hot settings (logging, retry, the attempt and call timeouts,
+    /// code sets none. Its hot settings (logging, retry, the attempt and call timeouts, pacing,
     /// reauthentication) follow reloads of the file from the next call on, unless the code
     /// set them; a reload that changes a cold one (hosts, proxy, credentials, the connect
     /// timeout) is reported as [`config::ReloadEvent::NeedsNewClient`] and changes nothing.
@@ -329,6 +339,23 @@ impl ClientBuilder {
     /// Retry settings.
     pub fn retry(mut self, retry: transport::Retry) -> Self {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Rate limits: pacing each token under the limit its responses state (on by default;
+    /// [`RateLimits::unpaced`](transport::RateLimits::unpaced) turns it off) and the size of
+    /// the client-credentials token pool (default 1), each token paced on its own.
+    pub fn rate_limits(mut self, limits: transport::RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// A pool of `tokens` client-credentials tokens, calls spread over them in turn, each
+    /// paced on its own (Genesys Cloud limits each token): bulk work goes up to `tokens` times
+    /// as fast. Shorthand for the pool size of [`rate_limits`](Self::rate_limits).
+    pub fn token_pool(mut self, tokens: usize) -> Self {
+        let limits = self.rate_limits.take().unwrap_or_default();
+        self.rate_limits = Some(limits.token_pool(tokens));
         self
     }
 
@@ -442,6 +469,9 @@ impl ClientBuilder {
         let timeouts = transport::Live::new(
             self.timeouts.clone().or_else(|| from_file.map(|c| c.timeouts.clone())).unwrap_or_default(),
         );
+        let rate_limits = transport::Live::new(
+            self.rate_limits.clone().or_else(|| from_file.map(|c| c.rate_limits.clone())).unwrap_or_default(),
+        );
         let logs = match self.logging {
             Some(LoggingChoice::Handle(ref h)) => h.clone(),
             Some(LoggingChoice::Settings(ref s)) => transport::LogHandle::new(s.clone()),
@@ -454,6 +484,7 @@ impl ClientBuilder {
             .tls(tls.clone())
             .live_retry(retry.clone())
             .live_timeouts(timeouts.clone())
+            .live_rate_limits(rate_limits.clone())
             .log_handle(logs.clone());
         if let Some(proxy) = &proxy {
             t = t.proxy(proxy.clone());
@@ -471,10 +502,12 @@ impl ClientBuilder {
         };
         let transport = t.build()?;
         let tokens = transport.token_cache();
+        let pacer = transport.pacer();
         if let Some(handle) = &self.config {
             // The hot settings the code left to the configuration follow its reloads.
             let follow_retry = self.retry.is_none().then(|| retry.clone());
             let follow_timeouts = self.timeouts.is_none().then(|| timeouts.clone());
+            let follow_rate_limits = self.rate_limits.is_none().then(|| rate_limits.clone());
             let follow_logs = self.logging.is_none().then(|| logs.clone());
             let follow_cache = self.cache_options.is_none().then(|| tokens.clone()).flatten();
             handle.on_change(move |event| {
@@ -485,6 +518,11 @@ impl ClientBuilder {
                 if let Some(live) = &follow_timeouts {
                     live.set(c.timeouts.clone());
                 }
+                if let Some(live) = &follow_rate_limits {
+                    // Pacing follows; the pool's size is cold (a change is reported).
+                    let pool = live.load().token_pool;
+                    live.set(c.rate_limits.clone().token_pool(pool));
+                }
                 if let Some(logs) = &follow_logs {
                     logs.set(c.logging.clone());
                 }
@@ -494,6 +532,6 @@ impl ClientBuilder {
             });
         }
         let executor: core::SharedExecutor = Arc::new(transport);
-        Ok(Client { inner: Arc::new(Inner { executor, tokens, tls, proxy, config: self.config, logs }) })
+        Ok(Client { inner: Arc::new(Inner { executor, tokens, pacer, tls, proxy, config: self.config, logs }) })
     }
 }

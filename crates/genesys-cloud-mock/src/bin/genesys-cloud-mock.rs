@@ -20,8 +20,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     args.next().ok_or("--idle-timeout-ms needs milliseconds")?.parse()?,
                 ))
             }
+            "--rate-limit" => {
+                let value = args.next().ok_or("--rate-limit needs ALLOWED/SECONDS, e.g. 300/60")?;
+                let (allowed, secs) = value.split_once('/').ok_or("--rate-limit needs ALLOWED/SECONDS, e.g. 300/60")?;
+                options = options.rate_limit(allowed.parse()?, std::time::Duration::from_secs_f64(secs.parse()?));
+            }
             "--help" | "-h" => {
-                println!("genesys-cloud-mock [--port N] [--seed N] [--token-lifetime SECONDS] [--idle-timeout-ms MS]");
+                println!(
+                    "genesys-cloud-mock [--port N] [--seed N] [--token-lifetime SECONDS] [--idle-timeout-ms MS] [--rate-limit ALLOWED/SECONDS]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),

@@ -2,6 +2,7 @@
 //! builder, end to end against the mock, faults, path checks, secrets). One binary links the
 //! SDK once instead of five times.
 
+mod bulk;
 mod client;
 mod e2e;
 // The fault suite is compiled twice on purpose: plain, and with a standard tower layer around

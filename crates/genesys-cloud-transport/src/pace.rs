@@ -1,0 +1,375 @@
+//! Pacing: each token kept under the API's rate limit, which the client learns from the
+//! `inin-ratelimit-*` headers of the responses.
+//!
+//! Genesys Cloud counts each token's requests in a window (300 a minute for a client-credentials
+//! token by default) and says in every response how many the token may make
+//! (`inin-ratelimit-allowed`), how many it has made (`inin-ratelimit-count`) and how long until
+//! the count starts again (`inin-ratelimit-reset`, seconds). [`PaceLayer`] keeps, per token:
+//!
+//! - a GCRA limiter (the `governor` crate) at the learned rate, `allowed` per window with a
+//!   burst of `allowed`, synchronised with the server's count when it learns the limit: the
+//!   client's own count of what it sent, so calls in flight are counted before their answers
+//!   come;
+//! - a hold: when the server's count with the calls still in flight reaches the allowance (the
+//!   token is shared with another client, or the window is not where the limiter thought), no
+//!   call on that token goes out until the window starts again.
+//!
+//! A 429 that still comes is the retry layer's, as without pacing: that call waits out its
+//! `Retry-After` (a 429 can be one endpoint's limit, so it does not hold the whole token).
+//!
+//! So a few calls are never slowed down, and steady bulk work makes `allowed` calls a window,
+//! the most the limit allows, without a 429. A token whose responses carry no such headers
+//! is not paced.
+//!
+//! Calls on different tokens (a [`TokenPool`](genesys_cloud_auth::TokenPool)'s, or one client
+//! per user) are paced apart. Waits count against the call's time limit, not the attempt's.
+
+use crate::body::Body;
+use crate::layers::Inner;
+use crate::live::Live;
+use genesys_cloud_config::RateLimits;
+use genesys_cloud_core::http::{header, HeaderMap, Request, Response, StatusCode};
+use genesys_cloud_core::{BoxFuture, Error};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::Instant;
+use tower::{Layer, Service};
+
+/// Governor's clock on Tokio's time, so pacing follows paused time in tests.
+#[derive(Clone, Copy, Debug, Default)]
+struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into_std()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
+
+/// What a response says of its token's rate limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitStatus {
+    /// `inin-ratelimit-allowed`: the requests the token may make per window.
+    pub allowed: u32,
+    /// `inin-ratelimit-count`: the requests it has made in this window.
+    pub count: u32,
+    /// `inin-ratelimit-reset`: how long until the window starts again.
+    pub reset: Duration,
+}
+
+impl RateLimitStatus {
+    /// The status in `headers`, when all three headers are there and are numbers.
+    pub fn of(headers: &HeaderMap) -> Option<Self> {
+        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|n| *n >= 0.0);
+        let allowed = number("inin-ratelimit-allowed")?;
+        let count = number("inin-ratelimit-count")?;
+        let reset = number("inin-ratelimit-reset")?;
+        Some(Self {
+            allowed: (allowed as u32).max(1),
+            count: count.min(u32::MAX as f64) as u32,
+            reset: Duration::try_from_secs_f64(reset).ok()?.min(Duration::from_secs(3600)),
+        })
+    }
+}
+
+/// What pacing has done so far, over every token of a client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PaceStats {
+    /// Attempts sent through the pacer.
+    pub requests: u64,
+    /// Answers with status 429 among them.
+    pub rate_limited: u64,
+    /// Attempts that had to wait before going out.
+    pub held: u64,
+    /// Their waits, added up.
+    pub held_for: Duration,
+    /// Tokens seen.
+    pub tokens: usize,
+}
+
+/// The pacing of one token.
+struct TokenPace {
+    state: Mutex<PaceState>,
+}
+
+struct PaceState {
+    /// Once the headers have told the limit.
+    limiter: Option<Limiter>,
+    /// The limit the limiter was built for.
+    allowed: u32,
+    window: Duration,
+    /// The longest `reset` seen: the window's length, once a response came at its start.
+    longest_reset: Duration,
+    /// No call goes out before this.
+    hold_until: Option<Instant>,
+    /// Sequence numbers of the attempts in flight.
+    in_flight: Vec<u64>,
+    next_seq: u64,
+    last_used: Instant,
+}
+
+/// A limiter of `allowed` calls per `window`, all of them at once if need be.
+fn limiter(allowed: u32, window: Duration) -> Limiter {
+    let allowed = NonZeroU32::new(allowed).unwrap_or(NonZeroU32::MIN);
+    let period = (window / allowed.get()).max(Duration::from_micros(1));
+    let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(allowed)).allow_burst(allowed);
+    RateLimiter::direct_with_clock(quota, TokioClock)
+}
+
+impl TokenPace {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(PaceState {
+                limiter: None,
+                allowed: 0,
+                window: Duration::ZERO,
+                longest_reset: Duration::ZERO,
+                hold_until: None,
+                in_flight: Vec::new(),
+                next_seq: 0,
+                last_used: Instant::now(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PaceState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A sequence number when an attempt may go out now, else how long to wait.
+    fn try_acquire(&self) -> Result<u64, Duration> {
+        let mut s = self.lock();
+        let now = Instant::now();
+        s.last_used = now;
+        if let Some(until) = s.hold_until {
+            if until > now {
+                return Err(until - now);
+            }
+            s.hold_until = None;
+        }
+        match s.limiter.as_ref().map_or(Ok(()), |l| l.check()) {
+            Ok(()) => {
+                let seq = s.next_seq;
+                s.next_seq += 1;
+                s.in_flight.push(seq);
+                Ok(seq)
+            }
+            Err(not_until) => Err(not_until.wait_time_from(TokioClock.now()).max(Duration::from_millis(1))),
+        }
+    }
+
+    /// Learns from the headers of the answer to attempt `seq`.
+    fn observe(&self, seq: u64, headers: &HeaderMap) {
+        let Some(limit) = RateLimitStatus::of(headers) else { return };
+        let mut s = self.lock();
+        // The header has whole seconds: a window of 10 s says 10 at its start, at most.
+        let reset = Duration::from_secs(limit.reset.as_secs_f64().ceil() as u64);
+        s.longest_reset = s.longest_reset.max(reset);
+        let window = s.longest_reset.max(Duration::from_secs(1));
+        // The window's use: the server's count, and the attempts sent after this one.
+        let later = s.in_flight.iter().filter(|&&q| q > seq).count() as u32;
+        let used = limit.count.saturating_add(later);
+        if limit.allowed != s.allowed || window != s.window {
+            let fresh = limiter(limit.allowed, window);
+            if let Some(used) = NonZeroU32::new(used.min(limit.allowed)) {
+                let _ = fresh.check_n(used);
+            }
+            s.limiter = Some(fresh);
+            s.allowed = limit.allowed;
+            s.window = window;
+        }
+        if used >= limit.allowed {
+            let until = Instant::now() + reset.max(Duration::from_millis(250));
+            s.hold_until = Some(s.hold_until.map_or(until, |h| h.max(until)));
+        }
+    }
+}
+
+/// The pacers of a client's tokens, and what they have done.
+pub struct Pacer {
+    settings: Live<RateLimits>,
+    tokens: Mutex<HashMap<u64, Arc<TokenPace>>>,
+    hasher: RandomState,
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    held: AtomicU64,
+    held_nanos: AtomicU64,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer").field("settings", &self.settings).field("stats", &self.stats()).finish()
+    }
+}
+
+impl Pacer {
+    /// Pacers with these settings (read per call: pacing can be switched off and on).
+    pub fn new(settings: Live<RateLimits>) -> Self {
+        Self {
+            settings,
+            tokens: Mutex::default(),
+            hasher: RandomState::new(),
+            requests: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            held_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// What pacing has done so far.
+    pub fn stats(&self) -> PaceStats {
+        PaceStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            held: self.held.load(Ordering::Relaxed),
+            held_for: Duration::from_nanos(self.held_nanos.load(Ordering::Relaxed)),
+            tokens: self.tokens.lock().unwrap_or_else(PoisonError::into_inner).len(),
+        }
+    }
+
+    /// The pacer of the token `req` carries (its hash, never the token, is the key).
+    fn of<B>(&self, req: &Request<B>) -> Arc<TokenPace> {
+        let key = self.hasher.hash_one(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if tokens.len() >= 1024 && !tokens.contains_key(&key) {
+            // Tokens not used for ten minutes are long replaced.
+            let old = Instant::now().checked_sub(Duration::from_secs(600));
+            tokens.retain(|_, p| old.is_none_or(|old| p.lock().last_used > old));
+        }
+        tokens.entry(key).or_insert_with(|| Arc::new(TokenPace::new())).clone()
+    }
+
+    fn count(&self, status: Option<StatusCode>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status == Some(StatusCode::TOO_MANY_REQUESTS) {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Paces each attempt on its token (see the [module](self)); on by default, switched by
+/// [`RateLimits::pacing`], read per call. It sits inside the auth layer, where the token is
+/// known, and outside the attempt timeout, so a wait is not a slow attempt.
+#[derive(Clone, Debug)]
+pub struct PaceLayer {
+    pacer: Arc<Pacer>,
+}
+
+impl PaceLayer {
+    /// Pacing with these settings.
+    pub fn new(settings: Live<RateLimits>) -> Self {
+        Self::shared(Arc::new(Pacer::new(settings)))
+    }
+
+    /// Pacing through a shared [`Pacer`] (to read its [`stats`](Pacer::stats)).
+    pub fn shared(pacer: Arc<Pacer>) -> Self {
+        Self { pacer }
+    }
+}
+
+impl<S> Layer<S> for PaceLayer {
+    type Service = Paced<S>;
+    fn layer(&self, inner: S) -> Paced<S> {
+        Paced { inner, pacer: self.pacer.clone() }
+    }
+}
+
+/// The service of [`PaceLayer`].
+#[derive(Clone, Debug)]
+pub struct Paced<S> {
+    inner: S,
+    pacer: Arc<Pacer>,
+}
+
+impl<S: Inner> Service<Request<Body>> for Paced<S> {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if !self.pacer.settings.load().pacing {
+            return Box::pin(self.inner.call(req));
+        }
+        let pace = self.pacer.of(&req);
+        let pacer = self.pacer.clone();
+        match pace.try_acquire() {
+            // The common case: the attempt goes out now, through the ready service.
+            Ok(seq) => {
+                let permit = Permit { pace, seq };
+                let pending = self.inner.call(req);
+                Box::pin(async move {
+                    let result = pending.await;
+                    permit.settle(&pacer, &result);
+                    result
+                })
+            }
+            // The ready service waits with the attempt; a clone stays for the next call.
+            Err(first_wait) => {
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                Box::pin(async move {
+                    let permit = Permit::after(&pacer, pace, first_wait).await;
+                    let result = inner.call(req).await;
+                    permit.settle(&pacer, &result);
+                    result
+                })
+            }
+        }
+    }
+}
+
+/// An attempt let out by a token's pacer: in flight until dropped (answered, failed or
+/// cancelled).
+struct Permit {
+    pace: Arc<TokenPace>,
+    seq: u64,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.pace.lock().in_flight.retain(|&q| q != self.seq);
+    }
+}
+
+impl Permit {
+    /// Waits until `pace` lets an attempt out, starting with `first_wait`; counts the wait.
+    async fn after(pacer: &Pacer, pace: Arc<TokenPace>, first_wait: Duration) -> Self {
+        let started = Instant::now();
+        let mut wait = first_wait;
+        let seq = loop {
+            tokio::time::sleep(wait).await;
+            match pace.try_acquire() {
+                Ok(seq) => break seq,
+                Err(more) => wait = more,
+            }
+        };
+        pacer.held.fetch_add(1, Ordering::Relaxed);
+        let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        pacer.held_nanos.fetch_add(waited, Ordering::Relaxed);
+        Permit { pace, seq }
+    }
+
+    /// Counts the attempt's outcome and lets the token's pacer learn from it.
+    fn settle(self, pacer: &Pacer, result: &Result<Response<Body>, Error>) {
+        pacer.count(result.as_ref().ok().map(|r| r.status()));
+        if let Ok(response) = result {
+            self.pace.observe(self.seq, response.headers());
+        }
+    }
+}
