@@ -33,6 +33,11 @@ pub enum ErrorKind {
     /// The API answered with a success status but a body that does not match the expected
     /// type. Status, headers, correlation id and a body excerpt are kept.
     Decode,
+    /// An asynchronous job ended in `FAILED` (or `CANCELLED`): the message is the server's
+    /// `errorMessage`.
+    JobFailed,
+    /// An asynchronous job ended in `EXPIRED`: its results are gone; submit it again.
+    JobExpired,
 }
 
 impl fmt::Display for ErrorKind {
@@ -45,6 +50,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Transport => "transport error",
             ErrorKind::Api => "API error",
             ErrorKind::Decode => "response decode error",
+            ErrorKind::JobFailed => "job failed",
+            ErrorKind::JobExpired => "job expired",
         })
     }
 }
@@ -330,6 +337,16 @@ impl Error {
     /// Whether a success body did not decode ([`ErrorKind::Decode`]).
     pub fn is_decode(&self) -> bool {
         self.inner.kind == ErrorKind::Decode
+    }
+
+    /// Whether an asynchronous job failed or was cancelled ([`ErrorKind::JobFailed`]).
+    pub fn is_job_failed(&self) -> bool {
+        self.inner.kind == ErrorKind::JobFailed
+    }
+
+    /// Whether an asynchronous job expired ([`ErrorKind::JobExpired`]).
+    pub fn is_job_expired(&self) -> bool {
+        self.inner.kind == ErrorKind::JobExpired
     }
 
     /// Whether the API said 404.

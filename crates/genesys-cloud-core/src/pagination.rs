@@ -59,6 +59,12 @@ impl<T> Listing<T> {
         Self(Box::pin(stream))
     }
 
+    /// A listing over any stream of items (the SDK's helpers that page by other means, such
+    /// as a job's results).
+    pub fn from_stream(stream: impl Stream<Item = Result<T, Error>> + Send + 'static) -> Self {
+        Self::new(stream)
+    }
+
     /// The next page or item, `Ok(None)` at the end, or the error that ended the listing.
     pub async fn try_next(&mut self) -> Result<Option<T>, Error> {
         std::future::poll_fn(|cx| self.0.as_mut().poll_next(cx)).await.transpose()
@@ -91,6 +97,7 @@ pub struct Paginator<P, I> {
     info: fn(&P) -> PageInfo,
     items: fn(P) -> Vec<I>,
     max_pages: Option<usize>,
+    concurrency: usize,
 }
 
 impl<P, I> std::fmt::Debug for Paginator<P, I> {
@@ -98,6 +105,7 @@ impl<P, I> std::fmt::Debug for Paginator<P, I> {
         f.debug_struct("Paginator")
             .field("kind", &self.kind)
             .field("max_pages", &self.max_pages)
+            .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -124,13 +132,77 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
         info: fn(&P) -> PageInfo,
         items: fn(P) -> Vec<I>,
     ) -> Self {
-        Self { executor, kind, build, info, items, max_pages: None }
+        Self { executor, kind, build, info, items, max_pages: None, concurrency: 1 }
     }
 
     /// Stops after `n` pages at most.
     pub fn max_pages(mut self, n: usize) -> Self {
         self.max_pages = Some(n);
         self
+    }
+
+    /// Fetches up to `pages` pages at once (default 1): for a listing by page number that
+    /// reports its `pageCount`, the pages after the first are requested `pages` at a time.
+    /// Items still come in order, and at most `pages` pages are held at once. Other
+    /// listings (cursors, `nextUri`) and listings without a page count are read one page at
+    /// a time, as each page names the next.
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.concurrency = pages.max(1);
+        self
+    }
+
+    /// Builds and sends the request of one page.
+    async fn fetch(&self, req: Next) -> Result<crate::Response<P>, Error> {
+        let parts = match req {
+            Next::Done => return Err(Error::build("no page to fetch")),
+            Next::Request(req) => (self.build)(&req),
+            Next::Uri(uri) => {
+                (self.build)(&PageRequest::First).and_then(|first| follow(first, &uri, self.executor.api_host()))
+            }
+        }?;
+        send_json(&*self.executor, parts).await
+    }
+
+    /// The first page, then the rest by number, `concurrency` at a time and in order.
+    fn concurrent_pages(self) -> Listing<crate::Response<P>> {
+        use futures_util::StreamExt;
+        let this = Arc::new(self);
+        let (pages, info_of) = (this.concurrency, this.info);
+        let first = {
+            let this = this.clone();
+            async move { this.fetch(Next::Request(PageRequest::First)).await }
+        };
+        let all = stream::once(first).flat_map(move |first| -> BoxStream<Result<crate::Response<P>, Error>> {
+            let page = match first {
+                Ok(page) => page,
+                Err(e) => return Box::pin(stream::iter([Err(e)])),
+            };
+            let info = (this.info)(&page.value);
+            let current = info.page_number.unwrap_or(1);
+            let mut last = match info.page_count {
+                Some(count) if info.item_count > 0 => count,
+                _ => current,
+            };
+            if let Some(max) = this.max_pages {
+                last = last.min(current + max as i64 - 1);
+            }
+            let this = this.clone();
+            let rest = stream::iter(current + 1..=last)
+                .map(move |n| {
+                    let this = this.clone();
+                    async move { this.fetch(Next::Request(PageRequest::PageNumber(n))).await }
+                })
+                .buffered(pages);
+            Box::pin(stream::once(std::future::ready(Ok(page))).chain(rest))
+        });
+        // An error or an empty page (the listing shrank meanwhile) ends it.
+        Listing::new(all.scan(false, move |over, page| {
+            if *over {
+                return std::future::ready(None);
+            }
+            *over = page.as_ref().map_or(true, |p| info_of(&p.value).item_count == 0);
+            std::future::ready(Some(page))
+        }))
     }
 
     /// The pages, fetched one at a time as the stream is polled.
@@ -141,6 +213,9 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
     /// The pages with their status, headers, correlation id and attempt count
     /// ([`Response`](crate::Response)), fetched one at a time as the stream is polled.
     pub fn pages_with_response(self) -> Listing<crate::Response<P>> {
+        if self.concurrency > 1 && self.kind == PaginationKind::PageNumber {
+            return self.concurrent_pages();
+        }
         let this = Arc::new(self);
         let state = State { next: Next::Request(PageRequest::First), seen: HashSet::new(), fetched: 0, page: 0 };
         Listing::new(stream::unfold(state, move |mut state| {
@@ -149,17 +224,11 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
                 if this.max_pages.is_some_and(|m| state.fetched >= m) {
                     return None;
                 }
-                let parts = match std::mem::replace(&mut state.next, Next::Done) {
-                    Next::Done => return None,
-                    Next::Request(req) => (this.build)(&req),
-                    Next::Uri(uri) => (this.build)(&PageRequest::First)
-                        .and_then(|first| follow(first, &uri, this.executor.api_host())),
-                };
-                let parts = match parts {
-                    Ok(p) => p,
-                    Err(e) => return Some((Err(e), state)),
-                };
-                let page: crate::Response<P> = match send_json(&*this.executor, parts).await {
+                let next = std::mem::replace(&mut state.next, Next::Done);
+                if matches!(next, Next::Done) {
+                    return None;
+                }
+                let page = match this.fetch(next).await {
                     Ok(r) => r,
                     Err(e) => return Some((Err(e), state)),
                 };
@@ -479,5 +548,73 @@ mod tests {
     fn an_error_ends_the_stream_with_the_error() {
         let (items, _) = run(PaginationKind::PageNumber, &[r#"{"entities":"not a list"}"#], None);
         assert_eq!(items.unwrap_err().kind(), crate::ErrorKind::Decode);
+    }
+
+    /// Answers page `n` of a listing of `pages` pages with items `10n` and `10n + 1`, and
+    /// records how many requests were in flight at most.
+    struct Numbered {
+        pages: i64,
+        in_flight: Arc<std::sync::atomic::AtomicUsize>,
+        most: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Executor for Numbered {
+        fn execute(&self, request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+            use std::sync::atomic::Ordering;
+            let n: i64 = request
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("pageNumber=")))
+                .map_or(1, |v| v.parse().unwrap());
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            let in_flight = self.in_flight.clone();
+            let body =
+                format!(r#"{{"entities":[{},{}],"pageNumber":{n},"pageCount":{}}}"#, 10 * n, 10 * n + 1, self.pages);
+            Box::pin(async move {
+                // Later pages answer first: order must come from the paginator.
+                for _ in 0..(20 - n) {
+                    yield_once().await;
+                }
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                Ok(http::Response::new(Bytes::from(body)))
+            })
+        }
+        fn api_host(&self) -> Option<String> {
+            Some("api.example.com".into())
+        }
+    }
+
+    /// Yields once to the executor.
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+
+    #[test]
+    fn concurrent_pages_come_in_order_with_at_most_k_in_flight() {
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let exec = Arc::new(Numbered { pages: 7, in_flight: Arc::default(), most: most.clone() });
+        let build: BuildPage = Arc::new(|req| {
+            let mut p = RequestParts::new(&META, "/api/v2/things".into());
+            if let PageRequest::PageNumber(n) = req {
+                p.query.push("pageNumber", &n.to_string());
+            }
+            Ok(p)
+        });
+        let pager = Paginator::<Listing, u32>::new(exec, PaginationKind::PageNumber, build, info, |l| l.entities);
+        let items = futures_executor::block_on(pager.concurrency(3).items().try_collect::<Vec<_>>()).unwrap();
+        let expected: Vec<u32> = (1..=7).flat_map(|n| [10 * n, 10 * n + 1]).collect();
+        assert_eq!(items, expected);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3, "three pages in flight, never more");
     }
 }

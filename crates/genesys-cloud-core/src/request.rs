@@ -15,12 +15,28 @@ pub struct RetryOverride {
     pub max_attempts: Option<u32>,
     /// Give up retrying once this much time has passed since the first attempt.
     pub max_elapsed: Option<Duration>,
+    /// Retry 404s for up to this long since the first attempt (with backoff, within the
+    /// call's time limit): for a read right after a create, which Genesys Cloud can answer
+    /// with a 404 for a while. These retries are bounded by this time alone, not by the
+    /// attempt count. Default: a 404 is the answer.
+    pub not_found_for: Option<Duration>,
 }
 
 impl RetryOverride {
     /// No retry for this call.
     pub fn disabled() -> Self {
-        Self { max_attempts: Some(1), max_elapsed: None }
+        Self { max_attempts: Some(1), ..Self::default() }
+    }
+
+    /// Retries 404s for up to `limit` (see [`not_found_for`](Self::not_found_for)).
+    pub fn not_found_for(mut self, limit: Duration) -> Self {
+        self.not_found_for = Some(limit);
+        self
+    }
+
+    /// Retries 404s for up to five minutes, as the Terraform provider does after a create.
+    pub fn eventually_consistent() -> Self {
+        Self::default().not_found_for(Duration::from_secs(300))
     }
 }
 

@@ -10,6 +10,12 @@
 //!   (`pageNumber`, `pageSize`, `pageCount`, `total`, `nextUri`).
 //! - A small stateful core: `users/me`, users CRUD with `version` conflicts (409), and the
 //!   routing queues listing over a fixed set.
+//! - Asynchronous jobs, for every family shaped as the analytics details jobs (22 in the
+//!   spec): submitted, queued, pending, then fulfilled after [`MockOptions::job_delay`] (failed
+//!   or expired when the submit asks with `x-mock-job: failed` or `expired`), results over
+//!   cursors from a deterministic data set of [`MockOptions::job_items`] items, cancel.
+//! - Eventual consistency on request ([`MockOptions::eventual_consistency`]): a new user is
+//!   answered with a 404 for a while after its create.
 //! - The notification service: channels, subscriptions and their WebSockets (heartbeats,
 //!   faults). Presence (`PATCH …/presences/…`), routing status (`PUT …/routingstatus`), queue
 //!   members (`POST`/`PATCH …/routing/queues/{id}/members`) and calls
@@ -31,6 +37,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod idle;
+mod jobs;
 mod limits;
 mod live;
 mod notify;
@@ -109,6 +116,17 @@ pub struct MockOptions {
     pub channel_lifetime: Duration,
     /// Each token's allowance, when requests are limited. Default: not limited.
     pub rate_limit: Option<RateLimit>,
+    /// Eventual consistency: a user created with `POST /api/v2/users` is answered with a 404 by
+    /// `GET /api/v2/users/{userId}` for this long, as Genesys Cloud can right after a create.
+    /// Default: visible at once.
+    pub eventual_consistency: Option<Duration>,
+    /// How long an asynchronous job takes: `QUEUED` for the first half, `PENDING` for the
+    /// second, then `FULFILLED` (or `FAILED`/`EXPIRED` when its submit asked with the header
+    /// `x-mock-job: failed` or `expired`). Default 2 s.
+    pub job_delay: Duration,
+    /// How many items the results of every job hold (conversations of a details job, rows of
+    /// an aggregates job), over cursors. Default 1,000.
+    pub job_items: usize,
 }
 
 impl Default for MockOptions {
@@ -122,6 +140,9 @@ impl Default for MockOptions {
             heartbeat_interval: Duration::from_secs(30),
             channel_lifetime: Duration::from_secs(86_400),
             rate_limit: None,
+            eventual_consistency: None,
+            job_delay: Duration::from_secs(2),
+            job_items: 1000,
         }
     }
 }
@@ -155,6 +176,27 @@ impl MockOptions {
     /// Sets [`MockOptions::channel_lifetime`].
     pub fn channel_lifetime(mut self, lifetime: Duration) -> Self {
         self.channel_lifetime = lifetime;
+        self
+    }
+    /// Reads of a new user answer 404 for `delay` after its create (see
+    /// [`MockOptions::eventual_consistency`]).
+    pub fn eventual_consistency(mut self, delay: Duration) -> Self {
+        self.eventual_consistency = Some(delay);
+        self
+    }
+    /// Sets [`MockOptions::listing_total`].
+    pub fn listing_total(mut self, total: usize) -> Self {
+        self.listing_total = total;
+        self
+    }
+    /// Sets [`MockOptions::job_delay`].
+    pub fn job_delay(mut self, delay: Duration) -> Self {
+        self.job_delay = delay;
+        self
+    }
+    /// Sets [`MockOptions::job_items`].
+    pub fn job_items(mut self, items: usize) -> Self {
+        self.job_items = items;
         self
     }
     /// Limits each token to `allowed` requests per `window` (see [`MockOptions::rate_limit`]).
@@ -309,6 +351,17 @@ impl MockServer {
     /// How many token requests were answered.
     pub fn token_requests(&self) -> usize {
         self.state.token_requests()
+    }
+
+    /// How many families of asynchronous jobs the mock runs (those shaped as the analytics
+    /// details jobs).
+    pub fn job_families(&self) -> usize {
+        self.state.jobs.family_count()
+    }
+
+    /// How many jobs were submitted, and how many cancelled.
+    pub fn job_counts(&self) -> (usize, usize) {
+        self.state.jobs.counts()
     }
 
     /// The access tokens issued so far, oldest first.
@@ -534,6 +587,9 @@ async fn route(
     let query_pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     if let Err(message) = validate(&state.doc, route, &query_pairs, body) {
         return error(StatusCode::BAD_REQUEST, "bad.request", &message);
+    }
+    if let Some(r) = state.jobs.answer(route, &path_params, &query_pairs, headers) {
+        return r;
     }
     if let Some(r) = state.stateful(route, &path_params, &query_pairs, body) {
         return r;

@@ -123,6 +123,11 @@ impl Router {
         Self { routes }
     }
 
+    /// Every route, most specific first.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
     /// How many operations there are.
     pub fn len(&self) -> usize {
         self.routes.len()

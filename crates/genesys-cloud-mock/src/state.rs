@@ -115,6 +115,8 @@ struct Code {
 #[derive(Default)]
 struct Users {
     by_id: BTreeMap<String, Value>,
+    /// Users created with eventual consistency on: reads answer 404 until then.
+    visible_at: HashMap<String, Instant>,
 }
 
 pub(crate) struct State {
@@ -132,6 +134,7 @@ pub(crate) struct State {
     pub(crate) connections: AtomicUsize,
     pub(crate) notifications: crate::notify::Hub,
     pub(crate) limits: crate::limits::Limits,
+    pub(crate) jobs: crate::jobs::Jobs,
     live: crate::live::Live,
 }
 
@@ -147,7 +150,9 @@ impl State {
             "mock-user-me".into(),
             json!({"id": "mock-user-me", "name": "Mock User", "email": "mock.user@example.com", "state": "active", "version": 1, "username": "mock.user@example.com"}),
         );
+        let jobs = crate::jobs::Jobs::new(&doc, &router, options.seed, options.job_delay, options.job_items);
         Self {
+            jobs,
             doc,
             router,
             options,
@@ -419,13 +424,18 @@ impl State {
                 user["id"] = Value::String(id.clone());
                 user["version"] = json!(1);
                 user["state"] = json!("active");
-                self.users.lock().unwrap_or_else(|e| e.into_inner()).by_id.insert(id, user.clone());
+                let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(delay) = self.options.eventual_consistency {
+                    users.visible_at.insert(id.clone(), Instant::now() + delay);
+                }
+                users.by_id.insert(id, user.clone());
                 Some(full(StatusCode::OK, user.to_string()))
             }
             ("GET", "/api/v2/users/{userId}") => {
                 let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
                 let id = param("userId")?;
-                Some(match users.by_id.get(&id) {
+                let visible = users.visible_at.get(&id).is_none_or(|at| *at <= Instant::now());
+                Some(match users.by_id.get(&id).filter(|_| visible) {
                     Some(u) => full(StatusCode::OK, u.to_string()),
                     None if id.starts_with("mock-user-") => {
                         error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found"))

@@ -182,7 +182,8 @@ impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
 // ---------------------------------------------------------------------------------------------
 
 /// Retries: 429 always; 502, 503, 504, timeouts and broken connections only for idempotent
-/// operations; connection failures (nothing was sent) always. Waits what `Retry-After` says
+/// operations; connection failures (nothing was sent) always; 404s for a bounded time when
+/// the call asks ([`RetryOverride::not_found_for`](genesys_cloud_core::RetryOverride::not_found_for)). Waits what `Retry-After` says
 /// (seconds or HTTP-date) up to a cap, else full-jitter exponential backoff; stops at the
 /// attempt or elapsed-time budget and never waits past the call's [`Deadline`]. The policy
 /// is read per call, so a reload applies to the next call.
@@ -263,6 +264,8 @@ pub fn full_jitter_backoff(base: Duration, max: Duration, attempt: u32) -> Durat
 enum Decision {
     Done,
     RetryAfter(Duration),
+    /// A 404 the call asked to wait out: bounded by its own time, not the attempt budget.
+    NotFoundYet(Duration),
 }
 
 /// The retry policy of one call.
@@ -271,6 +274,8 @@ struct RetryPolicy<'a> {
     idempotent: bool,
     max_attempts: u32,
     max_elapsed: Duration,
+    /// 404s are retried for this long (the call's own option).
+    not_found_for: Option<Duration>,
     started: Instant,
     deadline: Option<Deadline>,
 }
@@ -293,6 +298,7 @@ impl<'a> RetryPolicy<'a> {
             idempotent: is_idempotent(req),
             max_attempts: over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1),
             max_elapsed: over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed),
+            not_found_for: over.and_then(|o| o.not_found_for),
             started,
             deadline: req.extensions().get::<Deadline>().copied(),
         }
@@ -313,6 +319,7 @@ impl<'a> RetryPolicy<'a> {
                     Some(wait) => Decision::RetryAfter(wait),
                     None => Decision::RetryAfter(self.backoff(attempt)),
                 },
+                404 if self.not_found_for.is_some() => Decision::NotFoundYet(self.backoff(attempt)),
                 502..=504 if self.idempotent => Decision::RetryAfter(
                     parse_retry_after(resp.headers(), SystemTime::now())
                         .filter(|w| *w <= config.max_retry_after)
@@ -333,12 +340,20 @@ impl<'a> RetryPolicy<'a> {
     /// After attempt number `attempt` gave `result`: the call's outcome, or the wait before
     /// the next attempt.
     fn settle(&self, attempt: u32, result: Result<Response<Body>, Error>) -> Settled {
+        let now = Instant::now();
+        let deadline = self.deadline;
         let wait = match self.decide(attempt, &result) {
             Decision::Done => return Settled::Done(with_attempts(result, attempt)),
             Decision::RetryAfter(wait) => wait,
+            Decision::NotFoundYet(wait) => {
+                let limit = self.not_found_for.unwrap_or_default();
+                if (now - self.started) + wait > limit || deadline.is_some_and(|d| now + wait >= d.at) {
+                    return Settled::Done(with_attempts(result, attempt));
+                }
+                tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "404, retrying as the call asked");
+                return Settled::Wait(wait);
+            }
         };
-        let now = Instant::now();
-        let deadline = self.deadline;
         if deadline.is_some_and(|d| now >= d.at) && matches!(&result, Err(e) if e.kind() == ErrorKind::Timeout) {
             // The whole call's time is up: no attempt may follow.
             return Settled::Done(with_attempts(result, attempt));

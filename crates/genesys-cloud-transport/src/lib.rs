@@ -10,7 +10,8 @@
 //!    sets the call's [`Deadline`];
 //! 4. [`RetryLayer`]: 429 always, 502/503/504 and broken connections for idempotent
 //!    operations, `Retry-After` in both forms with a cap, full-jitter backoff, budgets, never
-//!    waiting past the deadline;
+//!    waiting past the deadline; 404s for a bounded time when the call asks (a read right
+//!    after a create);
 //! 5. the application's attempt layers ([`TransportBuilder::with_attempt_layer`]): each sees
 //!    every attempt (metrics, rate limiting, per-attempt tracing);
 //! 6. [`AuthLayer`]: the bearer token from a [`TokenProvider`] (one token, or a

@@ -6,13 +6,15 @@
 //! (`inin-ratelimit-allowed`), how many it has made (`inin-ratelimit-count`) and how long until
 //! the count starts again (`inin-ratelimit-reset`, seconds). [`PaceLayer`] keeps, per token:
 //!
+//! - the window: its end, from the first answer in it (`reset`, rounded up, so never before the
+//!   server's), and the attempts sent in it, counted as they go out (so calls in flight count
+//!   before their answers come) and raised to the server's count (another client of the same
+//!   token counts too); once they reach `allowed`, no call on that token goes out until the
+//!   window turns;
 //! - a GCRA limiter (the `governor` crate) at the learned rate, `allowed` per window with a
-//!   burst of `allowed`, synchronised with the server's count when it learns the limit: the
-//!   client's own count of what it sent, so calls in flight are counted before their answers
-//!   come;
-//! - a hold: when the server's count with the calls still in flight reaches the allowance (the
-//!   token is shared with another client, or the window is not where the limiter thought), no
-//!   call on that token goes out until the window starts again.
+//!   burst of `allowed`: no more than the limit in any stretch of a window's length, even
+//!   where the server's windows are not where the client thinks;
+//! - a hold: when an answer's count says the token is used up, until its `reset`.
 //!
 //! A 429 that still comes is the retry layer's, as without pacing: that call waits out its
 //! `Retry-After` (a 429 can be one endpoint's limit, so it does not hold the whole token).
@@ -107,16 +109,20 @@ struct TokenPace {
 struct PaceState {
     /// Once the headers have told the limit.
     limiter: Option<Limiter>,
-    /// The limit the limiter was built for.
+    /// The limit the limiter was built for (0: not learned yet).
     allowed: u32,
     window: Duration,
     /// The longest `reset` seen: the window's length, once a response came at its start.
     longest_reset: Duration,
+    /// When the current window ends, as the first answer in it said (rounded up, so never
+    /// before the server's).
+    window_end: Option<Instant>,
+    /// Which window this is (answers to attempts of an earlier one do not count in it).
+    epoch: u64,
+    /// Attempts sent in this window, at least what the server counted.
+    sent: u32,
     /// No call goes out before this.
     hold_until: Option<Instant>,
-    /// Sequence numbers of the attempts in flight.
-    in_flight: Vec<u64>,
-    next_seq: u64,
     last_used: Instant,
 }
 
@@ -136,9 +142,10 @@ impl TokenPace {
                 allowed: 0,
                 window: Duration::ZERO,
                 longest_reset: Duration::ZERO,
+                window_end: None,
+                epoch: 0,
+                sent: 0,
                 hold_until: None,
-                in_flight: Vec::new(),
-                next_seq: 0,
                 last_used: Instant::now(),
             }),
         }
@@ -148,49 +155,62 @@ impl TokenPace {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A sequence number when an attempt may go out now, else how long to wait.
+    /// The window of an attempt that may go out now, else how long to wait.
     fn try_acquire(&self) -> Result<u64, Duration> {
         let mut s = self.lock();
         let now = Instant::now();
         s.last_used = now;
+        if s.window_end.is_some_and(|end| now >= end) {
+            s.window_end = None;
+            s.epoch += 1;
+            s.sent = 0;
+        }
         if let Some(until) = s.hold_until {
             if until > now {
                 return Err(until - now);
             }
             s.hold_until = None;
         }
+        if s.allowed > 0 && s.sent >= s.allowed {
+            // The window's allowance is used: wait for it to turn (or, before its first
+            // answer has said when, for that answer).
+            return Err(s.window_end.map_or(Duration::from_millis(20), |end| end - now));
+        }
         match s.limiter.as_ref().map_or(Ok(()), |l| l.check()) {
             Ok(()) => {
-                let seq = s.next_seq;
-                s.next_seq += 1;
-                s.in_flight.push(seq);
-                Ok(seq)
+                s.sent += 1;
+                Ok(s.epoch)
             }
             Err(not_until) => Err(not_until.wait_time_from(TokioClock.now()).max(Duration::from_millis(1))),
         }
     }
 
-    /// Learns from the headers of the answer to attempt `seq`.
-    fn observe(&self, seq: u64, headers: &HeaderMap) {
+    /// Learns from the headers of the answer to an attempt sent in window `epoch`.
+    fn observe(&self, epoch: u64, headers: &HeaderMap) {
         let Some(limit) = RateLimitStatus::of(headers) else { return };
         let mut s = self.lock();
         // The header has whole seconds: a window of 10 s says 10 at its start, at most.
         let reset = Duration::from_secs(limit.reset.as_secs_f64().ceil() as u64);
         s.longest_reset = s.longest_reset.max(reset);
         let window = s.longest_reset.max(Duration::from_secs(1));
-        // The window's use: the server's count, and the attempts sent after this one.
-        let later = s.in_flight.iter().filter(|&&q| q > seq).count() as u32;
-        let used = limit.count.saturating_add(later);
+        if epoch == s.epoch {
+            if s.window_end.is_none() {
+                s.window_end = Some(Instant::now() + reset.max(Duration::from_millis(250)));
+            }
+            // Another client of the same token counts too.
+            s.sent = s.sent.max(limit.count);
+        }
         if limit.allowed != s.allowed || window != s.window {
             let fresh = limiter(limit.allowed, window);
-            if let Some(used) = NonZeroU32::new(used.min(limit.allowed)) {
+            if let Some(used) = NonZeroU32::new(s.sent.min(limit.allowed)) {
                 let _ = fresh.check_n(used);
             }
             s.limiter = Some(fresh);
             s.allowed = limit.allowed;
             s.window = window;
         }
-        if used >= limit.allowed {
+        if limit.count >= limit.allowed {
+            // The server says the token is used up until its window turns.
             let until = Instant::now() + reset.max(Duration::from_millis(250));
             s.hold_until = Some(s.hold_until.map_or(until, |h| h.max(until)));
         }
@@ -310,8 +330,8 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
         let pacer = self.pacer.clone();
         match pace.try_acquire() {
             // The common case: the attempt goes out now, through the ready service.
-            Ok(seq) => {
-                let permit = Permit { pace, seq };
+            Ok(epoch) => {
+                let permit = Permit { pace, epoch };
                 let pending = self.inner.call(req);
                 Box::pin(async move {
                     let result = pending.await;
@@ -334,17 +354,10 @@ impl<S: Inner> Service<Request<Body>> for Paced<S> {
     }
 }
 
-/// An attempt let out by a token's pacer: in flight until dropped (answered, failed or
-/// cancelled).
+/// An attempt let out by a token's pacer, in its window.
 struct Permit {
     pace: Arc<TokenPace>,
-    seq: u64,
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.pace.lock().in_flight.retain(|&q| q != self.seq);
-    }
+    epoch: u64,
 }
 
 impl Permit {
@@ -352,24 +365,24 @@ impl Permit {
     async fn after(pacer: &Pacer, pace: Arc<TokenPace>, first_wait: Duration) -> Self {
         let started = Instant::now();
         let mut wait = first_wait;
-        let seq = loop {
+        let epoch = loop {
             tokio::time::sleep(wait).await;
             match pace.try_acquire() {
-                Ok(seq) => break seq,
+                Ok(epoch) => break epoch,
                 Err(more) => wait = more,
             }
         };
         pacer.held.fetch_add(1, Ordering::Relaxed);
         let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         pacer.held_nanos.fetch_add(waited, Ordering::Relaxed);
-        Permit { pace, seq }
+        Permit { pace, epoch }
     }
 
     /// Counts the attempt's outcome and lets the token's pacer learn from it.
     fn settle(self, pacer: &Pacer, result: &Result<Response<Body>, Error>) {
         pacer.count(result.as_ref().ok().map(|r| r.status()));
         if let Ok(response) = result {
-            self.pace.observe(self.seq, response.headers());
+            self.pace.observe(self.epoch, response.headers());
         }
     }
 }

@@ -42,6 +42,7 @@ pub use genesys_cloud_transport::Region;
 
 pub use genesys_cloud_core::{Error, ErrorKind, Response, Result};
 
+pub mod jobs;
 mod raw;
 pub use raw::{Raw, RawRequest};
 

@@ -108,3 +108,23 @@ async fn the_rate_limits_section_sets_the_pool_and_pacing() {
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 2, "unpaced: 2 of 12 past 2 × 5 were refused");
     assert_eq!(client.pace_stats().requests, 0);
 }
+
+/// Eight pages at once: the same users in the same order as one page at a time, over several
+/// connections; paced under the mock's limit without a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pages_give_the_same_items_in_order() {
+    use genesys_cloud::prelude::*;
+    let options = MockOptions::default().listing_total(500).rate_limit(40, Duration::from_secs(1));
+    let mock = MockServer::start_with(options).await.unwrap();
+    let client = builder(&mock).build().unwrap();
+    let ids = |users: Vec<genesys_cloud::models::User>| users.into_iter().map(|u| u.id.unwrap()).collect::<Vec<_>>();
+    let one = client.users().get_users().page_size(25).into_paginator().items().try_collect().await.unwrap();
+    let connections = mock.connections();
+    let eight =
+        client.users().get_users().page_size(25).into_paginator().concurrency(8).items().try_collect().await.unwrap();
+    let (one, eight) = (ids(one), ids(eight));
+    assert_eq!(one.len(), 500);
+    assert_eq!(one, eight, "the same items in the same order");
+    assert!(mock.connections() > connections, "pages went out side by side, over more connections");
+    assert_eq!(mock.rate_limited(), 0);
+}

@@ -12,5 +12,6 @@ mod faults;
 #[allow(clippy::duplicate_mod)]
 #[path = "faults.rs"]
 mod faults_layered;
+mod jobs;
 mod paths;
 mod secrets;

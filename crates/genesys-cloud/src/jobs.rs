@@ -1,0 +1,779 @@
+//! Asynchronous jobs: submit a query, watch it run, stream its results across cursors.
+//!
+//! Genesys Cloud runs big analytics queries as jobs: `POST {family}/jobs` answers a `jobId`;
+//! `GET {family}/jobs/{jobId}` says its state (`QUEUED`, `PENDING`, then `FULFILLED`, or
+//! `FAILED`, `CANCELLED`, `EXPIRED`); `GET {family}/jobs/{jobId}/results?cursor=` pages through
+//! the results, with no `cursor` on the last page; `DELETE {family}/jobs/{jobId}` cancels. Every
+//! family of that shape in the spec is a [`JobFamily`] constant in [`families`]; one helper
+//! runs them all:
+//!
+//! ```no_run
+//! # async fn run(client: genesys_cloud::Client) -> genesys_cloud::Result<()> {
+//! use genesys_cloud::jobs::families;
+//! let query = serde_json::json!({"interval": "2026-11-01T00:00:00Z/2026-11-02T00:00:00Z"});
+//! let job = client.jobs(families::CONVERSATIONS_DETAILS).submit(&query).await?;
+//! let progress = job.progress(); // a watch channel: state, pages, items, elapsed
+//! let mut conversations = job.results::<serde_json::Value>(); // waits for FULFILLED first
+//! while let Some(conversation) = conversations.try_next().await? {
+//!     println!("{}", conversation["conversationId"]);
+//! }
+//! println!("{:?}", progress.borrow().items);
+//! # Ok(()) }
+//! ```
+//!
+//! - Polling backs off from [`JobOptions::poll_first`] to [`JobOptions::poll_max`], and waits
+//!   what a status answer's `Retry-After` says instead when it has one; a 404 right after the
+//!   submit (the job not visible yet) is polled again. The client's pacing and retries apply
+//!   to every request.
+//! - `FAILED` and `CANCELLED` end in an [`ErrorKind::JobFailed`] error with the server's
+//!   `errorMessage`, `EXPIRED` in [`ErrorKind::JobExpired`]; a job still running after
+//!   [`JobOptions::time_limit`] ends in a timeout error (and is cancelled).
+//! - A job dropped before its results were read to the end (the [`Job`] and its results
+//!   stream both gone) is cancelled with a `DELETE` in the background, for the families that
+//!   can be cancelled.
+
+use crate::{Client, Error, ErrorKind, Result};
+use genesys_cloud_core::executor::{execute, SharedExecutor};
+use genesys_cloud_core::http::Method;
+use genesys_cloud_core::pagination::Listing;
+use genesys_cloud_core::RequestParts;
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// A family of asynchronous jobs: where it lives and what its results hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFamily {
+    path: &'static str,
+    items: &'static str,
+    query_model: &'static str,
+    item_model: &'static str,
+    page_size: bool,
+    cancellable: bool,
+}
+
+impl JobFamily {
+    #[allow(clippy::too_many_arguments)]
+    const fn new(
+        path: &'static str,
+        items: &'static str,
+        query_model: &'static str,
+        item_model: &'static str,
+        page_size: bool,
+        cancellable: bool,
+    ) -> Self {
+        Self { path, items, query_model, item_model, page_size, cancellable }
+    }
+
+    /// The path its endpoints hang from (`/api/v2/analytics/conversations/details`).
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The field of a results page that holds the items (`conversations`).
+    pub fn items_field(&self) -> &'static str {
+        self.items
+    }
+
+    /// The model of the query a submit takes ([`models`](crate::models) name).
+    pub fn query_model(&self) -> &'static str {
+        self.query_model
+    }
+
+    /// The model of one item of the results ([`models`](crate::models) name).
+    pub fn item_model(&self) -> &'static str {
+        self.item_model
+    }
+
+    /// Whether its results take a `pageSize`.
+    pub fn takes_page_size(&self) -> bool {
+        self.page_size
+    }
+
+    /// Whether a job can be cancelled (`DELETE {family}/jobs/{jobId}`).
+    pub fn cancellable(&self) -> bool {
+        self.cancellable
+    }
+}
+
+/// Every jobs family of the spec shaped as the analytics details jobs (a test checks the list
+/// against the vendored spec).
+pub mod families {
+    use super::JobFamily;
+
+    /// `/api/v2/analytics/actions/aggregates/jobs`: queries of `ActionAsyncAggregationQuery`, results of `ActionAggregateDataContainer` (tag `Analytics`).
+    pub const ACTIONS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/actions/aggregates",
+        "results",
+        "ActionAsyncAggregationQuery",
+        "ActionAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/agentcopilots/aggregates/jobs`: queries of `AgentCopilotAsyncAggregationQuery`, results of `AgentCopilotAggregateDataContainer` (tag `Analytics`).
+    pub const AGENTCOPILOTS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/agentcopilots/aggregates",
+        "results",
+        "AgentCopilotAsyncAggregationQuery",
+        "AgentCopilotAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/agentutilizations/aggregates/jobs`: queries of `AgentUtilizationAsyncAggregationQuery`, results of `AgentUtilizationAggregateDataContainer` (tag `Analytics`).
+    pub const AGENTUTILIZATIONS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/agentutilizations/aggregates",
+        "results",
+        "AgentUtilizationAsyncAggregationQuery",
+        "AgentUtilizationAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/bots/aggregates/jobs`: queries of `BotAsyncAggregationQuery`, results of `BotAggregateDataContainer` (tag `Analytics`).
+    pub const BOTS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/bots/aggregates",
+        "results",
+        "BotAsyncAggregationQuery",
+        "BotAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/casemanagement/aggregates/jobs`: queries of `CaseManagementAsyncAggregationQuery`, results of `CaseManagementAggregateDataContainer` (tag `Analytics`).
+    pub const CASEMANAGEMENT_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/casemanagement/aggregates",
+        "results",
+        "CaseManagementAsyncAggregationQuery",
+        "CaseManagementAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/conversations/aggregates/jobs`: queries of `ConversationAsyncAggregationQuery`, results of `ConversationAggregateDataContainer` (tag `Analytics`).
+    pub const CONVERSATIONS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/conversations/aggregates",
+        "results",
+        "ConversationAsyncAggregationQuery",
+        "ConversationAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/conversations/details/jobs`: queries of `AsyncConversationQuery`, results of `AnalyticsConversation` (tag `Analytics`).
+    pub const CONVERSATIONS_DETAILS: JobFamily = JobFamily::new(
+        "/api/v2/analytics/conversations/details",
+        "conversations",
+        "AsyncConversationQuery",
+        "AnalyticsConversation",
+        true,
+        true,
+    );
+    /// `/api/v2/analytics/copilots/aggregates/jobs`: queries of `CopilotAsyncAggregationQuery`, results of `CopilotAggregateDataContainer` (tag `Analytics`).
+    pub const COPILOTS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/copilots/aggregates",
+        "results",
+        "CopilotAsyncAggregationQuery",
+        "CopilotAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/evaluations/aggregates/jobs`: queries of `EvaluationAsyncAggregationQuery`, results of `EvaluationAggregateDataContainer` (tag `Analytics`).
+    pub const EVALUATIONS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/evaluations/aggregates",
+        "results",
+        "EvaluationAsyncAggregationQuery",
+        "EvaluationAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/flowexecutions/aggregates/jobs`: queries of `FlowExecutionAsyncAggregationQuery`, results of `FlowExecutionAggregateDataContainer` (tag `Analytics`).
+    pub const FLOWEXECUTIONS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/flowexecutions/aggregates",
+        "results",
+        "FlowExecutionAsyncAggregationQuery",
+        "FlowExecutionAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/flows/aggregates/jobs`: queries of `FlowAsyncAggregationQuery`, results of `FlowAggregateDataContainer` (tag `Analytics`).
+    pub const FLOWS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/flows/aggregates",
+        "results",
+        "FlowAsyncAggregationQuery",
+        "FlowAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/journeys/aggregates/jobs`: queries of `JourneyAsyncAggregationQuery`, results of `JourneyAggregateDataContainer` (tag `Analytics`).
+    pub const JOURNEYS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/journeys/aggregates",
+        "results",
+        "JourneyAsyncAggregationQuery",
+        "JourneyAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/knowledge/aggregates/jobs`: queries of `KnowledgeAsyncAggregationQuery`, results of `KnowledgeAggregateDataContainer` (tag `Analytics`).
+    pub const KNOWLEDGE_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/knowledge/aggregates",
+        "results",
+        "KnowledgeAsyncAggregationQuery",
+        "KnowledgeAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/resolutions/aggregates/jobs`: queries of `ResolutionAsyncAggregationQuery`, results of `ResolutionAggregateDataContainer` (tag `Analytics`).
+    pub const RESOLUTIONS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/resolutions/aggregates",
+        "results",
+        "ResolutionAsyncAggregationQuery",
+        "ResolutionAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/summaries/aggregates/jobs`: queries of `SummaryAsyncAggregationQuery`, results of `SummaryAggregateDataContainer` (tag `Analytics`).
+    pub const SUMMARIES_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/summaries/aggregates",
+        "results",
+        "SummaryAsyncAggregationQuery",
+        "SummaryAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/surveys/aggregates/jobs`: queries of `SurveyAsyncAggregationQuery`, results of `SurveyAggregateDataContainer` (tag `Analytics`).
+    pub const SURVEYS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/surveys/aggregates",
+        "results",
+        "SurveyAsyncAggregationQuery",
+        "SurveyAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/taskmanagement/aggregates/jobs`: queries of `TaskManagementAsyncAggregationQuery`, results of `TaskManagementAggregateDataContainer` (tag `Analytics`).
+    pub const TASKMANAGEMENT_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/taskmanagement/aggregates",
+        "results",
+        "TaskManagementAsyncAggregationQuery",
+        "TaskManagementAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/transcripts/aggregates/jobs`: queries of `TranscriptAsyncAggregationQuery`, results of `TranscriptAggregateDataContainer` (tag `Analytics`).
+    pub const TRANSCRIPTS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/transcripts/aggregates",
+        "results",
+        "TranscriptAsyncAggregationQuery",
+        "TranscriptAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/users/aggregates/jobs`: queries of `UserAsyncAggregationQuery`, results of `UserAggregateDataContainer` (tag `Analytics`).
+    pub const USERS_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/analytics/users/aggregates",
+        "results",
+        "UserAsyncAggregationQuery",
+        "UserAggregateDataContainer",
+        false,
+        true,
+    );
+    /// `/api/v2/analytics/users/details/jobs`: queries of `AsyncUserDetailsQuery`, results of `AnalyticsUserDetail` (tag `Analytics`).
+    pub const USERS_DETAILS: JobFamily = JobFamily::new(
+        "/api/v2/analytics/users/details",
+        "userDetails",
+        "AsyncUserDetailsQuery",
+        "AnalyticsUserDetail",
+        true,
+        true,
+    );
+    /// `/api/v2/socialmedia/analytics/aggregates/jobs`: queries of `SocialMediaAsyncAggregationQuery`, results of `SocialMediaAggregateDataContainer` (tag `Social Media`).
+    pub const SOCIAL_MEDIA_AGGREGATES: JobFamily = JobFamily::new(
+        "/api/v2/socialmedia/analytics/aggregates",
+        "results",
+        "SocialMediaAsyncAggregationQuery",
+        "SocialMediaAggregateDataContainer",
+        false,
+        false,
+    );
+    /// `/api/v2/socialmedia/analytics/messages/jobs`: queries of `SocialMediaAsyncDetailQuery`, results of `SocialMediaDetailDataContainer` (tag `Social Media`).
+    pub const SOCIAL_MEDIA_MESSAGES: JobFamily = JobFamily::new(
+        "/api/v2/socialmedia/analytics/messages",
+        "results",
+        "SocialMediaAsyncDetailQuery",
+        "SocialMediaDetailDataContainer",
+        false,
+        false,
+    );
+
+    /// All of them.
+    pub const ALL: &[JobFamily] = &[
+        ACTIONS_AGGREGATES,
+        AGENTCOPILOTS_AGGREGATES,
+        AGENTUTILIZATIONS_AGGREGATES,
+        BOTS_AGGREGATES,
+        CASEMANAGEMENT_AGGREGATES,
+        CONVERSATIONS_AGGREGATES,
+        CONVERSATIONS_DETAILS,
+        COPILOTS_AGGREGATES,
+        EVALUATIONS_AGGREGATES,
+        FLOWEXECUTIONS_AGGREGATES,
+        FLOWS_AGGREGATES,
+        JOURNEYS_AGGREGATES,
+        KNOWLEDGE_AGGREGATES,
+        RESOLUTIONS_AGGREGATES,
+        SUMMARIES_AGGREGATES,
+        SURVEYS_AGGREGATES,
+        TASKMANAGEMENT_AGGREGATES,
+        TRANSCRIPTS_AGGREGATES,
+        USERS_AGGREGATES,
+        USERS_DETAILS,
+        SOCIAL_MEDIA_AGGREGATES,
+        SOCIAL_MEDIA_MESSAGES,
+    ];
+}
+
+/// How a job is waited for and read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobOptions {
+    /// The first wait between two polls. Default 1 s.
+    pub poll_first: Duration,
+    /// The longest wait between two polls (each wait is half again the last). Default 10 s.
+    pub poll_max: Duration,
+    /// How long a job may take to be fulfilled before the helper gives up on it (and cancels
+    /// it). Default 30 min.
+    pub time_limit: Duration,
+    /// How long a 404 on a status is taken for a job not visible yet. Default 60 s.
+    pub not_found_for: Duration,
+    /// Items per results page, for the families that take a `pageSize`. Default: the API's.
+    pub page_size: Option<u32>,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        Self {
+            poll_first: Duration::from_secs(1),
+            poll_max: Duration::from_secs(10),
+            time_limit: Duration::from_secs(1800),
+            not_found_for: Duration::from_secs(60),
+            page_size: None,
+        }
+    }
+}
+
+impl JobOptions {
+    /// Sets the polling waits ([`poll_first`](Self::poll_first), [`poll_max`](Self::poll_max)).
+    pub fn poll(mut self, first: Duration, max: Duration) -> Self {
+        self.poll_first = first;
+        self.poll_max = max.max(first);
+        self
+    }
+
+    /// Sets [`time_limit`](Self::time_limit).
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Sets [`page_size`](Self::page_size).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+}
+
+/// A job's state, as the status says it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum JobState {
+    /// Submitted; not polled yet.
+    #[default]
+    Submitted,
+    /// `QUEUED`.
+    Queued,
+    /// `PENDING`: running.
+    Pending,
+    /// `FULFILLED`: the results can be read.
+    Fulfilled,
+    /// `FAILED`.
+    Failed,
+    /// `CANCELLED`.
+    Cancelled,
+    /// `EXPIRED`: the results are gone.
+    Expired,
+    /// A state this SDK does not know.
+    Other(String),
+}
+
+impl JobState {
+    fn parse(s: &str) -> Self {
+        match s {
+            "QUEUED" => JobState::Queued,
+            "PENDING" => JobState::Pending,
+            "FULFILLED" => JobState::Fulfilled,
+            "FAILED" => JobState::Failed,
+            "CANCELLED" => JobState::Cancelled,
+            "EXPIRED" => JobState::Expired,
+            other => JobState::Other(other.to_owned()),
+        }
+    }
+
+    /// Whether the job will not change any more.
+    pub fn is_final(&self) -> bool {
+        matches!(self, JobState::Fulfilled | JobState::Failed | JobState::Cancelled | JobState::Expired)
+    }
+}
+
+/// A job's status: `GET {family}/jobs/{jobId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct JobStatus {
+    /// The state.
+    pub state: JobState,
+    /// The server's message, when the job failed.
+    pub error_message: Option<String>,
+    /// When the results expire (RFC 3339, as the server wrote it).
+    pub expiration_date: Option<String>,
+    /// When the job was submitted.
+    pub submission_date: Option<String>,
+    /// When it was completed.
+    pub completion_date: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusBody {
+    state: Option<String>,
+    error_message: Option<String>,
+    expiration_date: Option<String>,
+    submission_date: Option<String>,
+    completion_date: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Submitted {
+    job_id: String,
+}
+
+/// How far a job has come: for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct JobProgress {
+    /// The last state seen.
+    pub state: JobState,
+    /// Status polls so far.
+    pub polls: u64,
+    /// Results pages read so far.
+    pub pages: u64,
+    /// Result items read so far.
+    pub items: u64,
+    /// Since the submit.
+    pub elapsed: Duration,
+}
+
+/// The jobs of one family through a client: [`Client::jobs`].
+#[derive(Debug, Clone)]
+#[must_use = "submit a query or attach to a job"]
+pub struct Jobs {
+    client: Client,
+    family: JobFamily,
+    options: JobOptions,
+}
+
+impl Client {
+    /// The asynchronous jobs of `family` (one of [`families`]): submit, wait, read the results.
+    pub fn jobs(&self, family: JobFamily) -> Jobs {
+        Jobs { client: self.clone(), family, options: JobOptions::default() }
+    }
+}
+
+impl Jobs {
+    /// Polling, time limit and page size.
+    pub fn options(mut self, options: JobOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Submits `query` (the family's [`query_model`](JobFamily::query_model), or any JSON of
+    /// that shape) and returns the job, not waiting for it.
+    pub async fn submit<Q: serde::Serialize + ?Sized>(&self, query: &Q) -> Result<Job> {
+        self.submit_with(query, &[]).await
+    }
+
+    /// [`submit`](Self::submit) with extra headers on the submit request.
+    pub async fn submit_with<Q: serde::Serialize + ?Sized>(&self, query: &Q, headers: &[(&str, &str)]) -> Result<Job> {
+        let mut request = self.client.raw().request(Method::POST, format!("{}/jobs", self.family.path)).json(query);
+        for (name, value) in headers {
+            request = request.with_header(*name, *value);
+        }
+        let submitted: Submitted = request.send_json().await?;
+        Ok(self.attach(submitted.job_id))
+    }
+
+    /// A job submitted before (by id), to wait for or read.
+    pub fn attach(&self, job_id: impl Into<String>) -> Job {
+        let (progress, _) = watch::channel(JobProgress::default());
+        Job {
+            inner: Arc::new(JobInner {
+                executor: self.client.executor(),
+                client: self.client.clone(),
+                family: self.family,
+                options: self.options.clone(),
+                id: job_id.into(),
+                started: Instant::now(),
+                progress,
+                settled: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+struct JobInner {
+    client: Client,
+    executor: SharedExecutor,
+    family: JobFamily,
+    options: JobOptions,
+    id: String,
+    started: Instant,
+    progress: watch::Sender<JobProgress>,
+    /// Read to the end, failed, expired or cancelled: nothing to cancel on drop.
+    settled: AtomicBool,
+}
+
+impl Drop for JobInner {
+    fn drop(&mut self) {
+        if self.settled.load(Ordering::SeqCst) || !self.family.cancellable {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let request = self.client.raw().request(Method::DELETE, format!("{}/jobs/{}", self.family.path, self.id));
+        // A failed cancel has no caller to tell: the job then expires on its own.
+        runtime.spawn(async move {
+            let _ = request.send().await;
+        });
+    }
+}
+
+/// A submitted job. Dropping it (and its results stream) before the results were read to the
+/// end cancels it.
+pub struct Job {
+    inner: Arc<JobInner>,
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job").field("family", &self.inner.family.path).field("id", &self.inner.id).finish()
+    }
+}
+
+impl Job {
+    /// The job's id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// Its progress, updated as it is polled and read (`borrow()` for now, `changed()` to wait).
+    pub fn progress(&self) -> watch::Receiver<JobProgress> {
+        self.inner.progress.subscribe()
+    }
+
+    /// Its status now (one poll).
+    pub async fn status(&self) -> Result<JobStatus> {
+        self.inner.poll().await.map(|(status, _)| status)
+    }
+
+    /// Waits until the job is fulfilled; `FAILED`, `CANCELLED` and `EXPIRED` are errors.
+    pub async fn wait(&self) -> Result<JobStatus> {
+        self.inner.wait().await
+    }
+
+    /// Cancels the job now.
+    pub async fn cancel(self) -> Result<()> {
+        self.inner.settled.store(true, Ordering::SeqCst);
+        let path = format!("{}/jobs/{}", self.inner.family.path, self.inner.id);
+        self.inner.client.raw().request(Method::DELETE, path).send().await
+    }
+
+    /// The results' items, across every cursor, as `T` (the family's
+    /// [`item_model`](JobFamily::item_model), or `serde_json::Value`); waits for the job to be
+    /// fulfilled first. One page is held at a time.
+    pub fn results<T: DeserializeOwned + Send + 'static>(self) -> Listing<T> {
+        let inner = self.inner.clone();
+        let state = Pages { inner, cursor: None, fulfilled: false, done: false, items: Vec::new().into_iter() };
+        Listing::from_stream(futures_util::stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(item) = state.items.next() {
+                    return Some((Ok(item), state));
+                }
+                if state.done {
+                    state.inner.settled.store(true, Ordering::SeqCst);
+                    return None;
+                }
+                if !state.fulfilled {
+                    if let Err(e) = state.inner.wait().await {
+                        state.done = true;
+                        return Some((Err(e), state));
+                    }
+                    state.fulfilled = true;
+                }
+                match state.inner.page::<T>(state.cursor.as_deref()).await {
+                    Ok((items, cursor)) => {
+                        state.done = cursor.as_deref().is_none_or(str::is_empty) || cursor == state.cursor;
+                        state.cursor = cursor;
+                        state.items = items.into_iter();
+                    }
+                    Err(e) => {
+                        state.done = true;
+                        state.items = Vec::new().into_iter();
+                        return Some((Err(e), state));
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// Where a results stream is.
+struct Pages<T> {
+    inner: Arc<JobInner>,
+    cursor: Option<String>,
+    fulfilled: bool,
+    done: bool,
+    items: std::vec::IntoIter<T>,
+}
+
+impl JobInner {
+    fn update(&self, f: impl FnOnce(&mut JobProgress)) {
+        let elapsed = self.started.elapsed();
+        self.progress.send_modify(|p| {
+            f(p);
+            p.elapsed = elapsed;
+        });
+    }
+
+    fn parts(&self, path: String) -> Result<RequestParts> {
+        let meta = genesys_cloud_core::OperationMeta::raw(&Method::GET)
+            .ok_or_else(|| Error::build("GET is always a raw method"))?;
+        Ok(RequestParts::new(meta, path))
+    }
+
+    /// One status poll: the status and the `Retry-After` of its answer.
+    async fn poll(&self) -> Result<(JobStatus, Option<Duration>)> {
+        let mut parts = self.parts(format!("{}/jobs/{}", self.family.path, self.id))?;
+        // Right after the submit, the job can be invisible for a while.
+        parts.options.retry =
+            Some(genesys_cloud_core::RetryOverride::default().not_found_for(self.options.not_found_for));
+        let response = genesys_cloud_core::executor::send_json::<StatusBody>(&*self.executor, parts).await?;
+        let retry_after = genesys_cloud_core::error::parse_retry_after(&response.headers, std::time::SystemTime::now());
+        let body = response.value;
+        let status = JobStatus {
+            state: body.state.as_deref().map(JobState::parse).unwrap_or(JobState::Other(String::new())),
+            error_message: body.error_message,
+            expiration_date: body.expiration_date,
+            submission_date: body.submission_date,
+            completion_date: body.completion_date,
+        };
+        let state = status.state.clone();
+        self.update(|p| {
+            p.state = state;
+            p.polls += 1;
+        });
+        Ok((status, retry_after))
+    }
+
+    async fn wait(&self) -> Result<JobStatus> {
+        let mut wait = self.options.poll_first;
+        loop {
+            let (status, retry_after) = self.poll().await?;
+            let message = || status.error_message.clone().unwrap_or_else(|| "no message from the server".into());
+            match &status.state {
+                JobState::Fulfilled => return Ok(status),
+                JobState::Failed => {
+                    self.settled.store(true, Ordering::SeqCst);
+                    return Err(Error::new(ErrorKind::JobFailed, format!("job {} failed: {}", self.id, message())));
+                }
+                JobState::Cancelled => {
+                    self.settled.store(true, Ordering::SeqCst);
+                    return Err(Error::new(ErrorKind::JobFailed, format!("job {} was cancelled", self.id)));
+                }
+                JobState::Expired => {
+                    self.settled.store(true, Ordering::SeqCst);
+                    return Err(Error::new(
+                        ErrorKind::JobExpired,
+                        format!("job {} expired: its results are gone; submit it again", self.id),
+                    ));
+                }
+                _ => {}
+            }
+            let pause = retry_after.unwrap_or(wait);
+            if self.started.elapsed() + pause > self.options.time_limit {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("job {} was not fulfilled within {:?}", self.id, self.options.time_limit),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            wait = (wait + wait / 2).min(self.options.poll_max);
+        }
+    }
+
+    /// One results page: its items and the next cursor.
+    async fn page<T: DeserializeOwned>(&self, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>)> {
+        let mut parts = self.parts(format!("{}/jobs/{}/results", self.family.path, self.id))?;
+        if let Some(c) = cursor {
+            parts.query.push("cursor", c);
+        }
+        if let (true, Some(size)) = (self.family.page_size, self.options.page_size) {
+            parts.query.push("pageSize", &size.to_string());
+        }
+        let (head, body) = execute(&*self.executor, parts).await?.into_parts();
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        let page = PageSeed::<T> { items: self.family.items, item: PhantomData }
+            .deserialize(&mut de)
+            .and_then(|page| de.end().map(|()| page))
+            .map_err(|e| Error::decode(head.status, head.headers.clone(), &body, e))?;
+        let count = page.0.len() as u64;
+        self.update(|p| {
+            p.pages += 1;
+            p.items += count;
+        });
+        Ok(page)
+    }
+}
+
+/// Reads a results page as its items (the family's field) and its cursor, skipping the rest.
+struct PageSeed<T> {
+    items: &'static str,
+    item: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for PageSeed<T> {
+    type Value = (Vec<T>, Option<String>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for PageSeed<T> {
+    type Value = (Vec<T>, Option<String>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a results page with `{}` and `cursor`", self.items)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        let (mut items, mut cursor) = (Vec::new(), None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.items {
+                items = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+            } else if key == "cursor" {
+                cursor = map.next_value::<Option<String>>()?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok((items, cursor))
+    }
+}

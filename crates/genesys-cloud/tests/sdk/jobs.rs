@@ -1,0 +1,182 @@
+//! Asynchronous jobs against the mock's stateful jobs, over real sockets; and 404s right after
+//! a create.
+
+use genesys_cloud::core::RetryOverride;
+use genesys_cloud::jobs::{families, JobOptions, JobState};
+use genesys_cloud::prelude::*;
+use genesys_cloud::transport::Retry;
+use genesys_cloud::Client;
+use genesys_cloud_mock::{MockOptions, MockServer};
+use genesys_cloud_spec::{Document, SampleOptions, Sampler};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+fn client(mock: &MockServer) -> Client {
+    Client::builder()
+        .base_url(&mock.base_url())
+        .client_credentials("mock-id", "mock-secret")
+        .retry(Retry::default().backoff(Duration::from_millis(5), Duration::from_millis(50)))
+        .build()
+        .unwrap()
+}
+
+fn quick() -> JobOptions {
+    JobOptions::default().poll(Duration::from_millis(20), Duration::from_millis(100))
+}
+
+fn details_query() -> Value {
+    json!({"interval": "2026-11-01T00:00:00Z/2026-11-02T00:00:00Z", "order": "asc"})
+}
+
+/// Hang guard: nothing here takes more than a few seconds.
+async fn bounded<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), fut).await.expect("the job hung")
+}
+
+/// The spec's families of that shape are exactly the list, and the mock runs them all.
+#[tokio::test]
+async fn every_jobs_family_of_the_spec_is_listed() {
+    let doc = Document::parse(genesys_cloud_mock::SPEC).unwrap();
+    let paths = doc.root()["paths"].as_object().unwrap();
+    let refers = |v: &Value, name: &str| v["$ref"].as_str().is_some_and(|r| r.ends_with(&format!("/{name}")));
+    let mut found = BTreeSet::new();
+    for (path, item) in paths {
+        let Some(family) = path.strip_suffix("/jobs") else { continue };
+        let submits = item["post"]["responses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(code, r)| code.starts_with('2') && refers(&r["schema"], "AsyncQueryResponse"));
+        let status = &paths.get(&format!("{family}/jobs/{{jobId}}")).unwrap_or(&Value::Null)["get"];
+        let results = &paths.get(&format!("{family}/jobs/{{jobId}}/results")).unwrap_or(&Value::Null)["get"];
+        if submits && refers(&status["responses"]["200"]["schema"], "AsyncQueryStatus") && results.is_object() {
+            found.insert(family.to_owned());
+        }
+    }
+    let listed: BTreeSet<String> = families::ALL.iter().map(|f| f.path().to_owned()).collect();
+    assert_eq!(listed, found);
+    assert_eq!(found.len(), 22);
+    for f in families::ALL {
+        let status = &paths[&format!("{}/jobs/{{jobId}}", f.path())];
+        assert_eq!(f.cancellable(), status.get("delete").is_some(), "{}", f.path());
+        assert!(doc.definition(f.item_model()).is_some() && doc.definition(f.query_model()).is_some());
+    }
+    let mock = MockServer::start().await.unwrap();
+    assert_eq!(mock.job_families(), 22);
+}
+
+/// Submit, poll through QUEUED and PENDING, read 250 conversations over three cursors into the
+/// generated model; the progress says so; a job read to the end is not cancelled.
+#[tokio::test]
+async fn a_details_job_is_submitted_polled_and_read_across_cursors() {
+    let options = MockOptions::default().job_delay(Duration::from_millis(300)).job_items(250);
+    let mock = MockServer::start_with(options).await.unwrap();
+    let client = client(&mock);
+    let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(quick().page_size(100));
+    let job = jobs.submit(&details_query()).await.unwrap();
+    assert!(job.id().starts_with("mock-job-"));
+    let progress = job.progress();
+    let conversations: Vec<genesys_cloud::models::AnalyticsConversation> =
+        bounded(job.results().try_collect()).await.unwrap();
+    assert_eq!(conversations.len(), 250);
+    let ids: BTreeSet<_> = conversations.iter().map(|c| c.conversation_id.clone().unwrap()).collect();
+    assert_eq!(ids.len(), 250, "every conversation once");
+    let p = progress.borrow().clone();
+    assert_eq!((&p.state, p.pages, p.items), (&JobState::Fulfilled, 3, 250));
+    assert!(p.polls >= 2, "queued or pending first, then fulfilled: {p:?}");
+    assert_eq!(mock.hits(&format!("{}/jobs/{}/results", families::CONVERSATIONS_DETAILS.path(), "mock-job-000001")), 3);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mock.job_counts(), (1, 0), "read to the end: nothing to cancel");
+}
+
+/// FAILED and EXPIRED are typed errors, with the server's message.
+#[tokio::test]
+async fn failed_and_expired_jobs_are_typed_errors() {
+    let mock = MockServer::start_with(MockOptions::default().job_delay(Duration::from_millis(100))).await.unwrap();
+    let jobs = client(&mock).jobs(families::USERS_DETAILS).options(quick());
+    let failed = jobs.submit_with(&details_query(), &[("x-mock-job", "failed")]).await.unwrap();
+    let e = bounded(failed.wait()).await.unwrap_err();
+    assert!(e.is_job_failed(), "{e}");
+    assert!(e.to_string().contains("mock: the job failed"), "the server's message: {e}");
+    let expired = jobs.submit_with(&details_query(), &[("x-mock-job", "expired")]).await.unwrap();
+    let mut results = expired.results::<Value>();
+    let e = bounded(results.try_next()).await.unwrap_err();
+    assert!(e.is_job_expired(), "{e}");
+    assert_eq!(e.kind(), genesys_cloud::ErrorKind::JobExpired);
+}
+
+/// A job dropped before its end is cancelled with a DELETE.
+#[tokio::test]
+async fn a_job_dropped_before_its_end_is_cancelled() {
+    let options = MockOptions::default().job_delay(Duration::from_millis(50)).job_items(500);
+    let mock = MockServer::start_with(options).await.unwrap();
+    let jobs = client(&mock).jobs(families::CONVERSATIONS_DETAILS).options(quick());
+    let mut results = jobs.submit(&details_query()).await.unwrap().results::<Value>();
+    assert!(bounded(results.try_next()).await.unwrap().is_some());
+    drop(results);
+    bounded(async {
+        while mock.job_counts().1 == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(mock.job_counts(), (1, 1));
+}
+
+/// A status answer's Retry-After is the next wait: a job of 2.5 s is polled about twice, not
+/// every 20 ms.
+#[tokio::test]
+async fn a_status_retry_after_is_waited_for() {
+    let mock = MockServer::start_with(MockOptions::default().job_delay(Duration::from_millis(2500))).await.unwrap();
+    let job =
+        client(&mock).jobs(families::CONVERSATIONS_DETAILS).options(quick()).submit(&details_query()).await.unwrap();
+    bounded(job.wait()).await.unwrap();
+    let polls = job.progress().borrow().polls;
+    assert!((2..=3).contains(&polls), "polled {polls} times");
+}
+
+/// Every family runs through the same helper: a query sampled from its query model, the
+/// results read to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_family_runs_through_the_one_helper() {
+    let options = MockOptions::default().job_delay(Duration::from_millis(20)).job_items(30);
+    let mock = MockServer::start_with(options).await.unwrap();
+    let client = client(&mock);
+    let doc = Document::parse(genesys_cloud_mock::SPEC).unwrap();
+    let sampler = Sampler::new(&doc, SampleOptions { max_depth: 1, ..Default::default() });
+    for family in families::ALL {
+        let query = sampler.definition(family.query_model()).unwrap();
+        let job = client.jobs(*family).options(quick().page_size(10)).submit(&query).await.unwrap();
+        let items: Vec<Value> = bounded(job.results().try_collect()).await.unwrap();
+        assert_eq!(items.len(), 30, "{}", family.path());
+    }
+    assert_eq!(mock.job_counts(), (22, 0));
+}
+
+/// Right after a create, a read can answer 404 for a while: the per-call option waits it out;
+/// without it, the 404 is the answer.
+#[tokio::test]
+async fn a_read_right_after_a_create_waits_out_the_404s_when_asked() {
+    let mock =
+        MockServer::start_with(MockOptions::default().eventual_consistency(Duration::from_millis(600))).await.unwrap();
+    let client = client(&mock);
+    let user = genesys_cloud::models::CreateUser::default().with(|u| {
+        u.name = Some("Eve".into());
+        u.email = Some("eve@example.com".into());
+        u.division_id = Some("home".into());
+    });
+    let created = client.users().post_users(user.clone()).send().await.unwrap();
+    let id = created.id.unwrap();
+    let e = client.users().get_user(&id).send().await.unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    let read =
+        bounded(client.users().get_user(&id).with_retry(RetryOverride::eventually_consistent()).send()).await.unwrap();
+    assert_eq!(read.id.as_deref(), Some(id.as_str()));
+    assert!(mock.hits(&format!("/api/v2/users/{id}")) >= 3, "404s, then the user");
+    // A bounded wait: past it, the 404 is the answer.
+    let other = client.users().post_users(user).send().await.unwrap().id.unwrap();
+    let short = RetryOverride::default().not_found_for(Duration::from_millis(100));
+    let e = client.users().get_user(&other).with_retry(short).send().await.unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+}
