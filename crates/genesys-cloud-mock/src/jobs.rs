@@ -35,6 +35,8 @@ enum Ending {
 
 struct Job {
     family: String,
+    /// The query's interval, when it has one: the conversations fall in it.
+    interval: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
     submitted: Instant,
     submitted_at: chrono::DateTime<chrono::Utc>,
     ending: Ending,
@@ -125,12 +127,13 @@ impl Jobs {
         params: &[(String, String)],
         query: &[(String, String)],
         headers: &HeaderMap,
+        body: &[u8],
     ) -> Option<Response<MockBody>> {
         let (family, rest) = split(&route.template)?;
         self.families.get(family)?;
         let job_id = params.iter().find(|(k, _)| k == "jobId").map(|(_, v)| v.as_str());
         Some(match (route.method.as_str(), rest, job_id) {
-            ("POST", "/jobs", _) => self.submit(family, headers),
+            ("POST", "/jobs", _) => self.submit(family, headers, body),
             ("GET", "/jobs/{jobId}", Some(id)) => self.status(id),
             ("DELETE", "/jobs/{jobId}", Some(id)) => self.cancel(id),
             ("GET", "/jobs/{jobId}/results", Some(id)) => self.results(id, query),
@@ -138,7 +141,11 @@ impl Jobs {
         })
     }
 
-    fn submit(&self, family: &str, headers: &HeaderMap) -> Response<MockBody> {
+    fn submit(&self, family: &str, headers: &HeaderMap, body: &[u8]) -> Response<MockBody> {
+        let interval = serde_json::from_slice::<Value>(body).ok().and_then(|q| {
+            let (a, b) = q["interval"].as_str()?.split_once('/')?;
+            Some((a.parse().ok()?, b.parse().ok()?)).filter(|(a, b)| a < b)
+        });
         let ending = match headers.get("x-mock-job").and_then(|v| v.to_str().ok()) {
             Some("failed") => Ending::Failed,
             Some("expired") => Ending::Expired,
@@ -147,6 +154,7 @@ impl Jobs {
         let id = format!("mock-job-{:06}", self.next.fetch_add(1, Ordering::SeqCst) + 1);
         let job = Job {
             family: family.to_owned(),
+            interval,
             submitted: Instant::now(),
             submitted_at: chrono::Utc::now(),
             ending,
@@ -235,7 +243,13 @@ impl Jobs {
             },
         };
         let end = (start + size).min(self.items);
-        let items: Vec<Value> = (start..end).map(|i| vary(&family.template, i, job.submitted_at)).collect();
+        // Conversations spread evenly over the query's interval, else a minute apart before
+        // the submit.
+        let (from, step) = match job.interval {
+            Some((a, b)) => (a, (b - a) / self.items.max(1) as i32),
+            None => (job.submitted_at - chrono::Duration::minutes(self.items as i64), chrono::Duration::minutes(1)),
+        };
+        let items: Vec<Value> = (start..end).map(|i| vary(&family.template, id, i, from + step * i as i32)).collect();
         let mut body = json!({ family.items.as_str(): items });
         if end < self.items {
             body["cursor"] = json!(format!("mock-cursor-{end}"));
@@ -247,9 +261,9 @@ impl Jobs {
     }
 }
 
-/// Item `i` of the data set: the sample with numbered ids and placeholder strings, and
-/// conversations a minute apart before `at`.
-fn vary(template: &Value, i: usize, at: chrono::DateTime<chrono::Utc>) -> Value {
+/// Item `i` of job `job`'s data set: the sample with numbered ids (distinct across jobs) and
+/// placeholder strings; a conversation starts at `start`.
+fn vary(template: &Value, job: &str, i: usize, start: chrono::DateTime<chrono::Utc>) -> Value {
     let mut item = template.clone();
     if let Some(o) = item.as_object_mut() {
         for (key, value) in o.iter_mut() {
@@ -259,10 +273,9 @@ fn vary(template: &Value, i: usize, at: chrono::DateTime<chrono::Utc>) -> Value 
         }
         for key in ["conversationId", "userId", "id"] {
             if o.contains_key(key) {
-                o.insert(key.into(), Value::String(format!("mock-{}-{i:06}", key.trim_end_matches("Id"))));
+                o.insert(key.into(), Value::String(format!("{job}-{}-{i:06}", key.trim_end_matches("Id"))));
             }
         }
-        let start = at - chrono::Duration::minutes(i as i64 + 1);
         if o.contains_key("conversationStart") {
             o.insert("conversationStart".into(), json!(start.to_rfc3339()));
             o.insert("conversationEnd".into(), json!((start + chrono::Duration::seconds(45)).to_rfc3339()));

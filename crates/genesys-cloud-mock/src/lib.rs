@@ -588,7 +588,7 @@ async fn route(
     if let Err(message) = validate(&state.doc, route, &query_pairs, body) {
         return error(StatusCode::BAD_REQUEST, "bad.request", &message);
     }
-    if let Some(r) = state.jobs.answer(route, &path_params, &query_pairs, headers) {
+    if let Some(r) = state.jobs.answer(route, &path_params, &query_pairs, headers, body) {
         return r;
     }
     if let Some(r) = state.stateful(route, &path_params, &query_pairs, body) {

@@ -209,8 +209,11 @@ impl TokenPace {
             s.allowed = limit.allowed;
             s.window = window;
         }
-        if limit.count >= limit.allowed {
-            // The server says the token is used up until its window turns.
+        let counted_here = epoch == s.epoch && s.window_end.is_some();
+        if limit.count >= limit.allowed && !counted_here {
+            // The server says the token is used up until its window turns, and the client's
+            // own count does not know that window (within a known window, the count holds
+            // calls back until its end, which is sooner than a rounded-up reset).
             let until = Instant::now() + reset.max(Duration::from_millis(250));
             s.hold_until = Some(s.hold_until.map_or(until, |h| h.max(until)));
         }
