@@ -3,6 +3,7 @@
 //! Run `cargo xtask help` for the commands.
 
 mod api;
+mod diff;
 mod features;
 mod floor;
 mod fuzz;
@@ -35,6 +36,12 @@ Commands:
       --seconds N        Time per target (default 60)
       --target A,B       Only these targets (models, error_body, config_ini, config_json)
       --toolchain NAME   The toolchain for cargo fuzz (default nightly)
+  spec-diff OLD NEW    What changed between two releases of the spec, classified by whether it
+                       breaks code written against this SDK; prints the bump and a Markdown
+                       changelog grouped by tag. Exits 0 whatever the bump.
+      --json PATH        Also write the report as JSON (bump; operations and definitions
+                         added, removed, changed) to PATH (- for stdout, instead of the
+                         changelog)
   help                 This text.
 ";
 
@@ -46,6 +53,7 @@ fn main() -> ExitCode {
         Some("check-features") => report::check_features(&root, &args[1..]),
         Some("compile-report") => report::compile_report(&root, &args[1..]),
         Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
+        Some("spec-diff") => spec_diff(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(true)
@@ -60,6 +68,47 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `spec-diff OLD NEW [--json PATH]`: paths are taken from the current directory.
+fn spec_diff(args: &[String]) -> Result<bool, String> {
+    let (files, rest): (Vec<&String>, Vec<&String>) = {
+        let mut files = Vec::new();
+        let mut rest = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if a == "--json" {
+                rest.push(a);
+                rest.push(it.next().ok_or("--json needs a path")?);
+            } else if a.starts_with("--") {
+                return Err(format!("unknown option `{a}`\n\n{USAGE}"));
+            } else {
+                files.push(a);
+            }
+        }
+        (files, rest)
+    };
+    let [old_path, new_path] = files.as_slice() else {
+        return Err(format!("spec-diff takes two spec files, OLD and NEW\n\n{USAGE}"));
+    };
+    let read = |p: &str| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| format!("{p} is not JSON: {e}"))
+    };
+    let (old, new) = (read(old_path)?, read(new_path)?);
+    // Every release says `"version": "v2"`: the files name the releases.
+    let version = |_: &serde_json::Value, p: &str| p.to_owned();
+    let d = diff::diff(&old, &new);
+    match rest.get(1).map(|s| s.as_str()) {
+        Some("-") => println!("{}", serde_json::to_string_pretty(&d.json()).map_err(|e| e.to_string())?),
+        Some(path) => {
+            let text = serde_json::to_string_pretty(&d.json()).map_err(|e| e.to_string())?;
+            std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+            print!("{}", d.markdown(&version(&old, old_path), &version(&new, new_path)));
+        }
+        None => print!("{}", d.markdown(&version(&old, old_path), &version(&new, new_path))),
+    }
+    Ok(true)
 }
 
 fn workspace_root() -> PathBuf {
