@@ -468,8 +468,16 @@ fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<MockBody> {
 }
 
 /// A Genesys-shaped error response.
+/// Its `contextId` is the request's correlation id (the `inin-correlation-id` header of the
+/// same answer), as Genesys Cloud's are.
 pub fn error_body(status: StatusCode, code: &str, message: &str) -> Value {
-    json!({"message": message, "code": code, "status": status.as_u16(), "messageWithParams": message, "messageParams": {}, "contextId": "", "details": [], "errors": []})
+    let context = CORRELATION.try_with(String::clone).unwrap_or_default();
+    json!({"message": message, "code": code, "status": status.as_u16(), "messageWithParams": message, "messageParams": {}, "contextId": context, "details": [], "errors": []})
+}
+
+tokio::task_local! {
+    /// The correlation id of the request being answered.
+    static CORRELATION: String;
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response<MockBody> {
@@ -478,6 +486,10 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<MockBody> {
 
 async fn handle(state: &State, req: Request<Incoming>) -> Response<MockBody> {
     let correlation = state.next_correlation_id();
+    CORRELATION.scope(correlation.clone(), answer(state, req, correlation)).await
+}
+
+async fn answer(state: &State, req: Request<Incoming>, correlation: String) -> Response<MockBody> {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -782,7 +794,13 @@ fn paginate(value: &mut Value, path: &str, query: &[(String, String)], total: us
                         *value = Value::String(format!("{key}-{i}"));
                     }
                 }
-                o.insert("id".into(), Value::String(format!("mock-{i}")));
+                // Ids only where the entity declares one (the sample has every declared field),
+                // in the form the sample has: a UUID where the spec asks for one.
+                if let Some(id) = o.get("id").and_then(Value::as_str) {
+                    let uuid = id.len() == 36 && id.matches('-').count() == 4;
+                    let id = if uuid { format!("00000000-0000-4000-8000-{i:012}") } else { format!("mock-{i}") };
+                    o.insert("id".into(), Value::String(id));
+                }
                 if o.contains_key("name") {
                     o.insert("name".into(), Value::String(format!("Item {i}")));
                 }

@@ -141,6 +141,11 @@ pub(crate) struct State {
 /// The fixed set of routing queues the listing walks.
 const QUEUES: usize = 45;
 
+/// Routing queue `i` of the fixed set.
+fn queue(i: usize) -> Value {
+    json!({"id": format!("queue-{i:03}"), "name": format!("Queue {i:03}"), "memberCount": i % 7, "division": {"id": "home", "name": "Home"}})
+}
+
 impl State {
     pub(crate) fn new(doc: Document, options: MockOptions) -> Self {
         let router = Router::new(&doc);
@@ -150,6 +155,24 @@ impl State {
             "mock-user-me".into(),
             json!({"id": "mock-user-me", "name": "Mock User", "email": "mock.user@example.com", "state": "active", "version": 1, "username": "mock.user@example.com"}),
         );
+        // The organisation's other users: what `GET /api/v2/users` lists, each of which can be
+        // fetched, updated and deleted by its id.
+        let sampler = genesys_cloud_spec::Sampler::new(
+            &doc,
+            genesys_cloud_spec::SampleOptions { max_depth: 1, seed: options.seed, ..Default::default() },
+        );
+        let template = sampler.definition("User").unwrap_or_else(|| json!({}));
+        for i in 1..options.listing_total {
+            let mut user = template.clone();
+            let id = format!("mock-user-seed-{i:05}");
+            user["id"] = json!(id);
+            user["name"] = json!(format!("User {i:05}"));
+            user["email"] = json!(format!("user.{i:05}@example.com"));
+            user["username"] = json!(format!("user.{i:05}@example.com"));
+            user["state"] = json!("active");
+            user["version"] = json!(1);
+            users.by_id.insert(id, user);
+        }
         let jobs = crate::jobs::Jobs::new(&doc, &router, options.seed, options.job_delay, options.job_items);
         Self {
             jobs,
@@ -416,10 +439,23 @@ impl State {
             }
             ("GET", "/api/v2/users/me") => {
                 let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-                Some(full(StatusCode::OK, users.by_id["mock-user-me"].to_string()))
+                Some(match users.by_id.get("mock-user-me") {
+                    Some(me) => full(StatusCode::OK, me.to_string()),
+                    None => error(StatusCode::NOT_FOUND, "not.found", "the signed-in user was deleted"),
+                })
             }
             ("POST", "/api/v2/users") => {
-                let mut user: Value = serde_json::from_slice(body).ok()?;
+                let created: Value = serde_json::from_slice(body).ok()?;
+                // A `User` from the `CreateUser`: the fields both declare, and the division.
+                let declared = self.doc.definition("User").and_then(|d| d.get("properties")).and_then(Value::as_object);
+                let mut user = json!({});
+                for (k, v) in created.as_object()?.iter().filter(|(k, _)| declared.is_some_and(|d| d.contains_key(*k)))
+                {
+                    user[k.as_str()] = v.clone();
+                }
+                if let Some(division) = created.get("divisionId").and_then(Value::as_str) {
+                    user["division"] = json!({"id": division});
+                }
                 let id = format!("mock-user-{:06}", self.next());
                 user["id"] = Value::String(id.clone());
                 user["version"] = json!(1);
@@ -437,11 +473,7 @@ impl State {
                 let visible = users.visible_at.get(&id).is_none_or(|at| *at <= Instant::now());
                 Some(match users.by_id.get(&id).filter(|_| visible) {
                     Some(u) => full(StatusCode::OK, u.to_string()),
-                    None if id.starts_with("mock-user-") => {
-                        error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found"))
-                    }
-                    // Ids the mock never issued get a sampled user, like any other operation.
-                    None => return None,
+                    None => error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found")),
                 })
             }
             ("PATCH", "/api/v2/users/{userId}") => {
@@ -449,9 +481,11 @@ impl State {
                 let patch: Value = serde_json::from_slice(body).ok()?;
                 let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
                 let Some(user) = users.by_id.get_mut(&id) else {
-                    return id.starts_with("mock-user-").then(|| {
-                        error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found"))
-                    });
+                    return Some(error(
+                        StatusCode::NOT_FOUND,
+                        "not.found",
+                        &format!("The user {id} could not be found"),
+                    ));
                 };
                 let current = user["version"].as_i64().unwrap_or(1);
                 if patch.get("version").and_then(Value::as_i64) != Some(current) {
@@ -470,20 +504,35 @@ impl State {
             ("DELETE", "/api/v2/users/{userId}") => {
                 let id = param("userId")?;
                 let removed = self.users.lock().unwrap_or_else(|e| e.into_inner()).by_id.remove(&id);
-                match removed {
-                    Some(_) => Some(full(StatusCode::OK, "{}")),
-                    None if id.starts_with("mock-user-") => {
-                        Some(error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found")))
-                    }
-                    None => None,
-                }
+                Some(match removed {
+                    Some(_) => full(StatusCode::OK, "{}"),
+                    None => error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found")),
+                })
+            }
+            ("GET", "/api/v2/users") => {
+                let page = crate::Page::of(query);
+                let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let listed: Vec<&Value> = users
+                    .by_id
+                    .iter()
+                    .filter(|(id, _)| users.visible_at.get(*id).is_none_or(|at| *at <= now))
+                    .map(|(_, u)| u)
+                    .collect();
+                let entities: Vec<Value> = page.range(listed.len()).map(|i| listed[i].clone()).collect();
+                Some(full(StatusCode::OK, page.listing(entities, listed.len(), "/api/v2/users").to_string()))
+            }
+            ("GET", "/api/v2/routing/queues/{queueId}") => {
+                let id = param("queueId")?;
+                let n = id.strip_prefix("queue-").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n < QUEUES);
+                Some(match n {
+                    Some(i) => full(StatusCode::OK, queue(i).to_string()),
+                    None => error(StatusCode::NOT_FOUND, "not.found", &format!("The queue {id} could not be found")),
+                })
             }
             ("GET", "/api/v2/routing/queues") => {
                 let page = crate::Page::of(query);
-                let entities: Vec<Value> = page
-                    .range(QUEUES)
-                    .map(|i| json!({"id": format!("queue-{i:03}"), "name": format!("Queue {i:03}"), "memberCount": i % 7, "division": {"id": "home", "name": "Home"}}))
-                    .collect();
+                let entities: Vec<Value> = page.range(QUEUES).map(queue).collect();
                 Some(full(StatusCode::OK, page.listing(entities, QUEUES, "/api/v2/routing/queues").to_string()))
             }
             _ => None,

@@ -159,14 +159,25 @@ impl<'a> Sampler<'a> {
     }
 
     /// A sample of any schema; `location` seeds the enum choice, `depth` counts `$ref` hops.
-    /// `None` when the schema lies deeper than the options allow.
+    /// `None` when the schema lies deeper than the options allow. Past that depth, a field its
+    /// object requires is still written, with only its own required fields (so every sample
+    /// has every required field, however deep).
     pub fn schema(&self, schema: &Value, location: &str, depth: usize) -> Option<Value> {
+        self.sample(schema, location, depth, false)
+    }
+
+    /// How far past `max_depth` required fields are still followed (a cycle of required
+    /// references ends here).
+    const REQUIRED_DEPTH: usize = 12;
+
+    fn sample(&self, schema: &Value, location: &str, depth: usize, required: bool) -> Option<Value> {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            if depth >= self.options.max_depth {
+            let limit = if required { self.options.max_depth + Self::REQUIRED_DEPTH } else { self.options.max_depth };
+            if depth >= limit {
                 return None;
             }
             let target = self.doc.resolve(reference)?;
-            return self.schema(target, reference, depth + 1);
+            return self.sample(target, reference, depth + 1, required);
         }
         if let Some(values) = schema.get("enum").and_then(Value::as_array) {
             return Some(self.enum_value(schema, values, location));
@@ -174,7 +185,7 @@ impl<'a> Sampler<'a> {
         if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
             let mut merged = Map::new();
             for (i, part) in parts.iter().enumerate() {
-                if let Some(Value::Object(obj)) = self.schema(part, &format!("{location}/allOf/{i}"), depth) {
+                if let Some(Value::Object(obj)) = self.sample(part, &format!("{location}/allOf/{i}"), depth, required) {
                     merged.extend(obj);
                 }
             }
@@ -188,13 +199,14 @@ impl<'a> Sampler<'a> {
         let ty = schema.get("type").and_then(Value::as_str);
         let format = schema.get("format").and_then(Value::as_str);
         Some(match ty {
-            Some("string") => Value::String(self.string(schema, format)),
+            Some("string") => Value::String(self.string(schema, format, location)),
             Some("integer") => Value::from(clamp_i64(schema, 42)),
             Some("number") => clamp_f64(schema, 1.5),
             Some("boolean") => Value::Bool(true),
             Some("array") => {
                 let items = schema.get("items")?;
-                match self.schema(items, &format!("{location}/items"), depth) {
+                // An empty array is a whole value: items past the depth are left out.
+                match self.sample(items, &format!("{location}/items"), depth, false) {
                     Some(v) => Value::Array(vec![v]),
                     None => Value::Array(Vec::new()),
                 }
@@ -207,13 +219,24 @@ impl<'a> Sampler<'a> {
     fn object(&self, schema: &Value, location: &str, depth: usize) -> Option<Value> {
         let mut out = Map::new();
         let props = schema.get("properties").and_then(Value::as_object);
+        let required: Vec<&str> =
+            schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        // Past the depth, only what the object requires.
+        let minimal = depth > self.options.max_depth;
         if let Some(props) = props {
             for (name, prop) in props {
+                let needed = required.contains(&name.as_str());
+                if minimal && !needed {
+                    continue;
+                }
                 let at = format!("{location}/properties/{}", escape_pointer(name));
-                if let Some(v) = self.schema(prop, &at, depth) {
+                if let Some(v) = self.sample(prop, &at, depth, needed) {
                     out.insert(name.clone(), v);
                 }
             }
+        }
+        if minimal {
+            return Some(Value::Object(out));
         }
         match schema.get("additionalProperties") {
             Some(Value::Object(extra)) if !extra.is_empty() => {
@@ -239,7 +262,12 @@ impl<'a> Sampler<'a> {
         Some(Value::Object(out))
     }
 
-    fn string(&self, schema: &Value, format: Option<&str>) -> String {
+    fn string(&self, schema: &Value, format: Option<&str>, location: &str) -> String {
+        // A format's canonical sample stands (it is what the typed field writes back).
+        let pattern = schema.get("pattern").and_then(Value::as_str).filter(|_| format.is_none());
+        if let Some(s) = pattern.and_then(|p| self.matching(p, location)) {
+            return s;
+        }
         let mut s = sample_string(format).to_owned();
         if format.is_none() {
             let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -252,6 +280,17 @@ impl<'a> Sampler<'a> {
             }
         }
         s
+    }
+
+    /// A string that matches `pattern` (the whole string, anchored or not), drawn from an RNG
+    /// seeded by the location and the seed; `None` for a pattern that cannot be sampled.
+    fn matching(&self, pattern: &str, location: &str) -> Option<String> {
+        use rand::{Rng, SeedableRng};
+        let body = pattern.strip_prefix('^').unwrap_or(pattern);
+        let body = body.strip_suffix('$').filter(|b| !b.ends_with('\\')).unwrap_or(body);
+        let regex = rand_regex::Regex::compile(body, 8).ok()?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(fnv1a(location) ^ self.options.seed);
+        Some(rng.sample::<String, _>(&regex))
     }
 
     fn enum_value(&self, schema: &Value, values: &[Value], location: &str) -> Value {
@@ -346,5 +385,36 @@ mod tests {
     fn rejects_other_versions() {
         assert!(matches!(Document::parse(r#"{"openapi":"3.0.0"}"#), Err(SpecError::NotSwagger2(_))));
         assert!(matches!(Document::parse("{"), Err(SpecError::Json(_))));
+    }
+
+    #[test]
+    fn patterns_are_honoured() {
+        let doc = Document::parse(
+            r##"{"swagger":"2.0","definitions":{"P":{"type":"object","properties":{
+                "id":{"type":"string","pattern":"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}"},
+                "colour":{"type":"string","pattern":"^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$"},
+                "digits":{"type":"string","pattern":"^[0-9]*$"},
+                "odd":{"type":"string","pattern":"(?=lookahead)"}}}}}"##,
+        )
+        .unwrap();
+        for seed in 0..20 {
+            let v = Sampler::new(&doc, SampleOptions { seed, ..Default::default() }).definition("P").unwrap();
+            let id = v["id"].as_str().unwrap();
+            let hex = |c: char| c.is_ascii_hexdigit();
+            assert_eq!(id.len(), 36, "{id}");
+            assert!(
+                id.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { hex(c) }),
+                "{id}"
+            );
+            assert_eq!(&id[14..15], "4", "{id}");
+            let colour = v["colour"].as_str().unwrap();
+            assert!(
+                colour.starts_with('#') && [4, 7].contains(&colour.len()) && colour[1..].chars().all(hex),
+                "{colour}"
+            );
+            assert!(v["digits"].as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
+            // A pattern the generator cannot sample falls back to the plain sample.
+            assert_eq!(v["odd"], "sample");
+        }
     }
 }
