@@ -8,8 +8,12 @@
 //!   and the body are validated (400 naming the problem), and the answer is schema-valid JSON
 //!   sampled from the response definition (deterministic per seed). Listings are real pages
 //!   (`pageNumber`, `pageSize`, `pageCount`, `total`, `nextUri`).
-//! - A small stateful core: `users/me`, users CRUD with `version` conflicts (409), and the
-//!   routing queues listing over a fixed set.
+//! - A small stateful core: `users/me`; users (`listing_total` of them) listed, fetched,
+//!   updated with `version` conflicts (409) and deleted by id; the routing queues over a fixed
+//!   set, listed and fetched by id. Ids the mock never issued answer 404 `not.found`.
+//! - Samples honour `pattern` (UUIDs, colours, digits) and carry every required field however
+//!   deep; listings add no field their entities do not declare; error bodies carry the
+//!   correlation id as `contextId`.
 //! - Asynchronous jobs, for every family shaped as the analytics details jobs (22 in the
 //!   spec): submitted, queued, pending, then fulfilled after [`MockOptions::job_delay`] (failed
 //!   or expired when the submit asks with `x-mock-job: failed` or `expired`), results over
