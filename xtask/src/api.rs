@@ -20,6 +20,8 @@ pub struct ApiTarget<'a> {
     pub spec_expr: &'a str,
     /// Whether to generate the contract test against the mock (the vendored spec only).
     pub contract: bool,
+    /// What the spec describes, for the package metadata.
+    pub api_name: &'a str,
 }
 
 fn header(spec: &str, comment: &str) -> String {
@@ -258,7 +260,7 @@ full = [{tags}, "models/full"]
 "#,
         head = package_section(
             target.package,
-            "Every operation of the Genesys Cloud Platform API v2 as a typed request builder (generated)"
+            &format!("Every operation of the {} as a typed request builder (generated)", target.api_name)
         ),
         models = target.models_package,
         tags = tags.join(", "),

@@ -22,11 +22,15 @@ const USAGE: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  codegen              Generate the models and api crates from the spec.
+  codegen              Generate the models and api crates from a spec.
       --spec PATH        Swagger 2.0 file (default: spec/platform-api-v2.json)
-      --out DIR          Directory that receives the crate folders (default: crates)
-      --prefix NAME      Package (and folder) names are NAME-models and NAME-api (default: genesys-cloud)
+      --out DIR          Directory that receives the crate folders
+      --project          Regenerate this project's own crates (--out crates, --prefix genesys-cloud);
+                         writing into crates/ needs it
+      --prefix NAME      Package (and folder) names are NAME-models and NAME-api (default:
+                         genesys-cloud with --project, else generated)
       --check            Write nothing; exit 1 and name the files that differ
+                         Relative paths are taken from the current directory.
   check-features       `cargo check` a crate with no feature, each feature alone, and full.
       --package NAME     The crate (default: genesys-cloud-models)
       --only A,B         Only these features (plus none and full)
@@ -155,7 +159,18 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
     let text = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
     let doc = genesys_cloud_spec::Document::parse(&text).map_err(|e| format!("{spec}: {e}"))?;
     let ir = ir::build(&doc).map_err(|e| format!("{spec}: {e}"))?;
-    let operations = ops::operations(&doc, &ir).map_err(|e| format!("{spec}: {e}"))?;
+    let operations = ops::operations(&doc, &ir).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        format!("{spec}: {} operations cannot be generated:\n{}", errors.len(), lines.join("\n"))
+    });
+    let warnings = ops::take_warnings();
+    for w in &warnings {
+        eprintln!("warning: {spec}: {w}");
+    }
+    if !warnings.is_empty() {
+        eprintln!("{spec}: {} deviations from Swagger 2.0 mapped (see the warnings above)", warnings.len());
+    }
+    let operations = operations?;
     let plan = features::plan(&ir);
     let spec_expr = |package: &str| {
         if Path::new(out).is_absolute() || Path::new(spec).is_absolute() {
@@ -169,13 +184,31 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
     let api_package = format!("{prefix}-api");
     let models_expr = spec_expr(&models_package);
     let api_expr = spec_expr(&api_package);
-    let models_target = models::ModelsTarget { package: &models_package, spec_display: spec, spec_expr: &models_expr };
+    // The package metadata says what the spec describes: its `info`, or this project's API.
+    let api_name = if prefix == "genesys-cloud" {
+        "Genesys Cloud Platform API v2".to_owned()
+    } else {
+        let info = &doc.root()["info"];
+        let title = info["title"].as_str().filter(|t| !t.trim().is_empty()).unwrap_or("API");
+        let escaped = |s: &str| s.replace('\\', "").replace('"', "'");
+        match info["version"].as_str().filter(|v| !v.trim().is_empty()) {
+            Some(v) => escaped(&format!("{title} {v}")),
+            None => escaped(title),
+        }
+    };
+    let models_target = models::ModelsTarget {
+        package: &models_package,
+        spec_display: spec,
+        spec_expr: &models_expr,
+        api_name: &api_name,
+    };
     let api_target = api::ApiTarget {
         package: &api_package,
         models_package: &models_package,
         spec_display: spec,
         spec_expr: &api_expr,
         contract: prefix == "genesys-cloud",
+        api_name: &api_name,
     };
     let mut crates = vec![
         Generated { dir: root.join(out).join(&models_package), files: models::emit(&ir, &plan, &models_target) },
@@ -239,10 +272,35 @@ pub fn differences(generated: &Generated) -> Vec<String> {
 }
 
 fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
-    let (values, flags) = parse_options(args, &["--spec", "--out", "--prefix"], &["--check"])?;
-    let spec = get(&values, "--spec").unwrap_or("spec/platform-api-v2.json");
-    let out = get(&values, "--out").unwrap_or("crates");
-    let prefix = get(&values, "--prefix").unwrap_or("genesys-cloud");
+    let (values, flags) = parse_options(args, &["--spec", "--out", "--prefix"], &["--check", "--project"])?;
+    let project = flags.contains("--project");
+    // Paths given on the command line are taken from the current directory; inside this
+    // workspace they are kept relative to its root (so generated files name them the same
+    // from any clone).
+    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    let locate = |p: &str| -> String {
+        let full = cwd.join(p);
+        match full.strip_prefix(root) {
+            Ok(inside) => inside.display().to_string(),
+            Err(_) => full.display().to_string(),
+        }
+    };
+    let spec = get(&values, "--spec").map(locate).unwrap_or_else(|| "spec/platform-api-v2.json".to_owned());
+    let out = match get(&values, "--out").map(locate) {
+        Some(out) => out,
+        None if project => "crates".to_owned(),
+        None => {
+            return Err(format!(
+                "say where the crates go: --out DIR, or --project to regenerate this project's own crates\n\n{USAGE}"
+            ))
+        }
+    };
+    let into_project = Path::new(&out) == Path::new("crates") || root.join(&out).starts_with(root.join("crates"));
+    if into_project && !project {
+        return Err(format!("{out} holds this project's own crates: pass --project to overwrite them"));
+    }
+    let prefix = get(&values, "--prefix").unwrap_or(if project { "genesys-cloud" } else { "generated" });
+    let (spec, out) = (spec.as_str(), out.as_str());
     let crates = generate(root, spec, out, prefix)?;
     if flags.contains("--check") {
         let diffs: Vec<String> = crates.iter().flat_map(differences).collect();
@@ -252,7 +310,10 @@ fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
             }
             return Ok(true);
         }
-        eprintln!("the committed generated code is stale; run `cargo xtask codegen` ({} files):", diffs.len());
+        eprintln!(
+            "the committed generated code is stale; run `cargo xtask codegen --project` ({} files):",
+            diffs.len()
+        );
         for d in diffs.iter().take(50) {
             eprintln!("  {d}");
         }

@@ -14,6 +14,9 @@ pub struct ModelsTarget<'a> {
     pub spec_display: &'a str,
     /// A Rust expression for the spec's path, as the round-trip test reads it.
     pub spec_expr: &'a str,
+    /// What the spec describes, for the package metadata (`Genesys Cloud Platform API v2`, or
+    /// the `info` of another spec).
+    pub api_name: &'a str,
 }
 
 /// The `[package]` lines every generated manifest shares (workspace-inherited metadata).
@@ -105,7 +108,7 @@ full = [{full}]
 "#,
         head = package_section(
             target.package,
-            "Serde models for every definition of the Genesys Cloud Platform API v2 (generated)"
+            &format!("Serde models for every definition of the {} (generated)", target.api_name)
         ),
         full = all.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", "),
     );

@@ -80,16 +80,35 @@ fn err<T>(pointer: &str, message: impl Into<String>) -> Result<T, GenError> {
 const RESERVED_METHODS: &[&str] =
     &["build", "send", "send_with_response", "into_paginator", "new", "options_mut", "body"];
 
-/// Reads every operation, sorted by (first tag, operation id).
-pub fn operations(doc: &Document, ir: &Ir) -> Result<Vec<Operation>, GenError> {
+thread_local! {
+    /// What the generator mapped instead of refusing, in this run.
+    static WARNINGS: std::cell::RefCell<Vec<GenError>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records a deviation from Swagger 2.0 the generator mapped, and what it did.
+fn warn(pointer: &str, message: impl Into<String>) {
+    WARNINGS.with(|w| w.borrow_mut().push(GenError { pointer: pointer.to_owned(), message: message.into() }));
+}
+
+/// The warnings of the run so far (and clears them).
+pub fn take_warnings() -> Vec<GenError> {
+    WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
+}
+
+/// Every operation of the spec, sorted by operation id. Deviations the generator can map are
+/// mapped, each with a warning ([`take_warnings`]); the operations it cannot generate are all
+/// reported, not only the first.
+pub fn operations(doc: &Document, ir: &Ir) -> Result<Vec<Operation>, Vec<GenError>> {
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     let Some(Value::Object(paths)) = doc.root().get("paths") else {
         return Ok(out);
     };
     for (path, item) in paths {
         let item_ptr = format!("#/paths/{}", escape_pointer(path));
         let Value::Object(item) = item else {
-            return err(&item_ptr, "a path item must be an object");
+            errors.push(GenError { pointer: item_ptr, message: "a path item must be an object".into() });
+            continue;
         };
         let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
         for (method, op) in item {
@@ -98,10 +117,18 @@ pub fn operations(doc: &Document, ir: &Ir) -> Result<Vec<Operation>, GenError> {
             }
             let ptr = format!("{item_ptr}/{method}");
             let Value::Object(op) = op else {
-                return err(&ptr, "an operation must be an object");
+                errors.push(GenError { pointer: ptr, message: "an operation must be an object".into() });
+                continue;
             };
-            out.push(operation(doc, ir, path, method, op, &shared, &ptr)?);
+            match operation(doc, ir, path, method, op, &shared, &ptr) {
+                Ok(Some(op)) => out.push(op),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
         }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     out.sort_by(|a, b| a.id.cmp(&b.id).then(a.path.cmp(&b.path)).then(a.method.cmp(&b.method)));
     Ok(out)
@@ -139,13 +166,20 @@ fn scalar(obj: &Map<String, Value>, ptr: &str) -> Result<ParamTy, GenError> {
         },
         Some("boolean") => ParamTy::Bool,
         Some("array") => {
-            let Some(Value::Object(items)) = obj.get("items") else {
-                return err(ptr, "an array parameter needs `items`");
+            let scalar_items = obj.get("items").and_then(Value::as_object).filter(|items| {
+                matches!(items.get("type").and_then(Value::as_str), Some("string" | "integer" | "number" | "boolean"))
+            });
+            let Some(items) = scalar_items else {
+                // Swagger 2.0 allows only primitives in a non-body array; published specs
+                // have objects and arrays there.
+                let what = obj.get("items").and_then(|i| i.get("type")).and_then(Value::as_str).unwrap_or("untyped");
+                warn(
+                    &format!("{ptr}/items"),
+                    format!("an array of {what} items in a non-body parameter: generated as one string parameter (the caller writes the value the API expects, such as JSON)"),
+                );
+                return Ok(ParamTy::String);
             };
             let inner = scalar(items, &format!("{ptr}/items"))?;
-            if matches!(inner, ParamTy::List(..)) {
-                return err(ptr, "nested array parameters are not supported");
-            }
             let format = match obj.get("collectionFormat").and_then(Value::as_str) {
                 None | Some("csv") => "Csv",
                 Some("ssv") => "Ssv",
@@ -153,13 +187,20 @@ fn scalar(obj: &Map<String, Value>, ptr: &str) -> Result<ParamTy, GenError> {
                 Some("pipes") => "Pipes",
                 Some("multi") => "Multi",
                 Some(other) => {
-                    return err(&format!("{ptr}/collectionFormat"), format!("unknown collectionFormat `{other}`"))
+                    warn(
+                        &format!("{ptr}/collectionFormat"),
+                        format!("unknown collectionFormat `{other}`: sent as csv"),
+                    );
+                    "Csv"
                 }
             };
             ParamTy::List(Box::new(inner), format)
         }
-        Some("file") => return err(ptr, "file parameters (multipart uploads) are not supported"),
-        other => return err(ptr, format!("unsupported parameter type {other:?}")),
+        other => {
+            let what = other.map_or("no type".to_owned(), |t| format!("type `{t}`"));
+            warn(ptr, format!("a non-body parameter of {what}: generated as a string parameter"));
+            ParamTy::String
+        }
     })
 }
 
@@ -172,7 +213,7 @@ fn operation(
     op: &Map<String, Value>,
     shared: &[Value],
     ptr: &str,
-) -> Result<Operation, GenError> {
+) -> Result<Option<Operation>, GenError> {
     let id = match op.get("operationId").and_then(Value::as_str) {
         Some(id) => id.to_owned(),
         None => format!("{method}{}", names::camel_part(path)),
@@ -219,8 +260,15 @@ fn operation(
                 body = Some(("body".to_owned(), ty, required));
                 continue;
             }
-            Some("formData") => return err(pptr, "formData parameters are not supported"),
-            other => return err(pptr, format!("unknown parameter location {other:?}")),
+            Some("formData") => {
+                warn(pptr, "a formData parameter (a form or multipart upload): the operation is left out; call it with `client.raw()`");
+                return Ok(None);
+            }
+            other => {
+                let place = other.unwrap_or("no location");
+                warn(pptr, format!("a parameter in `{place}`, not path, query, header or body: left out"));
+                continue;
+            }
         };
         let ty = scalar(obj, pptr)?;
         let enum_values = obj
@@ -256,7 +304,7 @@ fn operation(
         };
         (p, label.to_owned())
     });
-    Ok(Operation {
+    Ok(Some(Operation {
         id,
         method: method.to_owned(),
         path: path.to_owned(),
@@ -272,7 +320,7 @@ fn operation(
             Some(_) => true,
             None => doc.root().get("security").is_some(),
         },
-    })
+    }))
 }
 
 /// The type of a body or response schema; inline named schemas were synthesized into the IR

@@ -196,6 +196,8 @@ fn sample_text(p: &Value) -> Vec<String> {
         match p["items"]["type"].as_str() {
             Some("string") if p["items"].get("format").is_none() => vec![QUERY_VALUE.into(), "second".into()],
             Some("integer") => vec!["1".into(), "2".into()],
+            // The generator makes an array of objects (or of arrays) one string parameter.
+            Some("object" | "array") | None => vec![QUERY_VALUE.into()],
             _ => vec![],
         }
     } else {

@@ -20,7 +20,7 @@ pub trait Tags {
     fn oauth(&self) -> oauth::OAuthApi {
         oauth::OAuthApi::new(self.executor())
     }
-    #[doc = " The operations of the `Pets` tag (3 operations)."]
+    #[doc = " The operations of the `Pets` tag (4 operations)."]
     #[cfg(feature = "pets")]
     #[cfg_attr(docsrs, doc(cfg(feature = "pets")))]
     fn pets(&self) -> pets::PetsApi {

@@ -25,6 +25,10 @@ impl PetsApi {
     pub fn get_pets(&self) -> GetPets {
         GetPets::new(self.executor.clone())
     }
+    #[doc = " `GET /quirks` (getQuirks): see [`GetQuirks`]."]
+    pub fn get_quirks(&self) -> GetQuirks {
+        GetQuirks::new(self.executor.clone())
+    }
     #[doc = " `POST /pets` (postPets): see [`PostPets`]."]
     pub fn post_pets(&self, body: ::models::Pet) -> PostPets {
         PostPets::new(self.executor.clone(), body)
@@ -158,6 +162,96 @@ impl GetPets {
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::PetList>, ::genesys_cloud_core::executor::Json> {
+        self.send().with_response()
+    }
+}
+static META_GET_QUIRKS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getQuirks", &["Pets"], ::genesys_cloud_core::http::Method::GET, "/quirks", true, ::std::option::Option::None, false, false, false);
+#[doc = " `GET /quirks`: the `getQuirks` operation."]
+#[doc = ""]
+#[doc = " Set optional parameters with the setters, then `.send().await` for `Names`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " Public endpoint: no access token is sent."]
+#[derive(Clone)]
+#[must_use = "an operation does nothing until it is sent"]
+pub struct GetQuirks {
+    executor: ::genesys_cloud_core::SharedExecutor,
+    options: ::genesys_cloud_core::CallOptions,
+    filters: ::std::option::Option<::std::string::String>,
+    ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    shape: ::std::option::Option<::std::string::String>,
+}
+impl ::std::fmt::Debug for GetQuirks {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetQuirks").finish_non_exhaustive()
+    }
+}
+impl ::genesys_cloud_core::Operation for GetQuirks {
+    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
+        &mut self.options
+    }
+}
+impl GetQuirks {
+    /// Limits the whole call, retries included, to `timeout`.
+    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = ::std::option::Option::Some(timeout);
+        self
+    }
+    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Overrides the client's retry settings for this call.
+    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
+        self.options.retry = ::std::option::Option::Some(retry);
+        self
+    }
+    /// Sends this call once, without retries.
+    pub fn without_retry(self) -> Self {
+        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
+    }
+}
+impl GetQuirks {
+    fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
+        Self { executor, options: ::std::default::Default::default(), filters: ::std::option::Option::None, ids: ::std::option::Option::None, shape: ::std::option::Option::None }
+    }
+    #[doc = " Query parameter `filters`: string."]
+    pub fn filters(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Query parameter `ids`: array of string (csv)."]
+    pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
+        self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
+        self
+    }
+    #[doc = " Query parameter `shape`: string."]
+    pub fn shape(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.shape = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
+        let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUIRKS, ::std::string::String::from("/quirks"));
+        if let ::std::option::Option::Some(v) = &self.filters {
+            parts.query.push("filters", v.as_str());
+        }
+        if let ::std::option::Option::Some(v) = &self.ids {
+            parts.query.push_list("ids", v, ::genesys_cloud_core::CollectionFormat::Csv);
+        }
+        if let ::std::option::Option::Some(v) = &self.shape {
+            parts.query.push("shape", v.as_str());
+        }
+        parts.options = self.options.clone();
+        ::std::result::Result::Ok(parts)
+    }
+    /// Sends the call; resolves to the decoded body.
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Names, crate::JsonModel> {
+        let parts = self.build();
+        ::genesys_cloud_core::Call::new(&self.executor, parts)
+    }
+    /// Sends the call; resolves to the body with the status, headers and correlation id.
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Names, crate::JsonModel> {
         self.send().with_response()
     }
 }

@@ -22,6 +22,7 @@ fn cases_oauth(cases: &mut Vec<Case>) {
 fn cases_pets(cases: &mut Vec<Case>) {
     cases.push(("getPetLegacy", |h: &Harness| erase(h.pets().get_pet_legacy(support::PATH_VALUE).send_with_response())));
     cases.push(("getPets", |h: &Harness| erase(h.pets().get_pets().send_with_response())));
+    cases.push(("getQuirks", |h: &Harness| erase(h.pets().get_quirks().filters(support::QUERY_VALUE).ids([support::QUERY_VALUE, "second"]).shape(support::QUERY_VALUE).send_with_response())));
     cases.push(("postPets", |h: &Harness| erase(h.pets().post_pets(h.body::<::models::Pet>("postPets")).send_with_response())));
 }
 
@@ -42,7 +43,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// How many operations the spec has; with `full`, every one must be in `cases()`.
-const OPERATIONS: usize = 5;
+const OPERATIONS: usize = 6;
 
 #[test]
 fn every_operation_builds_the_request_the_spec_describes_and_decodes_its_response() {

@@ -37,9 +37,9 @@ pub use self::mutual_a::*;
 mod mutual_b;
 #[cfg(feature = "store-things")]
 pub use self::mutual_b::*;
-#[cfg(feature = "oauth")]
+#[cfg(any(feature = "oauth", feature = "pets"))]
 mod names;
-#[cfg(feature = "oauth")]
+#[cfg(any(feature = "oauth", feature = "pets"))]
 pub use self::names::*;
 #[cfg(feature = "unreferenced")]
 mod names_state;
@@ -65,9 +65,9 @@ pub use self::priority::*;
 mod status;
 #[cfg(any(feature = "pets", feature = "store-things"))]
 pub use self::status::*;
-#[cfg(feature = "oauth")]
+#[cfg(any(feature = "oauth", feature = "pets"))]
 mod string_map;
-#[cfg(feature = "oauth")]
+#[cfg(any(feature = "oauth", feature = "pets"))]
 pub use self::string_map::*;
 #[cfg(feature = "unreferenced")]
 mod topic_payload;

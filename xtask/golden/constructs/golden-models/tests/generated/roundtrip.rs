@@ -44,7 +44,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/MutualA", rt::<m::MutualA>));
     #[cfg(feature = "store-things")]
     cases.push(("#/definitions/MutualB", rt::<m::MutualB>));
-    #[cfg(feature = "oauth")]
+    #[cfg(any(feature = "oauth", feature = "pets"))]
     cases.push(("#/definitions/Names", rt::<m::Names>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/NamesState", rt::<m::NamesState>));
@@ -58,7 +58,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/Priority", rt::<m::Priority>));
     #[cfg(any(feature = "pets", feature = "store-things"))]
     cases.push(("#/definitions/Status", rt::<m::Status>));
-    #[cfg(feature = "oauth")]
+    #[cfg(any(feature = "oauth", feature = "pets"))]
     cases.push(("#/definitions/StringMap", rt::<m::StringMap>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/TopicPayload", rt::<m::TopicPayload>));
