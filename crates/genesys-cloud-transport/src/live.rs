@@ -19,6 +19,11 @@ impl<T> Live<T> {
         self.0.load_full()
     }
 
+    /// Reads the current value without taking a reference to it (the per-call fast path).
+    pub fn with<R>(&self, read: impl FnOnce(&T) -> R) -> R {
+        read(&self.0.load())
+    }
+
     /// Replaces the value; the next call uses it.
     pub fn set(&self, value: T) {
         self.0.store(Arc::new(value));

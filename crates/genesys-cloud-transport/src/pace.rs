@@ -30,7 +30,7 @@ use crate::body::Body;
 use crate::layers::Inner;
 use crate::live::Live;
 use genesys_cloud_config::RateLimits;
-use genesys_cloud_core::http::{header, HeaderMap, Request, Response, StatusCode};
+use genesys_cloud_core::http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::{BoxFuture, Error};
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
@@ -223,6 +223,9 @@ impl TokenPace {
 /// The pacers of a client's tokens, and what they have done.
 pub struct Pacer {
     settings: Live<RateLimits>,
+    /// Whether any answer has carried rate-limit headers: until then, a server that sends
+    /// none costs no more than a look at each answer's headers.
+    learned: std::sync::atomic::AtomicBool,
     tokens: Mutex<HashMap<u64, Arc<TokenPace>>>,
     hasher: RandomState,
     requests: AtomicU64,
@@ -242,6 +245,7 @@ impl Pacer {
     pub fn new(settings: Live<RateLimits>) -> Self {
         Self {
             settings,
+            learned: std::sync::atomic::AtomicBool::new(false),
             tokens: Mutex::default(),
             hasher: RandomState::new(),
             requests: AtomicU64::new(0),
@@ -264,7 +268,12 @@ impl Pacer {
 
     /// The pacer of the token `req` carries (its hash, never the token, is the key).
     fn of<B>(&self, req: &Request<B>) -> Arc<TokenPace> {
-        let key = self.hasher.hash_one(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+        self.of_token(req.headers().get(header::AUTHORIZATION))
+    }
+
+    /// The pacer of a token, by its `Authorization` header.
+    fn of_token(&self, authorization: Option<&HeaderValue>) -> Arc<TokenPace> {
+        let key = self.hasher.hash_one(authorization.map(|v| v.as_bytes()));
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         if tokens.len() >= 1024 && !tokens.contains_key(&key) {
             // Tokens not used for ten minutes are long replaced.
@@ -319,41 +328,83 @@ pub struct Paced<S> {
 impl<S: Inner> Service<Request<Body>> for Paced<S> {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
+    type Future =
+        futures_util::future::Either<PaceFuture<S::Future>, BoxFuture<'static, Result<Response<Body>, Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        if !self.pacer.settings.load().pacing {
-            return Box::pin(self.inner.call(req));
+        use futures_util::future::Either;
+        let watch = |pacer: Option<Arc<Pacer>>, permit, token, pending| PaceFuture { pending, pacer, permit, token };
+        if !self.pacer.settings.with(|s| s.pacing) {
+            return Either::Left(watch(None, None, None, self.inner.call(req)));
         }
-        let pace = self.pacer.of(&req);
         let pacer = self.pacer.clone();
+        if !pacer.learned.load(Ordering::Relaxed) {
+            // No limit known yet: the attempt goes out; its answer may teach the limit.
+            let token = req.headers().get(header::AUTHORIZATION).cloned();
+            return Either::Left(watch(Some(pacer), None, token, self.inner.call(req)));
+        }
+        let pace = pacer.of(&req);
         match pace.try_acquire() {
             // The common case: the attempt goes out now, through the ready service.
-            Ok(epoch) => {
-                let permit = Permit { pace, epoch };
-                let pending = self.inner.call(req);
-                Box::pin(async move {
-                    let result = pending.await;
-                    permit.settle(&pacer, &result);
-                    result
-                })
-            }
+            Ok(epoch) => Either::Left(watch(Some(pacer), Some(Permit { pace, epoch }), None, self.inner.call(req))),
             // The ready service waits with the attempt; a clone stays for the next call.
             Err(first_wait) => {
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
-                Box::pin(async move {
+                Either::Right(Box::pin(async move {
                     let permit = Permit::after(&pacer, pace, first_wait).await;
                     let result = inner.call(req).await;
-                    permit.settle(&pacer, &result);
+                    settle(&pacer, Some(permit), None, &result);
                     result
-                })
+                }))
             }
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an attempt [`Paced`] let out at once: the inner future, then what its
+    /// answer says of the token's limit.
+    pub struct PaceFuture<F> {
+        #[pin]
+        pending: F,
+        pacer: Option<Arc<Pacer>>,
+        permit: Option<Permit>,
+        token: Option<HeaderValue>,
+    }
+}
+
+impl<F: std::future::Future<Output = Result<Response<Body>, Error>>> std::future::Future for PaceFuture<F> {
+    type Output = Result<Response<Body>, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.pending.poll(cx));
+        if let Some(pacer) = this.pacer.take() {
+            settle(&pacer, this.permit.take(), this.token.take(), &result);
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// Counts an attempt's outcome and lets its token's pacer learn from the answer: through the
+/// permit it went out with, or, before any limit was known, by its token.
+fn settle(pacer: &Pacer, permit: Option<Permit>, token: Option<HeaderValue>, result: &Result<Response<Body>, Error>) {
+    pacer.count(result.as_ref().ok().map(|r| r.status()));
+    let Ok(response) = result else { return };
+    match permit {
+        Some(permit) => permit.pace.observe(permit.epoch, response.headers()),
+        None if response.headers().contains_key("inin-ratelimit-allowed") => {
+            pacer.learned.store(true, Ordering::Relaxed);
+            let pace = pacer.of_token(token.as_ref());
+            let epoch = pace.lock().epoch;
+            pace.observe(epoch, response.headers());
+        }
+        None => {}
     }
 }
 
@@ -379,13 +430,5 @@ impl Permit {
         let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         pacer.held_nanos.fetch_add(waited, Ordering::Relaxed);
         Permit { pace, epoch }
-    }
-
-    /// Counts the attempt's outcome and lets the token's pacer learn from it.
-    fn settle(self, pacer: &Pacer, result: &Result<Response<Body>, Error>) {
-        pacer.count(result.as_ref().ok().map(|r| r.status()));
-        if let Ok(response) = result {
-            self.pace.observe(self.epoch, response.headers());
-        }
     }
 }

@@ -133,3 +133,69 @@ async fn headers_are_added_but_never_override_the_callers() {
     reply.send_response(status(200));
     call.await.unwrap().unwrap();
 }
+
+/// A server limiting each token to 3 requests per 10 s window (starting with the token's first
+/// request in it), saying so in every answer as Genesys Cloud does.
+fn limited_server() -> HttpService {
+    let windows: Arc<std::sync::Mutex<std::collections::HashMap<String, (tokio::time::Instant, u32)>>> = Arc::default();
+    BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
+        let windows = windows.clone();
+        async move {
+            let token = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            let now = tokio::time::Instant::now();
+            let mut w = windows.lock().unwrap();
+            let (start, count) = w.entry(token).or_insert((now, 0));
+            if now >= *start + Duration::from_secs(10) {
+                (*start, *count) = (now, 0);
+            }
+            *count += 1;
+            let left = (*start + Duration::from_secs(10) - now).as_secs_f64().ceil() as u64;
+            let mut r = status(if *count > 3 { 429 } else { 200 });
+            let h = r.headers_mut();
+            h.insert("inin-ratelimit-allowed", 3.into());
+            h.insert("inin-ratelimit-count", (*count).min(3).into());
+            h.insert("inin-ratelimit-reset", left.into());
+            Ok::<_, Error>(r)
+        }
+    }))
+}
+
+fn with_token(token: &str) -> Request<Body> {
+    let mut r = request(Method::GET);
+    r.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+/// On paused time: the pacer lets each token's allowance out at once, then holds the next call
+/// until the window turns, so the server never answers 429; another token is paced apart.
+#[tokio::test(start_paused = true)]
+async fn the_pace_layer_holds_calls_until_the_window_turns() {
+    use genesys_cloud_transport::{Live, PaceLayer, Pacer, RateLimits};
+    let pacer = Arc::new(Pacer::new(Live::new(RateLimits::default())));
+    let svc = PaceLayer::shared(pacer.clone()).layer(limited_server());
+    let started = tokio::time::Instant::now();
+    let mut at = Vec::new();
+    for _ in 0..7 {
+        let r = svc.clone().oneshot(with_token("a")).await.unwrap();
+        assert_eq!(r.status(), 200, "never past the limit");
+        at.push((tokio::time::Instant::now() - started).as_secs());
+    }
+    assert_eq!(at, [0, 0, 0, 10, 10, 10, 20], "three a window, then a wait for the next");
+    let other = svc.clone().oneshot(with_token("b")).await.unwrap();
+    assert_eq!(
+        (other.status(), (tokio::time::Instant::now() - started).as_secs()),
+        (StatusCode::OK, 20),
+        "token b waits for nothing"
+    );
+    let stats = pacer.stats();
+    assert_eq!((stats.requests, stats.rate_limited, stats.held, stats.tokens), (8, 0, 2, 2), "{stats:?}");
+    // Switched off, the same calls bounce off the limit.
+    let off = Live::new(RateLimits::unpaced());
+    let unpaced = PaceLayer::new(off).layer(limited_server());
+    let statuses: Vec<u16> = futures_util::future::join_all((0..5).map(|_| unpaced.clone().oneshot(with_token("a"))))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
